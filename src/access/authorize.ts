@@ -1,0 +1,123 @@
+// Authorization, in one place. Order (s3-semantics §1, §4, §7):
+//   1. explicit Deny in the bucket policy → AccessDenied (except AWS's lock-out protection: full
+//      keys of the owning organisation may always Get/Put/DeleteBucketPolicy);
+//   2. Allow from the bucket policy, or from an ACL grant → permitted;
+//   3. the key's organisation owns the bucket and the key's level allows the operation → permitted;
+//   4. otherwise AccessDenied.
+// A policy Allow does not consult the key's access level (Ceph): "more granular permissions can
+// be created with bucket policies".
+import { S3Error } from '../errors.ts';
+import type { Principal } from '../identity/identity-store.ts';
+import type { LevelNeed } from '../http/operation.ts';
+import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
+import type { Acl, BucketRecord, Grant, ObjectRecord } from '../store/types.ts';
+import { allUsersUri, authenticatedUsersUri } from '../ops/acl-util.ts';
+import { levelAllows } from './levels.ts';
+
+export interface AccessRequest {
+  principal: Principal | undefined;
+  action: string;
+  level: LevelNeed;
+  /** the bucket the request acts on; undefined for service-level operations and CreateBucket */
+  bucket: BucketRecord | undefined;
+  key?: string;
+  /** condition values for policy evaluation, built only when a policy exists */
+  conditions?: (policy: ParsedPolicy) => ConditionValues;
+  /** the object acted on, when its ACL may grant access (loaded lazily) */
+  object?: () => ObjectRecord | undefined;
+}
+
+const policyManagement = new Set(['s3:getbucketpolicy', 's3:putbucketpolicy', 's3:deletebucketpolicy']);
+
+/** Parsed policies by bucket and text: a policy is parsed once, when first seen after a change. */
+const parsedPolicies = new Map<string, { text: string; parsed: ParsedPolicy }>();
+
+export function parsedPolicyOf(bucket: BucketRecord): ParsedPolicy | undefined {
+  if (!bucket.policy) return undefined;
+  const cacheKey = `${bucket.name}\u0000${bucket.ownerOrg}`;
+  const cached = parsedPolicies.get(cacheKey);
+  if (cached && cached.text === bucket.policy) return cached.parsed;
+  const parsed = parsePolicy(bucket.policy, { bucket: bucket.name });
+  if (parsedPolicies.size > 10_000) parsedPolicies.clear();
+  parsedPolicies.set(cacheKey, { text: bucket.policy, parsed });
+  return parsed;
+}
+
+/** ACL permissions that grant each action (bucket ACL for bucket actions, object ACL for object ones). */
+const bucketAclActions: Record<Grant['permission'], string[]> = {
+  READ: ['s3:listbucket', 's3:listbucketversions', 's3:listbucketmultipartuploads'],
+  WRITE: ['s3:putobject', 's3:deleteobject', 's3:deleteobjectversion', 's3:abortmultipartupload', 's3:listmultipartuploadparts'],
+  READ_ACP: ['s3:getbucketacl'],
+  WRITE_ACP: ['s3:putbucketacl'],
+  FULL_CONTROL: [],
+};
+const objectAclActions: Record<Grant['permission'], string[]> = {
+  READ: ['s3:getobject', 's3:getobjectversion'],
+  WRITE: [],
+  READ_ACP: ['s3:getobjectacl', 's3:getobjectversionacl'],
+  WRITE_ACP: ['s3:putobjectacl', 's3:putobjectversionacl'],
+  FULL_CONTROL: [],
+};
+
+function granteeMatches(grant: Grant, principal: Principal | undefined): boolean {
+  if (grant.grantee.type === 'Group') {
+    if (grant.grantee.uri === allUsersUri) return true;
+    if (grant.grantee.uri === authenticatedUsersUri) return principal !== undefined;
+    return false;
+  }
+  return principal !== undefined && grant.grantee.id === principal.org;
+}
+
+function aclGrants(acl: Acl | null | undefined, table: Record<Grant['permission'], string[]>, action: string, principal: Principal | undefined): boolean {
+  if (!acl) return false;
+  for (const grant of acl.grants) {
+    if (!granteeMatches(grant, principal)) continue;
+    if (grant.permission === 'FULL_CONTROL') {
+      if (Object.values(table).some((actions) => actions.includes(action))) return true;
+    } else if (table[grant.permission].includes(action)) return true;
+  }
+  return false;
+}
+
+function denied(): S3Error {
+  return new S3Error('AccessDenied');
+}
+
+export function authorize(req: AccessRequest): void {
+  const { principal, bucket } = req;
+  const action = req.action.toLowerCase();
+  if (!bucket) {
+    // Service-level operations (ListBuckets) and CreateBucket: a signed key with the level needed.
+    if (principal && levelAllows(principal.level, req.level)) return;
+    throw denied();
+  }
+  const isOwnerOrg = principal !== undefined && principal.org === bucket.ownerOrg;
+  const policy = parsedPolicyOf(bucket);
+  if (policy) {
+    const decision = evaluatePolicy(policy, {
+      principal: principal ? { kind: 'user', org: principal.org, user: principal.user } : { kind: 'anonymous' },
+      action: req.action,
+      resource: resourceArn(bucket.name, req.key),
+      conditions: req.conditions ? req.conditions(policy) : new Map(),
+    });
+    if (decision === 'Deny') {
+      // AWS lock-out protection (decision §7.2): the owner's full keys can always fix the policy.
+      if (isOwnerOrg && principal!.level === 'full' && policyManagement.has(action)) return;
+      throw denied();
+    }
+    if (decision === 'Allow') return;
+  }
+  if (isOwnerOrg) {
+    if (levelAllows(principal!.level, req.level)) return;
+    throw denied();
+  }
+  // Other organisations and anonymous callers: only explicit ACL grants remain.
+  if (req.key === undefined) {
+    if (aclGrants(bucket.acl, bucketAclActions, action, principal)) return;
+  } else {
+    if (aclGrants(bucket.acl, bucketAclActions, action, principal)) return;
+    const object = req.object?.();
+    if (object && aclGrants(object.meta.acl, objectAclActions, action, principal)) return;
+  }
+  throw denied();
+}

@@ -1,0 +1,299 @@
+// The admin HTTP API: JSON over its own listener (loopback by default), authenticated by
+// organisation-admin API tokens (`Authorization: Bearer sat_...`). The same operations as the
+// CLI's apply / get / delete / token, with the same semantics and messages.
+//
+//   GET    /v1/whoami                          the calling token (id, name, namespaces)
+//   GET    /v1/info                            regions, base domain, S3 port (for s3cmd configs)
+//   POST   /v1/users[?namespace=NS]            apply User manifests (YAML, one or more documents, or JSON)
+//   GET    /v1/users[?namespace=NS&name=N]     list users (a List of User objects)
+//   GET    /v1/users/NS/NAME                   one user
+//   DELETE /v1/users/NS/NAME                   delete a user with its key and Secret (data stays)
+//   GET    /v1/secrets[?namespace=NS]          list Secrets (with .data, base64)
+//   GET    /v1/secrets/NAME[?namespace=NS]     one Secret
+//   GET    /v1/secrets/NS/NAME                 one Secret
+//   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} → the token, shown once
+//   GET    /v1/tokens                          list tokens (never their secrets)
+//   DELETE /v1/tokens/ID                       revoke a token
+//
+// Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
+// forged or revoked token), 403 (out of the token's scope), 404, 405, 409 (secret name taken,
+// ambiguous name), 413 (body over 64 KiB), 415. A failed request changes nothing.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Services } from '../http/operation.ts';
+import { isOrgAdmin, TokenError, type AdminToken } from '../identity/admin-tokens.ts';
+import { tokenView } from './backend.ts';
+import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
+import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
+
+export const adminBodyLimit = 64 * 1024;
+
+export interface AdminServerOptions {
+  services: Services;
+  /** the S3 listener's port, reported by /v1/info */
+  s3Port: () => number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, 'Unauthorized', message, { 'www-authenticate': 'Bearer realm="strata-admin"' });
+}
+
+function authenticate(services: Services, req: IncomingMessage): AdminToken {
+  const header = req.headers.authorization;
+  if (!header) throw unauthorized('missing "Authorization: Bearer <token>" header; create a token with `strata token create`');
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  if (!m) throw unauthorized('the Authorization header must be "Bearer <token>"');
+  const result = services.identity.tokens.verify(m[1]);
+  if (result.ok) return result.token;
+  if (result.reason === 'revoked') throw unauthorized('the token has been revoked');
+  throw unauthorized('the token is not valid');
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > adminBodyLimit) throw new HttpError(413, 'PayloadTooLarge', `request body is over ${adminBodyLimit} bytes`);
+  // Event listeners rather than for-await: leaving a for-await early would destroy the socket
+  // before the 413 could be sent.
+  const buf = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > adminBodyLimit) {
+        cleanup();
+        reject(new HttpError(413, 'PayloadTooLarge', `request body is over ${adminBodyLimit} bytes`));
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+  return text;
+}
+
+function contentType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+const manifestTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain']);
+
+function segments(pathname: string): string[] {
+  try {
+    return pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    throw new HttpError(400, 'BadRequest', 'malformed percent-encoding in the path');
+  }
+}
+
+function methodNotAllowed(allowed: string[]): HttpError {
+  return new HttpError(405, 'MethodNotAllowed', `use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
+}
+
+function requireOrgAdmin(token: AdminToken): void {
+  if (!isOrgAdmin(token.namespaces)) throw forbidden('only organisation-admin tokens (all namespaces) may manage tokens');
+}
+
+async function route(opts: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { services } = opts;
+  const url = new URL(req.url ?? '/', 'http://admin.invalid');
+  const path = segments(url.pathname);
+  const method = req.method ?? 'GET';
+  if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
+  // Authenticate before anything else (and before reading a body).
+  const token = authenticate(services, req);
+  const scope = isOrgAdmin(token.namespaces) ? undefined : token.namespaces;
+  const users = new UserDirectory(services.identity);
+  const q = (name: string) => url.searchParams.get(name) ?? undefined;
+  const [, resource, ...rest] = path;
+
+  switch (resource) {
+    case 'whoami':
+      if (rest.length > 0) break;
+      if (method !== 'GET') throw methodNotAllowed(['GET']);
+      return send(res, 200, { id: token.id, name: token.name, namespaces: token.namespaces });
+    case 'info':
+      if (rest.length > 0) break;
+      if (method !== 'GET') throw methodNotAllowed(['GET']);
+      return send(res, 200, {
+        regions: services.config.regions,
+        defaultRegion: services.config.defaultRegion,
+        baseDomain: services.config.baseDomain,
+        s3Port: opts.s3Port(),
+      });
+    case 'users': {
+      if (rest.length === 0) {
+        if (method === 'GET') return send(res, 200, listObject(users.list({ namespace: q('namespace'), name: q('name') }, scope).map(userObject)));
+        if (method !== 'POST') throw methodNotAllowed(['GET', 'POST']);
+        if (!manifestTypes.has(contentType(req))) throw new HttpError(415, 'UnsupportedMediaType', 'send the manifest as application/yaml or application/json');
+        const body = await readBody(req);
+        const manifests = parseUserManifests(body, { namespace: q('namespace'), origin: 'request body' });
+        const results = users.apply(manifests, scope);
+        const created = results.some((r) => r.result === 'created');
+        return send(res, created ? 201 : 200, { results });
+      }
+      if (rest.length === 2) {
+        const [namespace, name] = rest;
+        if (method === 'GET') return send(res, 200, userObject(users.find(name, namespace, scope)));
+        if (method === 'DELETE') {
+          const key = users.delete(name, namespace, scope);
+          return send(res, 200, { message: `${userResource} "${key.user}" deleted`, user: userObject(key) });
+        }
+        throw methodNotAllowed(['GET', 'DELETE']);
+      }
+      break;
+    }
+    case 'secrets': {
+      if (method !== 'GET') throw methodNotAllowed(['GET']);
+      if (rest.length === 0) return send(res, 200, listObject(users.secrets({ namespace: q('namespace') }, scope)));
+      if (rest.length === 1) return send(res, 200, users.secret(rest[0], q('namespace'), scope));
+      if (rest.length === 2) return send(res, 200, users.secret(rest[1], rest[0], scope));
+      break;
+    }
+    case 'tokens': {
+      requireOrgAdmin(token);
+      if (rest.length === 0) {
+        if (method === 'GET') return send(res, 200, { items: services.identity.tokens.list().map(tokenView) });
+        if (method !== 'POST') throw methodNotAllowed(['GET', 'POST']);
+        const type = contentType(req);
+        if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
+        const body = await readBody(req);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch (err) {
+          throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+        }
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
+        const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
+        if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
+        if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
+        if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
+          throw new HttpError(400, 'BadRequest', '"namespaces" must be a list of namespaces, or "*" for all namespaces');
+        }
+        const created = services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
+        return send(res, 201, { ...tokenView(created.record), token: created.token });
+      }
+      if (rest.length === 1) {
+        if (method !== 'DELETE') throw methodNotAllowed(['DELETE']);
+        const outcome = services.identity.tokens.revoke(rest[0]);
+        if (outcome === 'not-found') throw new HttpError(404, 'NotFound', `token "${rest[0]}" not found`);
+        return send(res, 200, { message: outcome === 'revoked' ? `token "${rest[0]}" revoked` : `token "${rest[0]}" already revoked` });
+      }
+      break;
+    }
+  }
+  throw new HttpError(404, 'NotFound', `no such endpoint ${method} ${url.pathname}`);
+}
+
+async function handle(opts: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    await route(opts, req, res);
+  } catch (err) {
+    let status = 500;
+    let code = 'InternalError';
+    let message = 'internal error';
+    let headers: Record<string, string> = {};
+    if (err instanceof HttpError) ({ status, code, message, headers } = err);
+    else if (err instanceof IdentityError) ({ status, code, message } = err);
+    else if (err instanceof ManifestError) {
+      status = 400;
+      code = 'InvalidManifest';
+      message = err.message;
+    } else if (err instanceof TokenError) {
+      status = 400;
+      code = 'BadRequest';
+      message = err.message;
+    } else if (err instanceof TypeError && /encoded data was not valid/i.test(err.message)) {
+      status = 400;
+      code = 'BadRequest';
+      message = 'request body is not valid UTF-8';
+    } else {
+      process.stderr.write(`strata admin API: ${(err as Error).stack ?? err}\n`);
+    }
+    // An unread body would otherwise stall the keep-alive connection: close it after replying.
+    if (!req.readableEnded) headers = { ...headers, connection: 'close' };
+    if (!res.headersSent) send(res, status, { error: { code, message } }, headers);
+    else res.destroy();
+    if (!req.readableEnded) req.resume();
+  }
+}
+
+export function createAdminServer(opts: AdminServerOptions): Server {
+  const server = createServer((req, res) => void handle(opts, req, res));
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 60_000;
+  return server;
+}
+
+export interface RunningAdminServer {
+  server: Server;
+  port: number;
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(opts: AdminServerOptions & { host: string; port: number }): Promise<RunningAdminServer> {
+  const server = createAdminServer(opts);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    endpoint: `http://${host}:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

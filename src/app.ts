@@ -1,0 +1,120 @@
+// The Fastify application: one catch-all route that runs every request the same way,
+// parse → route → authenticate → authorize → operation → reply. Built without listening, so
+// tests and benchmarks can use it.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authorizeRequest } from './access/check.ts';
+import { sourceIpOf } from './access/request-conditions.ts';
+import { authenticate } from './auth/sigv4.ts';
+import { S3Error, isS3Error } from './errors.ts';
+import type { Principal } from './identity/identity-store.ts';
+import type { Operation, RequestContext, Services } from './http/operation.ts';
+import { resolveHost, resolveRequest, type ResolvedRequest } from './http/parse-request.ts';
+import { sendError, sendResult } from './http/reply.ts';
+import { routeRequest } from './http/routes.ts';
+
+export interface AppOptions {
+  services: Services;
+  logger?: boolean;
+}
+
+function newRequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function resourceOf(target: ResolvedRequest | undefined, rawUrl: string): string {
+  if (!target?.bucket) return rawUrl.split('?')[0];
+  return `/${target.bucket}${target.key !== undefined ? '/' + target.key : ''}`;
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { services } = options;
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger ? { level: config.logLevel } : false,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    caseSensitive: true,
+    ignoreTrailingSlash: false,
+    maxParamLength: 4096,
+    // Object bodies are never parsed by Fastify: operations stream request.raw themselves.
+    bodyLimit: 1024,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
+    url: '*',
+    handler: async (request, reply) => {
+      reply.hijack();
+      await handle(services, request.raw, reply.raw, app.log);
+    },
+  });
+  return app;
+}
+
+async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log']): Promise<void> {
+  const requestId = newRequestId();
+  const { config } = services;
+  const isHead = raw.method === 'HEAD';
+  let target: ResolvedRequest | undefined;
+  try {
+    const host = resolveHost(raw.headers.host, config.regions, config.defaultRegion, config.baseDomain);
+    target = resolveRequest(raw.url ?? '/', host);
+    const store = services.regions.get(target.region);
+    if (!store) throw new S3Error('InvalidRequest', `Region ${target.region} is not served here.`);
+    const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
+
+    const auth = authenticate(
+      { method: raw.method ?? 'GET', rawUrl: raw.url ?? '/', headers: raw.headers },
+      (accessKeyId) => {
+        const c = services.identity.credentialsFor(accessKeyId);
+        return c ? { secretKey: c.secret } : undefined;
+      },
+      { now: new Date(), acceptedRegions: config.signingRegions, serviceRegion: 'default' },
+    );
+    let principal: Principal | undefined;
+    if (auth.kind === 'signed') principal = services.identity.credentialsFor(auth.accessKeyId)?.principal;
+
+    if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
+    const bucket = target.bucket !== undefined ? store.getBucket(target.bucket) : undefined;
+    if (operation.needsBucket && !bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket ?? '' });
+
+    const socket = raw.socket as { encrypted?: boolean };
+    const ctx: RequestContext = {
+      requestId,
+      raw,
+      headers: raw.headers,
+      method: raw.method ?? 'GET',
+      target,
+      query: target.query,
+      bucketName: target.bucket,
+      key: target.key,
+      store,
+      services,
+      principal,
+      payload: auth.kind === 'signed' ? auth.payload : { kind: 'unsigned' },
+      bucket,
+      secureTransport: socket.encrypted === true,
+      sourceIp: '',
+    };
+    ctx.sourceIp = sourceIpOf(ctx);
+    authorizeRequest(ctx, operation.action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    const result = await operation.handle(ctx);
+    await sendResult(res, result, requestId, isHead);
+  } catch (err) {
+    const s3err = isS3Error(err) ? err : internalError(err, log);
+    // A request body nobody read would stall the connection: drain what the client still sends.
+    if (!raw.readableEnded) raw.resume();
+    sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
+  }
+}
+
+function internalError(err: unknown, log: FastifyInstance['log']): S3Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'ECONNRESET') return new S3Error('IncompleteBody');
+  log.error({ err }, 'internal error');
+  return new S3Error('InternalError');
+}

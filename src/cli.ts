@@ -1,0 +1,105 @@
+// The strata command: `strata serve` runs the server; admin subcommands live beside it.
+import { ConfigError, loadConfig } from './config.ts';
+import { runAdminCommand } from './admin/commands.ts';
+import { startServer } from './main.ts';
+
+/** --name value / --name=value / --flag → { name: value }. Positional words are returned apart. */
+export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      if (eq >= 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) flags[arg.slice(2)] = argv[++i];
+      else flags[arg.slice(2)] = 'true';
+    } else if (arg.startsWith('-') && arg.length === 2 && i + 1 < argv.length) {
+      flags[arg.slice(1)] = argv[++i];
+    } else positional.push(arg);
+  }
+  return { positional, flags };
+}
+
+const usage = `usage: strata <command> [flags]
+
+commands:
+  serve     run the S3 server (flags: --host --port --data-dir --regions --default-region
+            --base-domain --signing-regions --fsync --log-level --config FILE)
+`;
+
+async function serve(flags: Record<string, string>): Promise<void> {
+  const config = loadConfig({ flags });
+  const server = await startServer(config);
+  const out = process.stdout;
+  out.write(`Strata listening on ${server.endpoint}\n`);
+  out.write(`  regions: ${config.regions.join(', ')} (default ${config.defaultRegion}); host names object.<region>.${config.baseDomain}:${server.port}\n`);
+  out.write(`  data: ${config.dataDir}\n`);
+  out.write(`  admin API: ${server.admin.endpoint} (Authorization: Bearer <token>)\n`);
+  if (server.adminToken) {
+    out.write('\nBootstrap admin API token (organisation admin, all namespaces), shown once:\n');
+    out.write(`  STRATA_ADMIN_URL=${server.admin.endpoint}\n  STRATA_ADMIN_TOKEN=${server.adminToken}\n`);
+  }
+  if (server.bootstrap?.secretKey) {
+    out.write('\nBootstrap credentials (organisation "default", access level full), shown once:\n');
+    out.write(`  AWS_ACCESS_KEY_ID=${server.bootstrap.accessKey}\n  AWS_SECRET_ACCESS_KEY=${server.bootstrap.secretKey}\n\n`);
+  } else if (server.bootstrap) {
+    out.write(`  admin access key: ${server.bootstrap.accessKey} (secret from STRATA_ADMIN_SECRET_KEY)\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out.write(`${signal}: finishing in-flight requests and closing\n`);
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv);
+  const [command] = positional;
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(flags);
+        return -1; // keep running
+      case undefined:
+      case 'help':
+        process.stdout.write(usage);
+        return command === undefined ? 2 : 0;
+      default: {
+        const code = await runAdminCommand(command, positional.slice(1), flags);
+        if (code !== undefined) return code;
+        process.stderr.write(`strata: unknown command "${command}"\n${usage}`);
+        return 2;
+      }
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`strata: configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const invokedDirectly = process.argv[1] && /cli\.ts$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err) => {
+      process.stderr.write(`strata: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

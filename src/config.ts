@@ -1,0 +1,163 @@
+// Typed configuration, assembled from defaults < config file < environment < flags and
+// validated once at start-up. Anything invalid stops the process with a message that names
+// the setting and where it came from.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface StrataConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Regions served by this process. Each is an independent store under dataDir/regions/<name>. */
+  regions: string[];
+  /** Region that answers requests whose Host names no region (e.g. 127.0.0.1:9000). */
+  defaultRegion: string;
+  /** Host names are object.<region>.<baseDomain>, <bucket>.object.<region>.<baseDomain>, accel-object.<region>.<baseDomain>. */
+  baseDomain: string;
+  /** SigV4 credential-scope regions that verify. The service region is always named 'default'. */
+  signingRegions: string[];
+  adminAccessKey?: string;
+  adminSecretKey?: string;
+  /** fsync blobs and the metadata WAL before acknowledging a write. */
+  fsync: boolean;
+  /** Peers whose X-Forwarded-For header is believed for aws:SourceIp. */
+  trustedProxies: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Address of the admin API listener (JSON, bearer-token authenticated). Loopback by default. */
+  adminHost: string;
+  /**
+   * Port of the admin API listener. -1 (the default) means "the S3 port + 1" (9001 with the
+   * default S3 port), or an ephemeral port when the S3 port is 0; 0 picks a free port.
+   */
+  adminPort: number;
+}
+
+export const defaultConfig: StrataConfig = {
+  host: '127.0.0.1',
+  port: 9000,
+  dataDir: './data',
+  regions: ['lga1', 'ord1', 'las1'],
+  defaultRegion: 'lga1',
+  baseDomain: 'localhost',
+  signingRegions: ['default', 'us-east-1'],
+  fsync: true,
+  trustedProxies: [],
+  logLevel: 'warn',
+  adminHost: '127.0.0.1',
+  adminPort: -1,
+};
+
+export class ConfigError extends Error {}
+
+/** Environment variable → config field. Values are parsed by the field's type. */
+const envNames: Record<string, keyof StrataConfig> = {
+  STRATA_HOST: 'host',
+  STRATA_PORT: 'port',
+  STRATA_DATA_DIR: 'dataDir',
+  STRATA_REGIONS: 'regions',
+  STRATA_DEFAULT_REGION: 'defaultRegion',
+  STRATA_BASE_DOMAIN: 'baseDomain',
+  STRATA_SIGNING_REGIONS: 'signingRegions',
+  STRATA_ADMIN_ACCESS_KEY: 'adminAccessKey',
+  STRATA_ADMIN_SECRET_KEY: 'adminSecretKey',
+  STRATA_FSYNC: 'fsync',
+  STRATA_TRUSTED_PROXIES: 'trustedProxies',
+  STRATA_LOG_LEVEL: 'logLevel',
+  STRATA_ADMIN_HOST: 'adminHost',
+  STRATA_ADMIN_PORT: 'adminPort',
+};
+
+/** Flag (without --) → config field. */
+const flagNames: Record<string, keyof StrataConfig> = {
+  host: 'host',
+  port: 'port',
+  'data-dir': 'dataDir',
+  regions: 'regions',
+  'default-region': 'defaultRegion',
+  'base-domain': 'baseDomain',
+  'signing-regions': 'signingRegions',
+  fsync: 'fsync',
+  'trusted-proxies': 'trustedProxies',
+  'log-level': 'logLevel',
+  'admin-host': 'adminHost',
+  'admin-port': 'adminPort',
+};
+
+function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
+  const sample = defaultConfig[field];
+  const kind = Array.isArray(sample) ? 'list' : typeof sample;
+  if (kind === 'list') {
+    if (Array.isArray(raw)) return raw.map(String);
+    return String(raw).split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  if (kind === 'number') {
+    const n = Number(raw);
+    if (!Number.isInteger(n)) throw new ConfigError(`${source}: ${field} must be an integer, got ${JSON.stringify(raw)}`);
+    return n;
+  }
+  if (kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    const s = String(raw).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off'].includes(s)) return false;
+    throw new ConfigError(`${source}: ${field} must be true or false, got ${JSON.stringify(raw)}`);
+  }
+  return String(raw);
+}
+
+export interface ConfigSources {
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, string>;
+  configFile?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): StrataConfig {
+  const env = sources.env ?? process.env;
+  const config: Record<string, unknown> = { ...defaultConfig };
+  const file = sources.flags?.config ?? env.STRATA_CONFIG ?? sources.configFile;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: must hold a JSON object`);
+    for (const [name, value] of Object.entries(parsed)) {
+      if (!(name in defaultConfig) && name !== 'adminAccessKey' && name !== 'adminSecretKey') throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+      config[name] = coerce(name as keyof StrataConfig, value, `config file ${file}`);
+    }
+  }
+  for (const [name, field] of Object.entries(envNames)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') config[field] = coerce(field, value, `environment ${name}`);
+  }
+  for (const [name, value] of Object.entries(sources.flags ?? {})) {
+    if (name === 'config') continue;
+    const field = flagNames[name];
+    if (!field) throw new ConfigError(`unknown flag --${name}`);
+    config[field] = coerce(field, value, `flag --${name}`);
+  }
+  return validate(config as unknown as StrataConfig);
+}
+
+const regionName = /^[a-z][a-z0-9-]{1,30}$/;
+
+function validate(c: StrataConfig): StrataConfig {
+  if (c.port < 0 || c.port > 65535) throw new ConfigError(`port must be 0-65535, got ${c.port}`);
+  if (c.adminPort < -1 || c.adminPort > 65535) throw new ConfigError(`adminPort must be 0-65535 (or -1 for the S3 port + 1), got ${c.adminPort}`);
+  if (c.regions.length === 0) throw new ConfigError('regions must name at least one region');
+  for (const r of c.regions) if (!regionName.test(r)) throw new ConfigError(`region name "${r}" must be lower-case letters, digits and dashes`);
+  if (!c.regions.includes(c.defaultRegion)) c.defaultRegion = c.regions[0];
+  if (!/^[a-z0-9.-]+$/i.test(c.baseDomain)) throw new ConfigError(`baseDomain "${c.baseDomain}" is not a host name`);
+  if (c.signingRegions.length === 0) throw new ConfigError('signingRegions must list at least "default"');
+  if ((c.adminAccessKey === undefined) !== (c.adminSecretKey === undefined)) {
+    throw new ConfigError('STRATA_ADMIN_ACCESS_KEY and STRATA_ADMIN_SECRET_KEY must be set together');
+  }
+  if (c.adminAccessKey !== undefined && !/^[A-Za-z0-9]{3,128}$/.test(c.adminAccessKey)) throw new ConfigError('STRATA_ADMIN_ACCESS_KEY must be 3-128 letters or digits');
+  if (c.adminSecretKey !== undefined && c.adminSecretKey.length < 8) throw new ConfigError('STRATA_ADMIN_SECRET_KEY must be at least 8 characters');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) throw new ConfigError(`logLevel "${c.logLevel}" is not a log level`);
+  c.baseDomain = c.baseDomain.toLowerCase();
+  c.dataDir = resolve(c.dataDir);
+  return c;
+}

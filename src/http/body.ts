@@ -1,0 +1,52 @@
+// Request bodies. Object data is streamed through the payload decoder (which verifies
+// x-amz-content-sha256 or chunk signatures); control documents (Delete, Complete, Tagging,
+// ACL and policy documents) are read whole, but only up to a hard cap.
+import type { Readable } from 'node:stream';
+import { createPayloadDecoder } from '../auth/payload.ts';
+import { S3Error } from '../errors.ts';
+import type { RequestContext } from './operation.ts';
+
+/** Largest control document accepted (S3 caps DeleteObjects at 1000 keys, about 1 MB). */
+export const maxControlDocumentBytes = 2 * 1024 * 1024;
+
+export interface DecodedBody {
+  stream: Readable;
+  /** trailing headers of an aws-chunked body (lower-case names), once the body has ended */
+  trailers: Promise<Record<string, string>>;
+  /** the object's byte length when the client declared it */
+  declaredLength: number | undefined;
+}
+
+/** The body as the client meant it: aws-chunked framing removed, signatures verified. */
+export function decodedBody(ctx: RequestContext): DecodedBody {
+  const decoder = createPayloadDecoder(ctx.payload, ctx.headers);
+  // Errors on the socket side must reach the decoder so that pipelines fail instead of hanging.
+  ctx.raw.on('error', (err) => decoder.stream.destroy(err));
+  ctx.raw.on('aborted', () => decoder.stream.destroy(new S3Error('IncompleteBody')));
+  const stream = ctx.raw.pipe(decoder.stream);
+  const contentLength = ctx.headers['content-length'];
+  const declaredLength = decoder.decodedLength ?? (isChunkedPayload(ctx) ? undefined : contentLength !== undefined ? Number(contentLength) : undefined);
+  return { stream, trailers: decoder.trailers, declaredLength };
+}
+
+export function isChunkedPayload(ctx: RequestContext): boolean {
+  return ctx.payload.kind === 'streaming-signed' || ctx.payload.kind === 'streaming-unsigned-trailer';
+}
+
+/** Read a whole control document, refusing anything over `limit` bytes. */
+export async function readControlBody(ctx: RequestContext, limit = maxControlDocumentBytes): Promise<Buffer> {
+  const declared = Number(ctx.headers['content-length'] ?? 0);
+  if (!isChunkedPayload(ctx) && declared > limit) throw new S3Error('MaxMessageLengthExceeded');
+  const { stream } = decodedBody(ctx);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      stream.destroy();
+      throw new S3Error('MaxMessageLengthExceeded');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,65 @@
+// The contract between the pipeline and the operation modules. An operation declares its AWS
+// name, its IAM action and the access level it needs once, and returns a result; it never
+// writes the HTTP response itself.
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { PayloadMode } from '../auth/sigv4.ts';
+import type { StrataConfig } from '../config.ts';
+import type { IdentityStore, Principal } from '../identity/identity-store.ts';
+import type { RegionStore } from '../store/region-store.ts';
+import type { BucketRecord } from '../store/types.ts';
+import type { ResolvedRequest } from './parse-request.ts';
+
+/**
+ * What a key's access level must include for the owning organisation to perform the operation
+ * without a policy: 'any' (every level), 'read', 'write', 'readwrite' (copy: read the source,
+ * write the destination) or 'full' (bucket administration, ACLs, policies).
+ */
+export type LevelNeed = 'any' | 'read' | 'write' | 'readwrite' | 'full';
+
+export interface OperationResult {
+  status?: number;
+  headers?: Record<string, string | number | undefined>;
+  /** an XML document (already rendered) */
+  xml?: string;
+  /** a JSON document (bucket policies) */
+  json?: string;
+  body?: Readable | Buffer;
+}
+
+export interface Services {
+  config: StrataConfig;
+  identity: IdentityStore;
+  regions: Map<string, RegionStore>;
+}
+
+export interface RequestContext {
+  requestId: string;
+  raw: IncomingMessage;
+  headers: IncomingMessage['headers'];
+  method: string;
+  target: ResolvedRequest;
+  query: Map<string, string>;
+  bucketName?: string;
+  key?: string;
+  store: RegionStore;
+  services: Services;
+  principal: Principal | undefined;
+  payload: PayloadMode;
+  /** the bucket named by the request, loaded once by the pipeline (undefined when absent) */
+  bucket?: BucketRecord;
+  secureTransport: boolean;
+  sourceIp: string;
+}
+
+export interface Operation {
+  name: string;
+  /** the IAM action evaluated against bucket policies */
+  action: string;
+  level: LevelNeed;
+  /** whether the request names a bucket that must exist before the operation runs */
+  needsBucket: boolean;
+  /** operations that read a request body themselves (uploads); all others get a capped body */
+  streamsBody?: boolean;
+  handle(ctx: RequestContext): Promise<OperationResult>;
+}

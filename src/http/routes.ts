@@ -1,0 +1,103 @@
+// The route table: (method, scope, sub-resource, header) → operation. The first matching row
+// wins, so specific rows come before general ones. A request that names a sub-resource Strata
+// does not implement answers NotImplemented instead of falling through to a wrong operation.
+import type { IncomingHttpHeaders } from 'node:http';
+import { S3Error } from '../errors.ts';
+import * as bucketOps from '../ops/bucket.ts';
+import * as bucketPolicyOps from '../ops/bucket-policy.ts';
+import * as aclOps from '../ops/acl.ts';
+import { ListObjects, ListObjectsV2, ListObjectVersions } from '../ops/list-objects.ts';
+import * as multipart from '../ops/multipart.ts';
+import { CopyObject } from '../ops/object-copy.ts';
+import { DeleteObject, DeleteObjects } from '../ops/object-delete.ts';
+import { GetObject, HeadObject } from '../ops/object-get.ts';
+import { PutObject } from '../ops/object-put.ts';
+import * as tagging from '../ops/tagging.ts';
+import { ListBuckets } from '../ops/service.ts';
+import type { Operation } from './operation.ts';
+import type { ResolvedRequest } from './parse-request.ts';
+
+type Scope = 'service' | 'bucket' | 'object';
+
+interface Route {
+  method: string;
+  scope: Scope;
+  /** query parameter that must be present */
+  sub?: string;
+  /** header that must be present */
+  header?: string;
+  /** query parameter value test, e.g. list-type=2 */
+  when?: (query: Map<string, string>) => boolean;
+  op: Operation;
+}
+
+export const routes: Route[] = [
+  { method: 'GET', scope: 'service', op: ListBuckets },
+
+  { method: 'GET', scope: 'bucket', sub: 'location', op: bucketOps.GetBucketLocation },
+  { method: 'GET', scope: 'bucket', sub: 'versioning', op: bucketOps.GetBucketVersioning },
+  { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
+  { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
+  { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
+  { method: 'GET', scope: 'bucket', sub: 'acl', op: aclOps.GetBucketAcl },
+  { method: 'GET', scope: 'bucket', sub: 'tagging', op: tagging.GetBucketTagging },
+  { method: 'GET', scope: 'bucket', when: (q) => q.get('list-type') === '2', op: ListObjectsV2 },
+  { method: 'GET', scope: 'bucket', op: ListObjects },
+  { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
+  { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
+  { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
+  { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },
+  { method: 'PUT', scope: 'bucket', op: bucketOps.CreateBucket },
+  { method: 'DELETE', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.DeleteBucketPolicy },
+  { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
+  { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },
+  { method: 'POST', scope: 'bucket', sub: 'delete', op: DeleteObjects },
+
+  { method: 'PUT', scope: 'object', sub: 'uploadId', header: 'x-amz-copy-source', op: multipart.UploadPartCopy },
+  { method: 'PUT', scope: 'object', sub: 'uploadId', op: multipart.UploadPart },
+  { method: 'PUT', scope: 'object', sub: 'tagging', op: tagging.PutObjectTagging },
+  { method: 'PUT', scope: 'object', sub: 'acl', op: aclOps.PutObjectAcl },
+  { method: 'PUT', scope: 'object', header: 'x-amz-copy-source', op: CopyObject },
+  { method: 'PUT', scope: 'object', op: PutObject },
+  { method: 'GET', scope: 'object', sub: 'uploadId', op: multipart.ListParts },
+  { method: 'GET', scope: 'object', sub: 'tagging', op: tagging.GetObjectTagging },
+  { method: 'GET', scope: 'object', sub: 'acl', op: aclOps.GetObjectAcl },
+  { method: 'GET', scope: 'object', op: GetObject },
+  { method: 'HEAD', scope: 'object', op: HeadObject },
+  { method: 'DELETE', scope: 'object', sub: 'uploadId', op: multipart.AbortMultipartUpload },
+  { method: 'DELETE', scope: 'object', sub: 'tagging', op: tagging.DeleteObjectTagging },
+  { method: 'DELETE', scope: 'object', op: DeleteObject },
+  { method: 'POST', scope: 'object', sub: 'uploads', op: multipart.CreateMultipartUpload },
+  { method: 'POST', scope: 'object', sub: 'uploadId', op: multipart.CompleteMultipartUpload },
+];
+
+/** Sub-resources S3 defines; any of them on a request no row matches is NotImplemented. */
+const knownSubResources = new Set([
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering', 'inventory',
+  'legal-hold', 'lifecycle', 'location', 'logging', 'metadataTable', 'metrics', 'notification', 'object-lock',
+  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore',
+  'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versioning', 'versions', 'website', 'renameObject',
+]);
+
+function matches(route: Route, method: string, scope: Scope, query: Map<string, string>, headers: IncomingHttpHeaders): boolean {
+  if (route.method !== method || route.scope !== scope) return false;
+  if (route.sub !== undefined && !query.has(route.sub)) return false;
+  if (route.header !== undefined && headers[route.header] === undefined) return false;
+  if (route.when && !route.when(query)) return false;
+  // A row without a sub-resource must not swallow a request that names one (e.g. PUT ?cors).
+  if (route.sub === undefined) {
+    for (const name of query.keys()) if (knownSubResources.has(name)) return false;
+  }
+  return true;
+}
+
+export function routeRequest(method: string, target: ResolvedRequest, headers: IncomingHttpHeaders): Operation {
+  const scope: Scope = target.bucket === undefined ? 'service' : target.key === undefined ? 'bucket' : 'object';
+  for (const route of routes) {
+    if (matches(route, method, scope, target.query, headers)) return route.op;
+  }
+  const named = [...target.query.keys()].find((n) => knownSubResources.has(n));
+  if (named !== undefined) throw new S3Error('NotImplemented', `The ${named} sub-resource is not implemented for ${method} requests.`);
+  if (scope === 'service' && method !== 'GET') throw new S3Error('MethodNotAllowed');
+  throw new S3Error('MethodNotAllowed');
+}

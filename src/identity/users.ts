@@ -1,0 +1,133 @@
+// Users (the seed's User resources) and their Secrets over the identity store: apply, list,
+// find, delete. Shared by the CLI (on the data root) and the admin API (behind a token scope).
+//
+// A User is one access key: metadata.namespace + metadata.name identify it, spec.owner is the
+// organisation that owns it, spec.access its level, spec.secretName the Secret holding its
+// credentials (base64 in .data.accessKey / .data.secretKey). Re-applying never rotates the
+// credentials. Deleting a user deletes its key and Secret; buckets and objects stay.
+import { isOrgAdmin, scopeAllows } from './admin-tokens.ts';
+import { generateCredentials, type IdentityStore, type KeyRecord } from './identity-store.ts';
+import { secretObject, userObject, userResource, userResourcePlural, type SecretObject, type UserManifest, type UserObject } from './manifest.ts';
+
+export class IdentityError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+export type ApplyResult = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyOutcome {
+  result: ApplyResult;
+  /** kubectl's line, e.g. `user.objectstorage.coreweave.com/my-example created` */
+  message: string;
+  user: UserObject;
+}
+
+/** Namespaces a caller may manage; undefined = unrestricted (the CLI on the data root). */
+export type Scope = readonly string[] | undefined;
+
+function inScope(scope: Scope, namespace: string): boolean {
+  return scope === undefined || scopeAllows(scope, namespace);
+}
+
+export function notFound(resource: string, name: string, namespace?: string): IdentityError {
+  return new IdentityError(404, 'NotFound', `${resource} "${name}" not found${namespace ? ` in namespace "${namespace}"` : ''}`);
+}
+
+export class UserDirectory {
+  constructor(readonly identity: IdentityStore) {}
+
+  /**
+   * Apply validated manifests in one transaction: all of them take effect, or (on any
+   * conflict or scope violation) none.
+   */
+  apply(manifests: UserManifest[], scope?: Scope): ApplyOutcome[] {
+    const { identity } = this;
+    return identity.transaction(() =>
+      manifests.map((m) => {
+        if (!inScope(scope, m.namespace)) throw forbidden(`the token may not manage users in namespace "${m.namespace}"`);
+        if (!inScope(scope, m.owner)) throw forbidden(`the token may not create keys for organisation "${m.owner}" (spec.owner must be one of the token's namespaces)`);
+        const existing = identity.keyByUser(m.namespace, m.name);
+        if (existing && !inScope(scope, existing.org)) throw forbidden(`user "${m.name}" belongs to organisation "${existing.org}", which the token may not manage`);
+        const holder = identity.keyBySecretName(m.secretName);
+        if (holder && (holder.namespace !== m.namespace || holder.user !== m.name)) {
+          throw new IdentityError(
+            409,
+            'SecretNameTaken',
+            `secret "${m.secretName}" already belongs to user "${holder.user}" in namespace "${holder.namespace}"; two users may not share a secret name ` +
+              `(deleting one user would delete the other's credentials). Choose another spec.secretName, or leave it out for the default "<namespace>-<name>-obj-store-creds"`,
+          );
+        }
+        let result: ApplyResult;
+        let record: KeyRecord;
+        if (!existing) {
+          const creds = generateCredentials();
+          record = identity.addKey({ org: m.owner, user: m.name, namespace: m.namespace, level: m.access, accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: m.secretName });
+          result = 'created';
+        } else if (existing.org === m.owner && existing.level === m.access && existing.secretName === m.secretName) {
+          record = existing;
+          result = 'unchanged';
+        } else {
+          identity.updateKey(existing.accessKey, { org: m.owner, level: m.access, secretName: m.secretName });
+          record = { ...existing, org: m.owner, level: m.access, secretName: m.secretName };
+          result = 'configured';
+        }
+        return { result, message: `${userResource}/${m.name} ${result}`, user: userObject(record) };
+      }),
+    );
+  }
+
+  /** Users visible to the scope, optionally only one namespace and/or one name. */
+  list(filter: { namespace?: string; name?: string } = {}, scope?: Scope): KeyRecord[] {
+    if (filter.namespace !== undefined && !inScope(scope, filter.namespace)) throw forbidden(`the token may not read namespace "${filter.namespace}"`);
+    return this.identity
+      .listKeys()
+      .filter((k) => inScope(scope, k.namespace))
+      .filter((k) => filter.namespace === undefined || k.namespace === filter.namespace)
+      .filter((k) => filter.name === undefined || k.user === filter.name);
+  }
+
+  /** One user by name; without a namespace the name must be unique among visible users. */
+  find(name: string, namespace?: string, scope?: Scope): KeyRecord {
+    const found = this.list({ namespace, name }, scope);
+    if (found.length === 0) throw notFound(userResourcePlural, name, namespace);
+    if (found.length > 1) {
+      throw new IdentityError(409, 'Ambiguous', `user "${name}" exists in several namespaces (${found.map((k) => k.namespace).join(', ')}); pass -n NAMESPACE`);
+    }
+    return found[0];
+  }
+
+  /** Delete a user: its key and its Secret. Buckets and objects are untouched. */
+  delete(name: string, namespace?: string, scope?: Scope): KeyRecord {
+    return this.identity.transaction(() => {
+      const key = this.find(name, namespace, scope);
+      this.identity.deleteKey(key.accessKey);
+      return key;
+    });
+  }
+
+  secrets(filter: { namespace?: string } = {}, scope?: Scope): SecretObject[] {
+    return this.list(filter, scope).map((k) => secretObject(k, this.identity.secretOf(k.accessKey)!));
+  }
+
+  /** A Secret by name (secret names are unique across the data root). */
+  secret(name: string, namespace?: string, scope?: Scope): SecretObject {
+    if (namespace !== undefined && !inScope(scope, namespace)) throw forbidden(`the token may not read namespace "${namespace}"`);
+    const key = this.identity.keyBySecretName(name);
+    // Out of scope looks exactly like absent: a token learns nothing about other namespaces.
+    if (!key || !inScope(scope, key.namespace) || (namespace !== undefined && key.namespace !== namespace)) throw notFound('secrets', name, namespace);
+    return secretObject(key, this.identity.secretOf(key.accessKey)!);
+  }
+}
+
+export function forbidden(message: string): IdentityError {
+  return new IdentityError(403, 'Forbidden', message);
+}
+
+export { isOrgAdmin };

@@ -1,0 +1,126 @@
+// Start a Strata server: open the identity store and every region's store, recover from any
+// crash, bootstrap the first organisation and key, listen, and shut down gracefully.
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
+import { buildApp } from './app.ts';
+import type { StrataConfig } from './config.ts';
+import type { Services } from './http/operation.ts';
+import { IdentityStore, generateCredentials, loadOrCreateMasterKey } from './identity/identity-store.ts';
+import { RegionStore } from './store/region-store.ts';
+
+export const bootstrapOrg = 'default';
+export const bootstrapUser = 'admin';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  /** e.g. http://127.0.0.1:9000 */
+  endpoint: string;
+  port: number;
+  /** the admin API listener (JSON, bearer tokens), e.g. http://127.0.0.1:9001 */
+  admin: { endpoint: string; port: number };
+  close(): Promise<void>;
+}
+
+export function openServices(config: StrataConfig): Services {
+  const identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
+  const regions = new Map<string, RegionStore>();
+  for (const name of config.regions) {
+    const store = new RegionStore(name, join(config.dataDir, 'regions', name), config.fsync);
+    store.recover();
+    regions.set(name, store);
+  }
+  return { config, identity, regions };
+}
+
+export interface BootstrapResult {
+  accessKey: string;
+  /** present only when the key was created now (shown once) */
+  secretKey?: string;
+}
+
+/**
+ * The first start creates the bootstrap organisation and its `full` key. With
+ * STRATA_ADMIN_ACCESS_KEY/SECRET_KEY set, that key is ensured to exist with those values.
+ */
+export function bootstrap(services: Services): BootstrapResult | undefined {
+  const { identity, config } = services;
+  if (config.adminAccessKey && config.adminSecretKey) {
+    const existing = identity.keyByAccessKey(config.adminAccessKey);
+    if (existing) {
+      if (identity.secretOf(config.adminAccessKey) !== config.adminSecretKey) {
+        throw new Error('STRATA_ADMIN_ACCESS_KEY exists with a different secret; refusing to start');
+      }
+      return { accessKey: config.adminAccessKey };
+    }
+    identity.addKey({ org: bootstrapOrg, user: bootstrapUser, namespace: bootstrapOrg, level: 'full', accessKey: config.adminAccessKey, secretKey: config.adminSecretKey, secretName: `${bootstrapOrg}-${bootstrapUser}-obj-store-creds` });
+    return { accessKey: config.adminAccessKey };
+  }
+  if (identity.listKeys().length > 0) return undefined;
+  const creds = generateCredentials();
+  identity.addKey({ org: bootstrapOrg, user: bootstrapUser, namespace: bootstrapOrg, level: 'full', accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: `${bootstrapOrg}-${bootstrapUser}-obj-store-creds` });
+  return creds;
+}
+
+/**
+ * The first start also creates an organisation-admin API token (all namespaces) for the admin
+ * API, returned here once; only its hash is stored. Nothing is created once any token exists
+ * (revoked ones included): further tokens come from `strata token create`.
+ */
+export function bootstrapAdminToken(services: Services): string | undefined {
+  const { tokens } = services.identity;
+  if (tokens.count() > 0) return undefined;
+  return tokens.create({ name: 'bootstrap', namespaces: ['*'], createdBy: 'bootstrap' }).token;
+}
+
+/** adminPort -1 = the S3 port + 1 (ephemeral when the S3 port is ephemeral). */
+function adminPortFor(config: StrataConfig, s3Port: number): number {
+  if (config.adminPort >= 0) return config.adminPort;
+  if (config.port === 0) return 0;
+  if (s3Port + 1 > 65535) throw new Error('the admin API port would be 65536; set STRATA_ADMIN_PORT');
+  return s3Port + 1;
+}
+
+export async function startServer(
+  config: StrataConfig,
+  options: { logger?: boolean } = {},
+): Promise<RunningServer & { bootstrap?: BootstrapResult; /** the bootstrap admin API token, present only when created now (shown once) */ adminToken?: string }> {
+  const services = openServices(config);
+  const boot = bootstrap(services);
+  const adminToken = bootstrapAdminToken(services);
+  const app = buildApp({ services, logger: options.logger ?? true });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let admin: RunningAdminServer;
+  try {
+    admin = await startAdminServer({ services, host: config.adminHost, port: adminPortFor(config, port), s3Port: () => port });
+  } catch (err) {
+    await app.close();
+    for (const store of services.regions.values()) await store.close();
+    services.identity.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    port,
+    endpoint: `http://${host}:${port}`,
+    admin: { endpoint: admin.endpoint, port: admin.port },
+    bootstrap: boot,
+    adminToken,
+    close() {
+      // Stop accepting, let in-flight requests finish, then close the databases.
+      closing ??= (async () => {
+        await admin.close();
+        await app.close();
+        for (const store of services.regions.values()) await store.close();
+        services.identity.close();
+      })();
+      return closing;
+    },
+  };
+}

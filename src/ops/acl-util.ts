@@ -1,0 +1,85 @@
+// ACLs from request headers: canned ACLs (x-amz-acl) and explicit grants (x-amz-grant-*).
+// Canonical user IDs in Strata are organisation ids: an ACL grants to a whole organisation.
+import { S3Error } from '../errors.ts';
+import type { RequestContext } from '../http/operation.ts';
+import type { Acl, Grant } from '../store/types.ts';
+
+export const allUsersUri = 'http://acs.amazonaws.com/groups/global/AllUsers';
+export const authenticatedUsersUri = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
+export const logDeliveryUri = 'http://acs.amazonaws.com/groups/s3/LogDelivery';
+
+export const grantHeaders = {
+  'x-amz-grant-read': 'READ',
+  'x-amz-grant-write': 'WRITE',
+  'x-amz-grant-read-acp': 'READ_ACP',
+  'x-amz-grant-write-acp': 'WRITE_ACP',
+  'x-amz-grant-full-control': 'FULL_CONTROL',
+} as const;
+
+export const cannedAcls = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write', 'aws-exec-read'] as const;
+
+export function privateAcl(owner: string): Acl {
+  return { owner, grants: [{ grantee: { type: 'CanonicalUser', id: owner }, permission: 'FULL_CONTROL' }] };
+}
+
+export function cannedAcl(name: string, owner: string, bucketOwner: string): Acl {
+  const acl = privateAcl(owner);
+  const group = (uri: string, permission: Grant['permission']): Grant => ({ grantee: { type: 'Group', uri }, permission });
+  switch (name) {
+    case 'private':
+    case 'aws-exec-read':
+      break;
+    case 'public-read':
+      acl.grants.push(group(allUsersUri, 'READ'));
+      break;
+    case 'public-read-write':
+      acl.grants.push(group(allUsersUri, 'READ'), group(allUsersUri, 'WRITE'));
+      break;
+    case 'authenticated-read':
+      acl.grants.push(group(authenticatedUsersUri, 'READ'));
+      break;
+    case 'bucket-owner-read':
+      if (bucketOwner !== owner) acl.grants.push({ grantee: { type: 'CanonicalUser', id: bucketOwner }, permission: 'READ' });
+      break;
+    case 'bucket-owner-full-control':
+      if (bucketOwner !== owner) acl.grants.push({ grantee: { type: 'CanonicalUser', id: bucketOwner }, permission: 'FULL_CONTROL' });
+      break;
+    case 'log-delivery-write':
+      acl.grants.push(group(logDeliveryUri, 'WRITE'), group(logDeliveryUri, 'READ_ACP'));
+      break;
+    default:
+      throw new S3Error('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: name });
+  }
+  return acl;
+}
+
+/** Parse `id="org", uri="http://...", emailAddress="..."` grantee lists of x-amz-grant-* headers. */
+function parseGrantees(value: string, permission: Grant['permission']): Grant[] {
+  const grants: Grant[] = [];
+  for (const part of value.split(',')) {
+    const m = /^\s*(id|uri|emailAddress)\s*=\s*"?([^"]*)"?\s*$/i.exec(part);
+    if (!m) throw new S3Error('InvalidArgument', 'Invalid grant header value', { ArgumentName: 'x-amz-grant', ArgumentValue: value });
+    const kind = m[1].toLowerCase();
+    if (kind === 'id') grants.push({ grantee: { type: 'CanonicalUser', id: m[2] }, permission });
+    else if (kind === 'uri') {
+      if (![allUsersUri, authenticatedUsersUri, logDeliveryUri].includes(m[2])) throw new S3Error('InvalidArgument', 'Invalid group uri', { ArgumentName: 'uri', ArgumentValue: m[2] });
+      grants.push({ grantee: { type: 'Group', uri: m[2] }, permission });
+    } else throw new S3Error('NotImplemented', 'Grants by e-mail address are not supported.');
+  }
+  return grants;
+}
+
+/**
+ * The ACL a creating request asks for, or null when it asks for nothing (the default,
+ * private, is then implied). `bucketOwner` is used by the bucket-owner-* canned ACLs.
+ */
+export function aclFromRequestHeaders(ctx: Pick<RequestContext, 'headers'>, owner: string, _kind: 'bucket' | 'object', bucketOwner = owner): Acl | null {
+  const canned = ctx.headers['x-amz-acl'] as string | undefined;
+  const grantNames = Object.keys(grantHeaders).filter((h) => ctx.headers[h] !== undefined) as (keyof typeof grantHeaders)[];
+  if (canned !== undefined && grantNames.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
+  if (canned !== undefined) return cannedAcl(canned, owner, bucketOwner);
+  if (grantNames.length === 0) return null;
+  const acl: Acl = { owner, grants: [] };
+  for (const name of grantNames) acl.grants.push(...parseGrantees(String(ctx.headers[name]), grantHeaders[name]));
+  return acl;
+}

@@ -1,0 +1,90 @@
+// Bucket lifecycle: CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation, and
+// GetBucketVersioning (versioning is not implemented: every bucket reports "never enabled").
+import { S3Error } from '../errors.ts';
+import { readControlBody } from '../http/body.ts';
+import type { Operation } from '../http/operation.ts';
+import { escapeXml, parseXml, renderXml, s3Namespace, textOf } from '../xml/xml.ts';
+import { aclFromRequestHeaders } from './acl-util.ts';
+
+/** AWS general-purpose bucket naming rules. */
+export function validBucketName(name: string): boolean {
+  if (name.length < 3 || name.length > 63) return false;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return false;
+  if (name.includes('..') || name.includes('.-') || name.includes('-.')) return false;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return false;
+  if (name.startsWith('xn--') || name.startsWith('sthree-') || name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return false;
+  return true;
+}
+
+export const CreateBucket: Operation = {
+  name: 'CreateBucket',
+  action: 's3:CreateBucket',
+  level: 'full',
+  needsBucket: false,
+  async handle(ctx) {
+    const name = ctx.bucketName!;
+    if (!validBucketName(name)) throw new S3Error('InvalidBucketName', undefined, { BucketName: name });
+    const body = await readControlBody(ctx, 64 * 1024);
+    if (body.length > 0) {
+      const doc = parseXml(body);
+      const config = doc.CreateBucketConfiguration as Record<string, unknown> | undefined;
+      if (!config || typeof config !== 'object') throw new S3Error('MalformedXML');
+      const location = textOf(config.LocationConstraint);
+      // s3cmd sends the seed's region name 'default'; unconfigured SDKs send us-east-1 or nothing.
+      const accepted = ['', 'default', 'us-east-1', ctx.target.region];
+      if (location !== undefined && !accepted.includes(location)) {
+        throw new S3Error('InvalidLocationConstraint', `The specified location-constraint is not valid for this endpoint: ${location}`, { LocationConstraint: location });
+      }
+    }
+    const acl = aclFromRequestHeaders(ctx, ctx.principal!.org, 'bucket');
+    const outcome = ctx.store.createBucket(name, ctx.principal!.org, acl);
+    if (outcome === 'owned') throw new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: name });
+    if (outcome === 'taken') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
+    await ctx.store.durable();
+    return { headers: { Location: `/${name}` } };
+  },
+};
+
+export const DeleteBucket: Operation = {
+  name: 'DeleteBucket',
+  action: 's3:DeleteBucket',
+  level: 'full',
+  needsBucket: true,
+  async handle(ctx) {
+    ctx.store.deleteBucket(ctx.bucketName!);
+    await ctx.store.durable();
+    return { status: 204 };
+  },
+};
+
+export const HeadBucket: Operation = {
+  name: 'HeadBucket',
+  action: 's3:ListBucket',
+  level: 'any',
+  needsBucket: true,
+  async handle(ctx) {
+    return { headers: { 'x-amz-bucket-region': ctx.target.region } };
+  },
+};
+
+export const GetBucketLocation: Operation = {
+  name: 'GetBucketLocation',
+  action: 's3:GetBucketLocation',
+  level: 'any',
+  needsBucket: true,
+  async handle(ctx) {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${s3Namespace}">${escapeXml(ctx.target.region)}</LocationConstraint>`;
+    return { xml };
+  },
+};
+
+export const GetBucketVersioning: Operation = {
+  name: 'GetBucketVersioning',
+  action: 's3:GetBucketVersioning',
+  level: 'read',
+  needsBucket: true,
+  async handle() {
+    // A bucket whose versioning was never enabled has no Status element (AWS).
+    return { xml: renderXml('VersioningConfiguration', {}) };
+  },
+};

@@ -1,0 +1,97 @@
+// CopyObject (s3:PutObject on the destination, s3:GetObject on the source): metadata and
+// tagging directives COPY/REPLACE, x-amz-copy-source-if-* preconditions, copy onto itself with
+// REPLACE (a metadata-only rewrite that shares the blobs). Sources up to 5 GiB.
+import { checksumTransform, parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import { S3Error } from '../errors.ts';
+import type { Operation } from '../http/operation.ts';
+import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
+import { renderXml } from '../xml/xml.ts';
+import { aclFromRequestHeaders } from './acl-util.ts';
+import { header, isoDate, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
+import { loadCopySource } from './copy-source.ts';
+import { writePreconditions } from './conditions.ts';
+import { openObjectRange, plainOpener } from './read-object.ts';
+
+function directive(ctx: Parameters<Operation['handle']>[0], name: string): 'COPY' | 'REPLACE' {
+  const value = header(ctx, name);
+  if (value === undefined) return 'COPY';
+  if (value !== 'COPY' && value !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown ${name}`, { ArgumentName: name, ArgumentValue: value });
+  return value;
+}
+
+export const CopyObject: Operation = {
+  name: 'CopyObject',
+  action: 's3:PutObject',
+  level: 'write',
+  needsBucket: true,
+  async handle(ctx) {
+    const metadataDirective = directive(ctx, 'x-amz-metadata-directive');
+    const taggingDirective = directive(ctx, 'x-amz-tagging-directive');
+    const source = loadCopySource(ctx);
+    const src = source.record;
+    const sameObject = source.bucket.name === ctx.bucketName && src.key === ctx.key;
+    const storageClassChange = header(ctx, 'x-amz-storage-class') !== undefined;
+    if (sameObject && metadataDirective === 'COPY' && taggingDirective === 'COPY' && !storageClassChange) {
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    if (src.size > maxSinglePutBytes) throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${maxSinglePutBytes}`);
+
+    let meta: ObjectMeta;
+    if (metadataDirective === 'REPLACE') {
+      meta = metaFromHeaders(ctx);
+    } else {
+      meta = { ...src.meta, user: { ...src.meta.user }, acl: undefined };
+      const storageClass = header(ctx, 'x-amz-storage-class');
+      if (storageClass !== undefined) meta.storageClass = metaFromHeaders(ctx).storageClass;
+    }
+    meta.tags = taggingDirective === 'REPLACE' ? parseTaggingHeader(header(ctx, 'x-amz-tagging') ?? '') : src.meta.tags;
+    const acl = aclFromRequestHeaders(ctx, ctx.principal?.org ?? ctx.bucket!.ownerOrg, 'object', ctx.bucket!.ownerOrg);
+    meta.acl = acl ?? undefined;
+    delete meta.partsCount;
+    const precondition = writePreconditions(ctx);
+
+    const requested = header(ctx, 'x-amz-checksum-algorithm');
+    const algorithm: ChecksumAlgorithm | undefined = requested !== undefined ? parseChecksumAlgorithm(requested) : src.meta.checksum?.algorithm;
+    if (requested !== undefined && !algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+
+    let record: ObjectRecord;
+    const now = Date.now();
+    if (sameObject && algorithm === src.meta.checksum?.algorithm) {
+      // Only metadata changes: share the existing blobs instead of rewriting the bytes.
+      meta.checksum = src.meta.checksum;
+      record = { ...src, meta, lastModified: now };
+      ctx.store.commitObject(record, precondition);
+    } else {
+      const hashing = checksumTransform(algorithm ? [algorithm] : [], true);
+      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, plainOpener(ctx.store)), [hashing]);
+      const digest = algorithm ? hashing.digests().get(algorithm) : undefined;
+      if (algorithm && digest) meta.checksum = { algorithm, value: digest.toString('base64'), type: 'FULL_OBJECT' };
+      else delete meta.checksum;
+      record = {
+        bucket: ctx.bucketName!,
+        key: ctx.key!,
+        size: src.size,
+        etag: hashing.md5()!.toString('hex'),
+        lastModified: now,
+        ownerOrg: ctx.bucket!.ownerOrg,
+        meta,
+        blob: written.id,
+        manifest: null,
+        sse: null,
+      };
+      try {
+        ctx.store.commitObject(record, precondition);
+      } catch (err) {
+        await ctx.store.blobs.remove(written.id);
+        throw err;
+      }
+    }
+    await ctx.store.durable();
+    const result: Record<string, string> = { LastModified: isoDate(record.lastModified), ETag: quoteEtag(record.etag) };
+    if (record.meta.checksum) result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
+    return { xml: renderXml('CopyObjectResult', result) };
+  },
+};

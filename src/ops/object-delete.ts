@@ -1,0 +1,84 @@
+// DeleteObject and DeleteObjects (s3:DeleteObject). Deleting a missing key succeeds (204), as
+// in S3. DeleteObjects needs an integrity header (Content-MD5 or any x-amz-checksum-*), takes at
+// most 1000 keys, and answers per key, quietly or verbosely.
+import { createHash } from 'node:crypto';
+import { checksumHeaderName, checksumAlgorithms, createHasher, decodeChecksumValue } from '../checksum/algorithms.ts';
+import { S3Error } from '../errors.ts';
+import { readControlBody } from '../http/body.ts';
+import type { Operation } from '../http/operation.ts';
+import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
+import { contentMd5, header } from './common.ts';
+import { authorizeObjectAction } from './object-access.ts';
+
+export const DeleteObject: Operation = {
+  name: 'DeleteObject',
+  action: 's3:DeleteObject',
+  level: 'write',
+  needsBucket: true,
+  async handle(ctx) {
+    const versionId = ctx.query.get('versionId');
+    if (versionId !== undefined && versionId !== 'null') return { status: 204 };
+    ctx.store.deleteObject(ctx.bucketName!, ctx.key!);
+    await ctx.store.durable();
+    return { status: 204 };
+  },
+};
+
+/** Verify the body against Content-MD5 or a flexible checksum header; one of them is required. */
+function verifyIntegrity(ctx: Parameters<Operation['handle']>[0], body: Buffer): void {
+  const md5 = contentMd5(ctx);
+  if (md5) {
+    if (!createHash('md5').update(body).digest().equals(md5)) throw new S3Error('BadDigest');
+    return;
+  }
+  for (const alg of checksumAlgorithms) {
+    const value = header(ctx, checksumHeaderName(alg));
+    if (value === undefined) continue;
+    const expected = decodeChecksumValue(alg, value);
+    if (!expected) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
+    const hasher = createHasher(alg);
+    hasher.update(body);
+    if (!hasher.digest().equals(expected)) throw new S3Error('BadDigest', `The ${alg} you specified did not match the calculated checksum.`);
+    return;
+  }
+  // Trailing checksums were verified by the payload decoder while the body was read.
+  if (header(ctx, 'x-amz-trailer') !== undefined) return;
+  throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
+}
+
+export const DeleteObjects: Operation = {
+  name: 'DeleteObjects',
+  action: 's3:DeleteObject',
+  level: 'write',
+  needsBucket: true,
+  async handle(ctx) {
+    const body = await readControlBody(ctx);
+    verifyIntegrity(ctx, body);
+    const doc = parseXml(body, { arrays: ['Object'] });
+    const del = doc.Delete as Record<string, unknown> | undefined;
+    if (!del || typeof del !== 'object') throw new S3Error('MalformedXML');
+    const objects = (del.Object as Record<string, unknown>[] | undefined) ?? [];
+    if (objects.length === 0 || objects.length > 1000) throw new S3Error('MalformedXML');
+    const quiet = textOf(del.Quiet)?.toLowerCase() === 'true';
+    const deleted: XmlObject[] = [];
+    const errors: XmlObject[] = [];
+    for (const entry of objects) {
+      const key = textOf(entry?.Key);
+      if (key === undefined) throw new S3Error('MalformedXML');
+      const versionId = textOf(entry.VersionId);
+      try {
+        if (key === '' ) throw new S3Error('InvalidArgument', 'Invalid key');
+        if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
+        // Each key is authorized on its own: a policy may deny some keys and allow others.
+        authorizeObjectAction(ctx, 's3:DeleteObject', 'write', key);
+        if (versionId === undefined || versionId === 'null') ctx.store.deleteObject(ctx.bucketName!, key);
+        if (!quiet) deleted.push({ Key: key, VersionId: versionId });
+      } catch (err) {
+        if (!(err instanceof S3Error)) throw err;
+        errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message });
+      }
+    }
+    await ctx.store.durable();
+    return { xml: renderXml('DeleteResult', { Deleted: deleted, Error: errors }) };
+  },
+};

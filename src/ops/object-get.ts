@@ -1,0 +1,127 @@
+// GetObject and HeadObject (s3:GetObject): single byte ranges, partNumber, conditional headers,
+// response-* overrides, and x-amz-checksum-mode. Multi-range requests are served whole, as S3
+// does. Not supported: versionId other than "null", torrents.
+import { checksumHeaderName } from '../checksum/algorithms.ts';
+import { S3Error } from '../errors.ts';
+import type { Operation, RequestContext, OperationResult } from '../http/operation.ts';
+import type { ObjectRecord } from '../store/types.ts';
+import { header, objectHeaders } from './common.ts';
+import { checkReadConditions } from './conditions.ts';
+import { openObjectRange, plainOpener, segmentsOf, type SegmentOpener } from './read-object.ts';
+
+/** Parse a single `bytes=` range against `size`; undefined means "serve everything". */
+export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(value);
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // malformed or multi-range: ignored, like S3
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw rangeError(size);
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined; // syntactically invalid: ignored
+  if (start >= size) throw rangeError(size);
+  return { start, end };
+}
+
+function rangeError(size: number): S3Error {
+  return new S3Error('InvalidRange', undefined, { RangeRequested: '', ActualObjectSize: String(size) }, { 'Content-Range': `bytes */${size}` });
+}
+
+const responseOverrides: [string, string][] = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+export function loadObject(ctx: RequestContext): ObjectRecord {
+  const versionId = ctx.query.get('versionId');
+  const record = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+  if (versionId !== undefined && versionId !== 'null') {
+    // Versioning is not implemented: only the "null" version exists.
+    throw new S3Error(record ? 'NoSuchKey' : 'NoSuchKey', 'The specified version does not exist.', { Key: ctx.key!, VersionId: versionId });
+  }
+  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
+  return record;
+}
+
+/**
+ * Shared by GET and HEAD. `opener` decides how segment bytes are produced (plain or decrypted)
+ * and `extraHeaders` adds headers such as SSE-C's.
+ */
+export async function serveObject(ctx: RequestContext, record: ObjectRecord, head: boolean, opener: SegmentOpener, extraHeaders: Record<string, string> = {}): Promise<OperationResult> {
+  checkReadConditions(ctx, record);
+  const headers = { ...objectHeaders(record), ...extraHeaders };
+  for (const [param, name] of responseOverrides) {
+    const value = ctx.query.get(param);
+    if (value === undefined) continue;
+    if (!ctx.principal) throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    headers[name] = value;
+  }
+  const rangeHeader = header(ctx, 'range');
+  const partNumberParam = ctx.query.get('partNumber');
+  let start = 0;
+  let end = record.size - 1;
+  let partial = false;
+  if (partNumberParam !== undefined) {
+    if (rangeHeader !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+    const partNumber = Number(partNumberParam);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: partNumberParam });
+    const segments = segmentsOf(record);
+    if (!record.manifest) {
+      if (partNumber !== 1) throw new S3Error('InvalidPartNumber');
+    } else {
+      const segment = segments[partNumber - 1];
+      if (!segment) throw new S3Error('InvalidPartNumber');
+      start = segment.objectOffset;
+      end = segment.objectOffset + segment.size - 1;
+      partial = true;
+      headers['x-amz-mp-parts-count'] = record.manifest.length;
+    }
+  } else {
+    const range = parseRange(rangeHeader, record.size);
+    if (range) {
+      start = range.start;
+      end = range.end;
+      partial = true;
+    }
+  }
+  if (partial && !(start === 0 && end === record.size - 1 && partNumberParam === undefined && !rangeHeader)) {
+    headers['Content-Range'] = `bytes ${start}-${end}/${record.size}`;
+  }
+  const checksum = record.meta.checksum;
+  if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED' && checksum && !rangeHeader && (partNumberParam === undefined || !record.manifest)) {
+    headers[checksumHeaderName(checksum.algorithm)] = checksum.value;
+    headers['x-amz-checksum-type'] = checksum.type;
+  }
+  const length = Math.max(0, end - start + 1);
+  headers['Content-Length'] = length;
+  const status = headers['Content-Range'] !== undefined ? 206 : 200;
+  if (head) return { status, headers };
+  return { status, headers, body: openObjectRange(record, start, end, opener) };
+}
+
+export const GetObject: Operation = {
+  name: 'GetObject',
+  action: 's3:GetObject',
+  level: 'read',
+  needsBucket: true,
+  async handle(ctx) {
+    return serveObject(ctx, loadObject(ctx), false, plainOpener(ctx.store));
+  },
+};
+
+export const HeadObject: Operation = {
+  name: 'HeadObject',
+  action: 's3:GetObject',
+  level: 'read',
+  needsBucket: true,
+  async handle(ctx) {
+    return serveObject(ctx, loadObject(ctx), true, plainOpener(ctx.store));
+  },
+};

@@ -1,0 +1,59 @@
+// PutObject (s3:PutObject): a single-request upload, up to 5 GiB, with Content-MD5 and flexible
+// checksums (header or trailer), user metadata, tagging, canned ACLs, and the conditional
+// writes If-None-Match: * and If-Match. Not supported: SSE-S3/KMS, object lock, versioning.
+import { checksumHeaderName } from '../checksum/algorithms.ts';
+import { S3Error } from '../errors.ts';
+import type { Operation } from '../http/operation.ts';
+import type { ObjectRecord } from '../store/types.ts';
+import { aclFromRequestHeaders } from './acl-util.ts';
+import { header, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
+import { receiveBody } from './receive-body.ts';
+import { writePreconditions } from './conditions.ts';
+
+export const PutObject: Operation = {
+  name: 'PutObject',
+  action: 's3:PutObject',
+  level: 'write',
+  needsBucket: true,
+  streamsBody: true,
+  async handle(ctx) {
+    const meta = metaFromHeaders(ctx);
+    const tagging = header(ctx, 'x-amz-tagging');
+    if (tagging !== undefined) meta.tags = parseTaggingHeader(tagging);
+    const acl = aclFromRequestHeaders(ctx, ctx.principal?.org ?? ctx.bucket!.ownerOrg, 'object', ctx.bucket!.ownerOrg);
+    if (acl) meta.acl = acl;
+    if (header(ctx, 'x-amz-server-side-encryption') !== undefined) {
+      throw new S3Error('NotImplemented', 'Server-side encryption with service-managed keys is not implemented; use SSE-C.');
+    }
+    const precondition = writePreconditions(ctx);
+    // Fail fast on a precondition before reading the body; it is checked again atomically at commit.
+    const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+    if (precondition.ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
+
+    const received = await receiveBody(ctx, { maxBytes: maxSinglePutBytes });
+    if (received.checksum) meta.checksum = { algorithm: received.checksum.algorithm, value: received.checksum.value, type: 'FULL_OBJECT' };
+    const record: ObjectRecord = {
+      bucket: ctx.bucketName!,
+      key: ctx.key!,
+      size: received.size,
+      etag: received.md5.toString('hex'),
+      lastModified: Date.now(),
+      ownerOrg: ctx.bucket!.ownerOrg,
+      meta,
+      blob: received.blob,
+      manifest: null,
+      sse: null,
+    };
+    try {
+      ctx.store.commitObject(record, precondition);
+    } catch (err) {
+      await ctx.store.blobs.remove(received.blob);
+      throw err;
+    }
+    await ctx.store.durable();
+    const headers: Record<string, string> = { ETag: quoteEtag(record.etag) };
+    if (received.checksum) headers[checksumHeaderName(received.checksum.algorithm)] = received.checksum.value;
+    return { headers };
+  },
+};

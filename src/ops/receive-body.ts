@@ -1,0 +1,142 @@
+// Receiving object bytes (PutObject, UploadPart): stream the decoded body into a new blob while
+// counting, hashing (MD5 for the ETag, plus any flexible checksum the client declared) and
+// optionally encrypting; then verify every digest the client sent. Any failure removes the blob,
+// so a rejected upload leaves nothing behind.
+import { Transform, type TransformCallback } from 'node:stream';
+import {
+  checksumHeaderName,
+  checksumTransform,
+  decodeChecksumValue,
+  parseChecksumAlgorithm,
+  type ChecksumAlgorithm,
+} from '../checksum/algorithms.ts';
+import { S3Error } from '../errors.ts';
+import { decodedBody, isChunkedPayload } from '../http/body.ts';
+import type { RequestContext } from '../http/operation.ts';
+import { contentMd5, header } from './common.ts';
+
+export interface ReceivedBody {
+  blob: string;
+  /** plaintext bytes received */
+  size: number;
+  /** bytes written to disk (differs from size when encrypted) */
+  storedSize: number;
+  md5: Buffer;
+  /** the flexible checksum the client declared, verified */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string; raw: Buffer };
+}
+
+export interface ReceiveOptions {
+  maxBytes: number;
+  /** checksum algorithm required by the multipart upload this part belongs to */
+  requiredAlgorithm?: ChecksumAlgorithm;
+  /** encryption of the bytes at rest (SSE-C); applied after hashing the plaintext */
+  encrypt?: () => Transform;
+  /** called with the declared length before any byte is read (quota checks) */
+  beforeRead?: (declaredLength: number | undefined) => void;
+  /** called as bytes arrive, with the running total (quota checks for undeclared lengths) */
+  onProgress?: (bytesSoFar: number) => void;
+}
+
+class LimitStream extends Transform {
+  bytes = 0;
+  constructor(private readonly max: number, private readonly onProgress?: (n: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) return done(new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(this.max) }));
+    try {
+      this.onProgress?.(this.bytes);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done(null, chunk);
+  }
+}
+
+/** Which flexible checksum the request declares, and where its value will come from. */
+function declaredChecksum(ctx: RequestContext): { algorithm: ChecksumAlgorithm; headerValue?: string; inTrailer: boolean } | undefined {
+  const present: [ChecksumAlgorithm, string][] = [];
+  for (const name of Object.keys(ctx.headers)) {
+    if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type' || name === 'x-amz-checksum-algorithm' || name === 'x-amz-checksum-mode') continue;
+    const alg = parseChecksumAlgorithm(name.slice('x-amz-checksum-'.length));
+    if (!alg) throw new S3Error('InvalidRequest', `The header ${name} is not a supported checksum.`);
+    present.push([alg, header(ctx, name)!]);
+  }
+  const trailer = header(ctx, 'x-amz-trailer')?.trim().toLowerCase();
+  const sdkAlgorithm = header(ctx, 'x-amz-sdk-checksum-algorithm');
+  if (present.length > 1 || (present.length === 1 && trailer)) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (sdkAlgorithm !== undefined && !parseChecksumAlgorithm(sdkAlgorithm)) {
+    throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
+  }
+  if (present.length === 1) {
+    const [algorithm, headerValue] = present[0];
+    if (sdkAlgorithm && parseChecksumAlgorithm(sdkAlgorithm) !== algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
+    return { algorithm, headerValue, inTrailer: false };
+  }
+  if (trailer) {
+    if (!trailer.startsWith('x-amz-checksum-')) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+    const algorithm = parseChecksumAlgorithm(trailer.slice('x-amz-checksum-'.length));
+    if (!algorithm) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
+    if (!isChunkedPayload(ctx)) throw new S3Error('InvalidRequest', 'x-amz-trailer requires an aws-chunked body.');
+    if (sdkAlgorithm && parseChecksumAlgorithm(sdkAlgorithm) !== algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
+    return { algorithm, inTrailer: true };
+  }
+  return undefined;
+}
+
+export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Promise<ReceivedBody> {
+  const expectedMd5 = contentMd5(ctx);
+  const declared = declaredChecksum(ctx);
+  if (declared?.headerValue !== undefined && !decodeChecksumValue(declared.algorithm, declared.headerValue)) {
+    throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(declared.algorithm)} header is invalid.`);
+  }
+  if (opts.requiredAlgorithm && declared && declared.algorithm !== opts.requiredAlgorithm) {
+    throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${opts.requiredAlgorithm.toLowerCase()}, actual checksum Type: ${declared.algorithm.toLowerCase()}`);
+  }
+  const body = decodedBody(ctx);
+  if (body.declaredLength === undefined && !isChunkedPayload(ctx) && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
+  if (body.declaredLength !== undefined) {
+    if (!Number.isSafeInteger(body.declaredLength) || body.declaredLength < 0) throw new S3Error('InvalidArgument', 'Invalid Content-Length');
+    if (body.declaredLength > opts.maxBytes) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(body.declaredLength), MaxSizeAllowed: String(opts.maxBytes) });
+  }
+  opts.beforeRead?.(body.declaredLength);
+
+  const algorithms = new Set<ChecksumAlgorithm>();
+  if (declared) algorithms.add(declared.algorithm);
+  if (opts.requiredAlgorithm) algorithms.add(opts.requiredAlgorithm);
+  const limit = new LimitStream(opts.maxBytes, opts.onProgress);
+  const hashing = checksumTransform([...algorithms], true);
+  const transforms: Transform[] = [limit, hashing];
+  if (opts.encrypt) transforms.push(opts.encrypt());
+
+  const written = await ctx.store.blobs.write(body.stream, transforms);
+  try {
+    if (body.declaredLength !== undefined && limit.bytes !== body.declaredLength) throw new S3Error('IncompleteBody');
+    const md5 = hashing.md5()!;
+    if (expectedMd5 && !md5.equals(expectedMd5)) throw new S3Error('BadDigest');
+    let checksum: ReceivedBody['checksum'];
+    const digests = hashing.digests();
+    if (declared) {
+      const trailers = declared.inTrailer ? await body.trailers : {};
+      const sent = declared.inTrailer ? trailers[checksumHeaderName(declared.algorithm)] : declared.headerValue;
+      const computed = digests.get(declared.algorithm)!;
+      if (sent === undefined) {
+        // A declared trailer that never came: AWS treats the request as malformed.
+        throw new S3Error('InvalidRequest', `The ${checksumHeaderName(declared.algorithm)} trailer was declared but not sent.`);
+      }
+      const sentRaw = decodeChecksumValue(declared.algorithm, sent);
+      if (!sentRaw) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(declared.algorithm)} trailing header is invalid.`);
+      if (!sentRaw.equals(computed)) throw new S3Error('BadDigest', `The ${declared.algorithm} you specified did not match the calculated checksum.`);
+      checksum = { algorithm: declared.algorithm, value: computed.toString('base64'), raw: computed };
+    } else if (opts.requiredAlgorithm) {
+      const computed = digests.get(opts.requiredAlgorithm)!;
+      checksum = { algorithm: opts.requiredAlgorithm, value: computed.toString('base64'), raw: computed };
+    }
+    return { blob: written.id, size: limit.bytes, storedSize: written.size, md5, checksum };
+  } catch (err) {
+    await ctx.store.blobs.remove(written.id);
+    throw err;
+  }
+}

@@ -1,0 +1,106 @@
+// Object tagging (s3:GetObjectTagging, s3:PutObjectTagging, s3:DeleteObjectTagging; at most 10
+// tags) and bucket tagging (s3:GetBucketTagging, s3:PutBucketTagging; at most 50 tags).
+import { S3Error } from '../errors.ts';
+import { readControlBody } from '../http/body.ts';
+import type { Operation, RequestContext } from '../http/operation.ts';
+import { parseXml, renderXml, textOf } from '../xml/xml.ts';
+import { validateTags } from './common.ts';
+import { loadObject } from './object-get.ts';
+import { authorizeObjectAction } from './object-access.ts';
+
+export async function readTagging(ctx: RequestContext, maxTags: number): Promise<[string, string][]> {
+  const doc = parseXml(await readControlBody(ctx, 64 * 1024), { arrays: ['Tag'], errorCode: 'MalformedXML' });
+  const tagging = doc.Tagging as Record<string, unknown> | undefined;
+  if (!tagging || typeof tagging !== 'object') throw new S3Error('MalformedXML');
+  const tagSet = tagging.TagSet as Record<string, unknown> | string | undefined;
+  const list = (typeof tagSet === 'object' && tagSet ? (tagSet.Tag as Record<string, unknown>[] | undefined) : undefined) ?? [];
+  const tags: [string, string][] = list.map((t) => {
+    const key = textOf(t?.Key);
+    const value = textOf(t?.Value);
+    if (key === undefined || value === undefined) throw new S3Error('MalformedXML');
+    return [key, value];
+  });
+  validateTags(tags, maxTags);
+  return tags;
+}
+
+export function renderTagging(tags: [string, string][]): string {
+  return renderXml('Tagging', { TagSet: { Tag: tags.map(([Key, Value]) => ({ Key, Value })) } });
+}
+
+export const GetObjectTagging: Operation = {
+  name: 'GetObjectTagging',
+  action: 's3:GetObjectTagging',
+  level: 'read',
+  needsBucket: true,
+  async handle(ctx) {
+    const record = loadObject(ctx);
+    return { xml: renderTagging(record.meta.tags ?? []) };
+  },
+};
+
+export const PutObjectTagging: Operation = {
+  name: 'PutObjectTagging',
+  action: 's3:PutObjectTagging',
+  level: 'write',
+  needsBucket: true,
+  async handle(ctx) {
+    loadObject(ctx);
+    const tags = await readTagging(ctx, 10);
+    // The tags being set are only known now: a policy conditioned on s3:RequestObjectTag decides again.
+    if (ctx.bucket!.policy) authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
+    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }));
+    await ctx.store.durable();
+    return {};
+  },
+};
+
+export const DeleteObjectTagging: Operation = {
+  name: 'DeleteObjectTagging',
+  action: 's3:DeleteObjectTagging',
+  level: 'write',
+  needsBucket: true,
+  async handle(ctx) {
+    loadObject(ctx);
+    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }));
+    await ctx.store.durable();
+    return { status: 204 };
+  },
+};
+
+export const GetBucketTagging: Operation = {
+  name: 'GetBucketTagging',
+  action: 's3:GetBucketTagging',
+  level: 'full',
+  needsBucket: true,
+  async handle(ctx) {
+    const tags = ctx.bucket!.tags;
+    if (!tags || tags.length === 0) throw new S3Error('NoSuchTagSet');
+    return { xml: renderTagging(tags) };
+  },
+};
+
+export const PutBucketTagging: Operation = {
+  name: 'PutBucketTagging',
+  action: 's3:PutBucketTagging',
+  level: 'full',
+  needsBucket: true,
+  async handle(ctx) {
+    const tags = await readTagging(ctx, 50);
+    ctx.store.setBucketTags(ctx.bucketName!, tags);
+    await ctx.store.durable();
+    return { status: 204 };
+  },
+};
+
+export const DeleteBucketTagging: Operation = {
+  name: 'DeleteBucketTagging',
+  action: 's3:PutBucketTagging',
+  level: 'full',
+  needsBucket: true,
+  async handle(ctx) {
+    ctx.store.setBucketTags(ctx.bucketName!, null);
+    await ctx.store.durable();
+    return { status: 204 };
+  },
+};

@@ -1,0 +1,614 @@
+// One region's store: its metadata database and its blob files, behind a narrow interface.
+// Nothing here knows about HTTP. Every mutation is one SQLite transaction; blobs released by a
+// mutation are recorded in dead_blobs inside that transaction and unlinked after it commits.
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { BlobStore } from './blobs.ts';
+import { openDatabase, WalSyncer, type Db } from './db.ts';
+import type { Acl, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
+import { S3Error } from '../errors.ts';
+
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  last_modified: number;
+  owner_org: string;
+  meta: string;
+  blob: string | null;
+  manifest: string | null;
+  sse: string | null;
+}
+
+interface BucketRow {
+  name: string;
+  owner_org: string;
+  created_at: number;
+  acl: string | null;
+  policy: string | null;
+  tags: string | null;
+}
+
+interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  owner_org: string;
+  initiator: string;
+  meta: string;
+  sse: string | null;
+}
+
+interface PartRow {
+  upload_id: string;
+  part_number: number;
+  size: number;
+  stored_size: number;
+  etag: string;
+  last_modified: number;
+  blob: string;
+  checksum: string | null;
+  sse: string | null;
+}
+
+function toObject(row: ObjectRow): ObjectRecord {
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    size: row.size,
+    etag: row.etag,
+    lastModified: row.last_modified,
+    ownerOrg: row.owner_org,
+    meta: JSON.parse(row.meta) as ObjectMeta,
+    blob: row.blob,
+    manifest: row.manifest ? (JSON.parse(row.manifest) as PartRef[]) : null,
+    sse: row.sse,
+  };
+}
+
+function toBucket(row: BucketRow): BucketRecord {
+  return {
+    name: row.name,
+    ownerOrg: row.owner_org,
+    createdAt: row.created_at,
+    acl: row.acl ? (JSON.parse(row.acl) as Acl) : null,
+    policy: row.policy,
+    tags: row.tags ? (JSON.parse(row.tags) as [string, string][]) : null,
+  };
+}
+
+function toUpload(row: UploadRow): UploadRecord {
+  return {
+    uploadId: row.upload_id,
+    bucket: row.bucket,
+    key: row.key,
+    initiated: row.initiated,
+    ownerOrg: row.owner_org,
+    initiator: row.initiator,
+    meta: JSON.parse(row.meta) as UploadRecord['meta'],
+    sse: row.sse,
+  };
+}
+
+function toPart(row: PartRow): PartRecord {
+  return {
+    uploadId: row.upload_id,
+    partNumber: row.part_number,
+    size: row.size,
+    storedSize: row.stored_size,
+    etag: row.etag,
+    lastModified: row.last_modified,
+    blob: row.blob,
+    checksum: row.checksum,
+    sse: row.sse,
+  };
+}
+
+function blobsOf(row: { blob: string | null; manifest: string | null }): string[] {
+  if (row.blob) return [row.blob];
+  if (row.manifest) return (JSON.parse(row.manifest) as PartRef[]).map((p) => p.blob);
+  return [];
+}
+
+/** Compare as SQLite does (UTF-8 bytes), not as JavaScript does (UTF-16 code units). */
+export function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function maxUtf8(a: string, b: string): string {
+  return compareUtf8(a, b) >= 0 ? a : b;
+}
+
+/** Smallest string greater than every string that starts with `prefix` (UTF-8 byte order). */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const chars = Array.from(prefix);
+  while (chars.length > 0) {
+    const last = chars.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) {
+      let next = last + 1;
+      if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // skip surrogates: not valid in UTF-8
+      return chars.join('') + String.fromCodePoint(next);
+    }
+  }
+  return undefined;
+}
+
+export interface ListEntry {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: number;
+  ownerOrg: string;
+  storageClass?: string;
+}
+
+export interface ListResult {
+  contents: ListEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** last key or common prefix returned: the marker for the next page */
+  nextMarker?: string;
+}
+
+export interface ListQuery {
+  prefix: string;
+  delimiter: string;
+  /** exclusive lower bound */
+  after: string;
+  maxKeys: number;
+}
+
+export interface CommitResult {
+  previous: ObjectRecord | undefined;
+}
+
+export interface ObjectPrecondition {
+  /** If-None-Match: * — the key must not exist */
+  mustNotExist?: boolean;
+  /** If-Match: the current ETag must equal this (quoted) */
+  ifMatch?: string;
+}
+
+export class RegionStore {
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  private readonly wal: WalSyncer;
+  private readonly stmts;
+
+  constructor(readonly name: string, root: string, fsync: boolean) {
+    mkdirSync(root, { recursive: true });
+    this.db = openDatabase(join(root, 'meta.db'));
+    this.blobs = new BlobStore(root, fsync);
+    this.wal = new WalSyncer(join(root, 'meta.db-wal'), fsync);
+    const db = this.db;
+    this.stmts = {
+      bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
+      bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_org = ? ORDER BY name'),
+      allBuckets: db.prepare<[], BucketRow>('SELECT * FROM buckets ORDER BY name'),
+      insertBucket: db.prepare('INSERT INTO buckets (name, owner_org, created_at, acl) VALUES (?, ?, ?, ?)'),
+      deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
+      bucketHasObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+      bucketHasUpload: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
+      setBucketField: {
+        acl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
+        policy: db.prepare('UPDATE buckets SET policy = ? WHERE name = ?'),
+        tags: db.prepare('UPDATE buckets SET tags = ? WHERE name = ?'),
+      },
+      object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+      upsertObject: db.prepare(
+        `INSERT OR REPLACE INTO objects (bucket, key, size, etag, last_modified, owner_org, meta, blob, manifest, sse)
+         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_org, @meta, @blob, @manifest, @sse)`,
+      ),
+      updateObjectMeta: db.prepare('UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?'),
+      deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      listPage: db.prepare<[string, string, string, string, number], ObjectRow>(
+        `SELECT bucket, key, size, etag, last_modified, owner_org, meta, NULL AS blob, NULL AS manifest, NULL AS sse
+         FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+      ),
+      upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
+      insertUpload: db.prepare(
+        'INSERT INTO uploads (upload_id, bucket, key, initiated, owner_org, initiator, meta, sse) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      uploadsPage: db.prepare<[string, string, string, string, string, string, number], UploadRow>(
+        `SELECT * FROM uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) AND key >= ? AND key < ?
+         ORDER BY key, upload_id LIMIT ?`,
+      ),
+      part: db.prepare<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
+      parts: db.prepare<[string, number, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
+      allParts: db.prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
+      upsertPart: db.prepare(
+        `INSERT OR REPLACE INTO parts (upload_id, part_number, size, stored_size, etag, last_modified, blob, checksum, sse)
+         VALUES (@upload_id, @part_number, @size, @stored_size, @etag, @last_modified, @blob, @checksum, @sse)`,
+      ),
+      deletePartsOf: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
+      addDead: db.prepare('INSERT OR IGNORE INTO dead_blobs (blob) VALUES (?)'),
+      removeDead: db.prepare('DELETE FROM dead_blobs WHERE blob = ?'),
+      usageAdd: db.prepare(
+        `INSERT INTO usage (org, bytes, objects) VALUES (?, ?, ?)
+         ON CONFLICT(org) DO UPDATE SET bytes = bytes + excluded.bytes, objects = objects + excluded.objects`,
+      ),
+      usage: db.prepare<[string], { bytes: number; objects: number }>('SELECT bytes, objects FROM usage WHERE org = ?'),
+    };
+  }
+
+  // ---- durability -------------------------------------------------------------------
+
+  /** Wait until everything committed so far is on stable storage. */
+  durable(): Promise<void> {
+    return this.wal.sync();
+  }
+
+  /** Unlink blobs that a committed transaction released. Failures are retried at start-up. */
+  private reap(blobIds: string[]): void {
+    if (blobIds.length === 0) return;
+    void (async () => {
+      for (const id of blobIds) {
+        try {
+          await this.blobs.remove(id);
+          this.stmts.removeDead.run(id);
+        } catch {
+          // left in dead_blobs; collected at the next start
+        }
+      }
+    })();
+  }
+
+  /**
+   * Start-up recovery: remove temp files, blobs released by committed transactions, and blobs
+   * that were renamed into place but never committed (the process died between the two).
+   */
+  recover(): { temporary: number; unreferenced: number } {
+    const temporary = this.blobs.clearTemporary();
+    // dead_blobs rows need no separate pass: their blobs are unreferenced, so the sweep below removes them.
+    const referenced = new Set<string>();
+    for (const row of this.db.prepare<[], { blob: string | null; manifest: string | null }>('SELECT blob, manifest FROM objects').iterate()) {
+      for (const id of blobsOf(row)) referenced.add(id);
+    }
+    for (const row of this.db.prepare<[], { blob: string }>('SELECT blob FROM parts').iterate()) referenced.add(row.blob);
+    const unreferenced = [...this.blobs.listAll()].filter((id) => !referenced.has(id));
+    let removed = 0;
+    for (const id of unreferenced) {
+      try {
+        unlinkSync(this.blobs.pathOf(id));
+        removed++;
+      } catch {
+        // a file whose name is not a blob id: not ours to delete
+      }
+    }
+    this.db.prepare('DELETE FROM dead_blobs').run();
+    return { temporary, unreferenced: removed };
+  }
+
+  close(): Promise<void> {
+    return this.wal.close().finally(() => this.db.close());
+  }
+
+  // ---- buckets ----------------------------------------------------------------------
+
+  getBucket(name: string): BucketRecord | undefined {
+    const row = this.stmts.bucket.get(name);
+    return row ? toBucket(row) : undefined;
+  }
+
+  listBuckets(ownerOrg?: string): BucketRecord[] {
+    const rows = ownerOrg === undefined ? this.stmts.allBuckets.all() : this.stmts.bucketsOf.all(ownerOrg);
+    return rows.map(toBucket);
+  }
+
+  createBucket(name: string, ownerOrg: string, acl: Acl | null): 'created' | 'owned' | 'taken' {
+    return this.db.transaction(() => {
+      const existing = this.stmts.bucket.get(name);
+      if (existing) return existing.owner_org === ownerOrg ? 'owned' : 'taken';
+      this.stmts.insertBucket.run(name, ownerOrg, Date.now(), acl ? JSON.stringify(acl) : null);
+      return 'created';
+    })();
+  }
+
+  /** Deletes an empty bucket; unfinished multipart uploads are aborted with it. */
+  deleteBucket(name: string): void {
+    const released: string[] = [];
+    this.db.transaction(() => {
+      if (this.stmts.bucketHasObject.get(name)) throw new S3Error('BucketNotEmpty');
+      const bucket = this.stmts.bucket.get(name);
+      for (const { upload_id } of this.stmts.bucketHasUpload.all(name)) {
+        released.push(...this.dropUpload(upload_id, bucket?.owner_org ?? ''));
+      }
+      this.stmts.deleteBucket.run(name);
+    })();
+    this.reap(released);
+  }
+
+  setBucketAcl(name: string, acl: Acl): void {
+    this.stmts.setBucketField.acl.run(JSON.stringify(acl), name);
+  }
+
+  setBucketPolicy(name: string, policy: string | null): void {
+    this.stmts.setBucketField.policy.run(policy, name);
+  }
+
+  setBucketTags(name: string, tags: [string, string][] | null): void {
+    this.stmts.setBucketField.tags.run(tags ? JSON.stringify(tags) : null, name);
+  }
+
+  // ---- objects ----------------------------------------------------------------------
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined {
+    const row = this.stmts.object.get(bucket, key);
+    return row ? toObject(row) : undefined;
+  }
+
+  /**
+   * Make `record` the current object for its key, atomically: preconditions are checked and
+   * usage updated in the same transaction. The previous object's blobs are released.
+   * `check` runs inside the transaction (quota checks); it may throw to abort.
+   */
+  commitObject(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: (previous: ObjectRecord | undefined) => void): CommitResult {
+    let released: string[] = [];
+    const result = this.db.transaction((): CommitResult => {
+      const prevRow = this.stmts.object.get(record.bucket, record.key);
+      const previous = prevRow ? toObject(prevRow) : undefined;
+      if (precondition.mustNotExist && previous) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+      if (precondition.ifMatch !== undefined) {
+        if (!previous) throw new S3Error('NoSuchKey');
+        if (!etagMatches(precondition.ifMatch, previous.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+      }
+      if (!this.stmts.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
+      check?.(previous);
+      this.stmts.upsertObject.run({
+        bucket: record.bucket,
+        key: record.key,
+        size: record.size,
+        etag: record.etag,
+        last_modified: record.lastModified,
+        owner_org: record.ownerOrg,
+        meta: JSON.stringify(record.meta),
+        blob: record.blob,
+        manifest: record.manifest ? JSON.stringify(record.manifest) : null,
+        sse: record.sse,
+      });
+      if (prevRow) {
+        // A metadata-only rewrite (copy onto itself) keeps the same blobs.
+        const kept = new Set([record.blob, ...(record.manifest ?? []).map((p) => p.blob)]);
+        released = blobsOf(prevRow).filter((b) => !kept.has(b));
+        for (const b of released) this.stmts.addDead.run(b);
+        this.stmts.usageAdd.run(prevRow.owner_org, -prevRow.size, -1);
+      }
+      this.stmts.usageAdd.run(record.ownerOrg, record.size, 1);
+      return { previous };
+    })();
+    this.reap(released);
+    return result;
+  }
+
+  updateObjectMeta(bucket: string, key: string, update: (meta: ObjectMeta) => ObjectMeta): ObjectRecord {
+    return this.db.transaction(() => {
+      const row = this.stmts.object.get(bucket, key);
+      if (!row) throw new S3Error('NoSuchKey', undefined, { Key: key });
+      const record = toObject(row);
+      record.meta = update(record.meta);
+      this.stmts.updateObjectMeta.run(JSON.stringify(record.meta), bucket, key);
+      return record;
+    })();
+  }
+
+  /** Returns the deleted object, if there was one. Deleting a missing key is not an error (S3). */
+  deleteObject(bucket: string, key: string): ObjectRecord | undefined {
+    let released: string[] = [];
+    const previous = this.db.transaction(() => {
+      const row = this.stmts.object.get(bucket, key);
+      if (!row) return undefined;
+      this.stmts.deleteObject.run(bucket, key);
+      released = blobsOf(row);
+      for (const b of released) this.stmts.addDead.run(b);
+      this.stmts.usageAdd.run(row.owner_org, -row.size, -1);
+      return toObject(row);
+    })();
+    this.reap(released);
+    return previous;
+  }
+
+  /**
+   * One page of keys in UTF-8 byte order, grouping keys that contain `delimiter` after
+   * `prefix` into common prefixes. Each common prefix costs one index seek past all of its
+   * keys, so a page never scans more rows than it returns (plus one per prefix).
+   */
+  listObjects(bucket: string, q: ListQuery): ListResult {
+    const result: ListResult = { contents: [], commonPrefixes: [], isTruncated: false };
+    if (q.maxKeys <= 0) {
+      // S3 answers max-keys=0 with an empty page that is truncated if any key would follow.
+      const probe = this.stmts.listPage.all(bucket, q.after, q.prefix, prefixSuccessor(q.prefix) ?? '\u{10ffff}\u{10ffff}', 1);
+      result.isTruncated = probe.length > 0;
+      return result;
+    }
+    const upper = prefixSuccessor(q.prefix) ?? '\u{10ffff}\u{10ffff}';
+    let after = q.after;
+    let lowerBound = q.prefix;
+    let count = 0;
+    outer: while (true) {
+      const batch = this.stmts.listPage.all(bucket, after, lowerBound, upper, Math.min(q.maxKeys - count + 1, 1001));
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        if (q.delimiter) {
+          const at = row.key.indexOf(q.delimiter, q.prefix.length);
+          if (at >= 0) {
+            const commonPrefix = row.key.slice(0, at + q.delimiter.length);
+            const skipTo = prefixSuccessor(commonPrefix);
+            if (compareUtf8(commonPrefix, q.after) <= 0) {
+              // The marker lies inside this prefix: it was returned on an earlier page.
+              if (skipTo === undefined) break outer;
+              after = q.after;
+              lowerBound = maxUtf8(skipTo, q.prefix);
+              continue outer;
+            }
+            if (count === q.maxKeys) {
+              result.isTruncated = true;
+              break outer;
+            }
+            result.commonPrefixes.push(commonPrefix);
+            result.nextMarker = commonPrefix;
+            count++;
+            if (skipTo === undefined) break outer;
+            // Re-seek past every key under this common prefix.
+            after = maxUtf8(q.after, commonPrefix);
+            lowerBound = maxUtf8(skipTo, q.prefix);
+            continue outer;
+          }
+        }
+        if (count === q.maxKeys) {
+          result.isTruncated = true;
+          break outer;
+        }
+        const meta = JSON.parse(row.meta) as ObjectMeta;
+        result.contents.push({ key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified, ownerOrg: row.owner_org, storageClass: meta.storageClass });
+        result.nextMarker = row.key;
+        count++;
+        after = row.key;
+      }
+      if (batch.length < Math.min(q.maxKeys - count + 1, 1001) && count < q.maxKeys) break;
+    }
+    return result;
+  }
+
+  // ---- multipart --------------------------------------------------------------------
+
+  createUpload(u: UploadRecord): void {
+    if (!this.stmts.bucket.get(u.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: u.bucket });
+    this.stmts.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated, u.ownerOrg, u.initiator, JSON.stringify(u.meta), u.sse);
+  }
+
+  getUpload(uploadId: string): UploadRecord | undefined {
+    const row = this.stmts.upload.get(uploadId);
+    return row ? toUpload(row) : undefined;
+  }
+
+  getPart(uploadId: string, partNumber: number): PartRecord | undefined {
+    const row = this.stmts.part.get(uploadId, partNumber);
+    return row ? toPart(row) : undefined;
+  }
+
+  listParts(uploadId: string, afterPart: number, limit: number): PartRecord[] {
+    return this.stmts.parts.all(uploadId, afterPart, limit).map(toPart);
+  }
+
+  allParts(uploadId: string): PartRecord[] {
+    return this.stmts.allParts.all(uploadId).map(toPart);
+  }
+
+  /** Record a part (replacing an earlier upload of the same number). Usage counts parts too. */
+  commitPart(part: PartRecord, ownerOrg: string, check?: (previous: PartRecord | undefined) => void): void {
+    let released: string[] = [];
+    this.db.transaction(() => {
+      if (!this.stmts.upload.get(part.uploadId)) throw new S3Error('NoSuchUpload', undefined, { UploadId: part.uploadId });
+      const prev = this.stmts.part.get(part.uploadId, part.partNumber);
+      check?.(prev ? toPart(prev) : undefined);
+      this.stmts.upsertPart.run({
+        upload_id: part.uploadId,
+        part_number: part.partNumber,
+        size: part.size,
+        stored_size: part.storedSize,
+        etag: part.etag,
+        last_modified: part.lastModified,
+        blob: part.blob,
+        checksum: part.checksum,
+        sse: part.sse,
+      });
+      if (prev) {
+        released = [prev.blob];
+        this.stmts.addDead.run(prev.blob);
+        this.stmts.usageAdd.run(ownerOrg, -prev.size, 0);
+      }
+      this.stmts.usageAdd.run(ownerOrg, part.size, 0);
+    })();
+    this.reap(released);
+  }
+
+  /** Remove an upload's rows inside a transaction; returns the blobs to release. */
+  private dropUpload(uploadId: string, ownerOrg: string): string[] {
+    const parts = this.stmts.allParts.all(uploadId);
+    const bytes = parts.reduce((n, p) => n + p.size, 0);
+    for (const p of parts) this.stmts.addDead.run(p.blob);
+    this.stmts.deletePartsOf.run(uploadId);
+    this.stmts.deleteUpload.run(uploadId);
+    if (bytes) this.stmts.usageAdd.run(ownerOrg, -bytes, 0);
+    return parts.map((p) => p.blob);
+  }
+
+  abortUpload(uploadId: string): void {
+    let released: string[] = [];
+    this.db.transaction(() => {
+      const upload = this.stmts.upload.get(uploadId);
+      if (!upload) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+      released = this.dropUpload(uploadId, upload.owner_org);
+    })();
+    this.reap(released);
+  }
+
+  /**
+   * Complete an upload: the object's manifest references the chosen parts' blobs (no bytes are
+   * copied); parts not chosen are released. `build` validates and assembles the record inside
+   * the transaction, from the parts as they are at commit time.
+   */
+  completeUpload(uploadId: string, build: (upload: UploadRecord, parts: Map<number, PartRecord>) => ObjectRecord, precondition: ObjectPrecondition = {}): ObjectRecord {
+    let released: string[] = [];
+    const record = this.db.transaction(() => {
+      const uploadRow = this.stmts.upload.get(uploadId);
+      if (!uploadRow) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+      const upload = toUpload(uploadRow);
+      const parts = new Map(this.stmts.allParts.all(uploadId).map((r) => [r.part_number, toPart(r)]));
+      const rec = build(upload, parts);
+      const used = new Set(rec.manifest?.map((p) => p.blob));
+      const partBytes = [...parts.values()].reduce((n, p) => n + p.size, 0);
+      const prevRow = this.stmts.object.get(rec.bucket, rec.key);
+      if (precondition.mustNotExist && prevRow) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+      if (precondition.ifMatch !== undefined) {
+        if (!prevRow) throw new S3Error('NoSuchKey');
+        if (!etagMatches(precondition.ifMatch, prevRow.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+      }
+      if (!this.stmts.bucket.get(rec.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: rec.bucket });
+      this.stmts.upsertObject.run({
+        bucket: rec.bucket,
+        key: rec.key,
+        size: rec.size,
+        etag: rec.etag,
+        last_modified: rec.lastModified,
+        owner_org: rec.ownerOrg,
+        meta: JSON.stringify(rec.meta),
+        blob: null,
+        manifest: JSON.stringify(rec.manifest),
+        sse: rec.sse,
+      });
+      released = [...parts.values()].map((p) => p.blob).filter((b) => !used.has(b));
+      if (prevRow) released.push(...blobsOf(prevRow));
+      for (const b of released) this.stmts.addDead.run(b);
+      this.stmts.deletePartsOf.run(uploadId);
+      this.stmts.deleteUpload.run(uploadId);
+      // The parts' bytes were already counted; only the unused parts and the replaced object go.
+      this.stmts.usageAdd.run(upload.ownerOrg, rec.size - partBytes, 1);
+      if (prevRow) this.stmts.usageAdd.run(prevRow.owner_org, -prevRow.size, -1);
+      return rec;
+    })();
+    this.reap(released);
+    return record;
+  }
+
+  /** Unfinished uploads in (key, upload id) order, after the given markers. */
+  listUploads(bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, limit: number): UploadRecord[] {
+    const upper = prefixSuccessor(prefix) ?? '\u{10ffff}\u{10ffff}';
+    return this.stmts.uploadsPage.all(bucket, keyMarker, keyMarker, uploadIdMarker, prefix, upper, limit).map(toUpload);
+  }
+
+  // ---- usage ------------------------------------------------------------------------
+
+  usageOf(org: string): { bytes: number; objects: number } {
+    return this.stmts.usage.get(org) ?? { bytes: 0, objects: 0 };
+  }
+}
+
+export function etagMatches(condition: string, etag: string): boolean {
+  const strip = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  const target = strip(etag);
+  return condition.split(',').some((c) => c.trim() === '*' || strip(c) === target);
+}

@@ -1,0 +1,98 @@
+// Records kept in a region's metadata database, as the rest of the program sees them.
+import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
+
+export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
+
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** base64 value as S3 returns it; COMPOSITE values end in -N */
+  value: string;
+  type: ChecksumType;
+}
+
+/** An ACL as stored: the owner plus explicit grants (canned ACLs are expanded when set). */
+export interface Grant {
+  grantee: { type: 'CanonicalUser'; id: string } | { type: 'Group'; uri: string };
+  permission: 'FULL_CONTROL' | 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP';
+}
+export interface Acl {
+  owner: string;
+  grants: Grant[];
+}
+
+export interface ObjectMeta {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+  /** x-amz-meta-* with the prefix removed, names lower-cased */
+  user: Record<string, string>;
+  tags?: [string, string][];
+  acl?: Acl;
+  checksum?: StoredChecksum;
+  storageClass?: string;
+  /** parts count of a multipart object, for partNumber GETs and the ETag suffix */
+  partsCount?: number;
+}
+
+export interface PartRef {
+  partNumber: number;
+  blob: string;
+  /** plaintext size */
+  size: number;
+  /** bytes on disk (differs from size when encrypted) */
+  storedSize: number;
+  etag: string;
+  checksum?: string;
+  sse?: string;
+}
+
+export interface ObjectRecord {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: number;
+  ownerOrg: string;
+  meta: ObjectMeta;
+  /** single-blob object */
+  blob: string | null;
+  /** multipart object: parts in order */
+  manifest: PartRef[] | null;
+  /** SSE-C record (JSON) of a single-blob object; multipart parts carry their own */
+  sse: string | null;
+}
+
+export interface BucketRecord {
+  name: string;
+  ownerOrg: string;
+  createdAt: number;
+  acl: Acl | null;
+  policy: string | null;
+  tags: [string, string][] | null;
+}
+
+export interface UploadRecord {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  ownerOrg: string;
+  initiator: string;
+  meta: ObjectMeta & { checksumAlgorithm?: ChecksumAlgorithm; checksumType?: ChecksumType };
+  sse: string | null;
+}
+
+export interface PartRecord {
+  uploadId: string;
+  partNumber: number;
+  size: number;
+  storedSize: number;
+  etag: string;
+  lastModified: number;
+  blob: string;
+  checksum: string | null;
+  sse: string | null;
+}
