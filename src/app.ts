@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorizeRequest } from './access/check.ts';
 import { sourceIpOf } from './access/request-conditions.ts';
 import { authenticate } from './auth/sigv4.ts';
+import { regionEndpointMap } from './config.ts';
 import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
 import type { Operation, RequestContext, Services } from './http/operation.ts';
@@ -17,6 +18,8 @@ import { routeRequest } from './http/routes.ts';
 export interface AppOptions {
   services: Services;
   logger?: boolean;
+  /** PEM certificate and key: the app serves HTTPS (aws:SecureTransport is then true). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 function newRequestId(): string {
@@ -32,6 +35,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const { services } = options;
   const { config } = services;
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: options.logger ? { level: config.logLevel } : false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
@@ -61,8 +65,14 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
   const isHead = raw.method === 'HEAD';
   let target: ResolvedRequest | undefined;
   try {
-    const host = resolveHost(raw.headers.host, config.regions, config.defaultRegion, config.baseDomain);
+    if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
+    const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
+    if (target.endpoint === 'accel') {
+      if (!services.accel) throw new S3Error('NotImplemented', 'Accelerated endpoints are not enabled on this node.');
+      await services.accel.handle(raw, res, target, requestId);
+      return;
+    }
     const store = services.regions.get(target.region);
     if (!store) throw new S3Error('InvalidRequest', `Region ${target.region} is not served here.`);
     const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
@@ -110,6 +120,17 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!raw.readableEnded) raw.resume();
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
   }
+}
+
+/** Regions whose host names this node recognises: its own, and those it reaches as an accelerator. */
+const knownRegionsCache = new WeakMap<object, string[]>();
+function knownRegions(config: Services['config']): string[] {
+  let regions = knownRegionsCache.get(config);
+  if (!regions) {
+    regions = [...new Set([...config.regions, ...regionEndpointMap(config).keys()])];
+    knownRegionsCache.set(config, regions);
+  }
+  return regions;
 }
 
 function internalError(err: unknown, log: FastifyInstance['log']): S3Error {

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { runAdminCommand } from './admin/commands.ts';
 import { startServer } from './main.ts';
+import { runQuotaCommand } from './quota/commands.ts';
 
 /** --name value / --name=value / --flag → { name: value }. Positional words are returned apart. */
 export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
@@ -33,6 +34,7 @@ async function serve(flags: Record<string, string>): Promise<void> {
   const server = await startServer(config);
   const out = process.stdout;
   out.write(`Strata listening on ${server.endpoint}\n`);
+  if (server.tlsEndpoint) out.write(`  HTTPS on ${server.tlsEndpoint}\n`);
   out.write(`  regions: ${config.regions.join(', ')} (default ${config.defaultRegion}); host names object.<region>.${config.baseDomain}:${server.port}\n`);
   out.write(`  data: ${config.dataDir}\n`);
   out.write(`  admin API: ${server.admin.endpoint} (Authorization: Bearer <token>)\n`);
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command === undefined ? 2 : 0;
       default: {
-        const code = await runAdminCommand(command, positional.slice(1), flags);
+        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
         if (code !== undefined) return code;
         process.stderr.write(`strata: unknown command "${command}"\n${usage}`);
         return 2;

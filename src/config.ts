@@ -30,6 +30,21 @@ export interface StrataConfig {
    * default S3 port), or an ephemeral port when the S3 port is 0; 0 picks a free port.
    */
   adminPort: number;
+  /** PEM certificate and key files; when both are set an HTTPS listener runs on tlsPort. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** HTTPS port (0 picks a free one). */
+  tlsPort: number;
+  /** Refuse SSE-C over plain HTTP except from loopback clients (AWS and Ceph refuse it outright). */
+  sseRequireTls: boolean;
+  /** Default storage quota of an organisation in each region, in bytes (30 TiB = 30 × 2^40 bytes). */
+  defaultQuotaBytes: number;
+  /** Accelerated read cache: directory, bound in bytes, and how long an entry is served without revalidation (seconds). */
+  accelCacheDir: string;
+  accelCacheBytes: number;
+  accelTtlSeconds: number;
+  /** Where each region's origin is reached for accelerated reads, as region=URL entries. */
+  regionEndpoints: string[];
 }
 
 export const defaultConfig: StrataConfig = {
@@ -45,9 +60,19 @@ export const defaultConfig: StrataConfig = {
   logLevel: 'warn',
   adminHost: '127.0.0.1',
   adminPort: -1,
+  tlsPort: 9443,
+  sseRequireTls: true,
+  defaultQuotaBytes: 30 * 2 ** 40,
+  accelCacheDir: '',
+  accelCacheBytes: 10 * 2 ** 30,
+  accelTtlSeconds: 5,
+  regionEndpoints: [],
 };
 
 export class ConfigError extends Error {}
+
+/** Settings without a default value (absent unless configured). */
+const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey'];
 
 /** Environment variable → config field. Values are parsed by the field's type. */
 const envNames: Record<string, keyof StrataConfig> = {
@@ -63,6 +88,15 @@ const envNames: Record<string, keyof StrataConfig> = {
   STRATA_FSYNC: 'fsync',
   STRATA_TRUSTED_PROXIES: 'trustedProxies',
   STRATA_LOG_LEVEL: 'logLevel',
+  STRATA_TLS_CERT: 'tlsCert',
+  STRATA_TLS_KEY: 'tlsKey',
+  STRATA_TLS_PORT: 'tlsPort',
+  STRATA_SSE_REQUIRE_TLS: 'sseRequireTls',
+  STRATA_DEFAULT_QUOTA_BYTES: 'defaultQuotaBytes',
+  STRATA_ACCEL_CACHE_DIR: 'accelCacheDir',
+  STRATA_ACCEL_CACHE_BYTES: 'accelCacheBytes',
+  STRATA_ACCEL_TTL_SECONDS: 'accelTtlSeconds',
+  STRATA_REGION_ENDPOINTS: 'regionEndpoints',
   STRATA_ADMIN_HOST: 'adminHost',
   STRATA_ADMIN_PORT: 'adminPort',
 };
@@ -79,6 +113,15 @@ const flagNames: Record<string, keyof StrataConfig> = {
   fsync: 'fsync',
   'trusted-proxies': 'trustedProxies',
   'log-level': 'logLevel',
+  'tls-cert': 'tlsCert',
+  'tls-key': 'tlsKey',
+  'tls-port': 'tlsPort',
+  'sse-require-tls': 'sseRequireTls',
+  'default-quota-bytes': 'defaultQuotaBytes',
+  'accel-cache-dir': 'accelCacheDir',
+  'accel-cache-bytes': 'accelCacheBytes',
+  'accel-ttl-seconds': 'accelTtlSeconds',
+  'region-endpoints': 'regionEndpoints',
   'admin-host': 'adminHost',
   'admin-port': 'adminPort',
 };
@@ -124,7 +167,7 @@ export function loadConfig(sources: ConfigSources = {}): StrataConfig {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: must hold a JSON object`);
     for (const [name, value] of Object.entries(parsed)) {
-      if (!(name in defaultConfig) && name !== 'adminAccessKey' && name !== 'adminSecretKey') throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+      if (!(name in defaultConfig) && !optionalSettings.includes(name)) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
       config[name] = coerce(name as keyof StrataConfig, value, `config file ${file}`);
     }
   }
@@ -157,7 +200,26 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.adminAccessKey !== undefined && !/^[A-Za-z0-9]{3,128}$/.test(c.adminAccessKey)) throw new ConfigError('STRATA_ADMIN_ACCESS_KEY must be 3-128 letters or digits');
   if (c.adminSecretKey !== undefined && c.adminSecretKey.length < 8) throw new ConfigError('STRATA_ADMIN_SECRET_KEY must be at least 8 characters');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) throw new ConfigError(`logLevel "${c.logLevel}" is not a log level`);
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('tlsCert and tlsKey (STRATA_TLS_CERT / STRATA_TLS_KEY) must be set together');
+  if (c.tlsPort < 0 || c.tlsPort > 65535) throw new ConfigError(`tlsPort must be 0-65535, got ${c.tlsPort}`);
+  if (!(c.defaultQuotaBytes > 0)) throw new ConfigError('defaultQuotaBytes must be a positive number of bytes');
+  if (!(c.accelCacheBytes > 0)) throw new ConfigError('accelCacheBytes must be a positive number of bytes');
+  if (!(c.accelTtlSeconds >= 0)) throw new ConfigError('accelTtlSeconds must be zero or more seconds');
+  for (const entry of c.regionEndpoints) {
+    const m = /^([a-z][a-z0-9-]*)=(https?:\/\/\S+)$/.exec(entry);
+    if (!m) throw new ConfigError(`regionEndpoints entry "${entry}" must look like region=http://host:port`);
+  }
   c.baseDomain = c.baseDomain.toLowerCase();
+  if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
+  c.accelCacheDir = resolve(c.accelCacheDir);
   return c;
+}
+
+/** regionEndpoints as a map: region → origin URL without a trailing slash. */
+export function regionEndpointMap(c: StrataConfig): Map<string, string> {
+  return new Map(c.regionEndpoints.map((e) => {
+    const eq = e.indexOf('=');
+    return [e.slice(0, eq), e.slice(eq + 1).replace(/\/+$/, '')] as [string, string];
+  }));
 }

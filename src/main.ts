@@ -1,6 +1,7 @@
 // Start a Strata server: open the identity store and every region's store, recover from any
 // crash, bootstrap the first organisation and key, listen, and shut down gracefully.
 import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
 import { buildApp } from './app.ts';
@@ -18,6 +19,9 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:9000 */
   endpoint: string;
   port: number;
+  /** the HTTPS listener, when a certificate is configured, e.g. https://127.0.0.1:9443 */
+  tlsEndpoint?: string;
+  tlsPort?: number;
   /** the admin API listener (JSON, bearer tokens), e.g. http://127.0.0.1:9001 */
   admin: { endpoint: string; port: number };
   close(): Promise<void>;
@@ -94,10 +98,20 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // HTTPS beside plain HTTP, on its own port, from the configured certificate.
+  let tlsApp: FastifyInstance | undefined;
+  let tlsPort: number | undefined;
+  if (config.tlsCert && config.tlsKey) {
+    tlsApp = buildApp({ services, logger: options.logger ?? true, https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } });
+    await tlsApp.listen({ host: config.host, port: config.tlsPort });
+    const tlsAddress = tlsApp.server.address();
+    tlsPort = typeof tlsAddress === 'object' && tlsAddress ? tlsAddress.port : config.tlsPort;
+  }
   let admin: RunningAdminServer;
   try {
     admin = await startAdminServer({ services, host: config.adminHost, port: adminPortFor(config, port), s3Port: () => port });
   } catch (err) {
+    await tlsApp?.close();
     await app.close();
     for (const store of services.regions.values()) await store.close();
     services.identity.close();
@@ -109,6 +123,8 @@ export async function startServer(
     services,
     port,
     endpoint: `http://${host}:${port}`,
+    tlsEndpoint: tlsPort !== undefined ? `https://${host}:${tlsPort}` : undefined,
+    tlsPort,
     admin: { endpoint: admin.endpoint, port: admin.port },
     bootstrap: boot,
     adminToken,
@@ -116,6 +132,7 @@ export async function startServer(
       // Stop accepting, let in-flight requests finish, then close the databases.
       closing ??= (async () => {
         await admin.close();
+        await tlsApp?.close();
         await app.close();
         for (const store of services.regions.values()) await store.close();
         services.identity.close();

@@ -1,7 +1,7 @@
 // The contract between the pipeline and the operation modules. An operation declares its AWS
 // name, its IAM action and the access level it needs once, and returns a result; it never
 // writes the HTTP response itself.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PayloadMode } from '../auth/sigv4.ts';
 import type { StrataConfig } from '../config.ts';
@@ -27,10 +27,19 @@ export interface OperationResult {
   body?: Readable | Buffer;
 }
 
+/** Serves requests addressed to accel-object.<region> hosts (GetObject/HeadObject from a local read cache). */
+export interface AccelService {
+  handle(raw: IncomingMessage, res: ServerResponse, target: ResolvedRequest, requestId: string): Promise<void>;
+  /** Internal requests between nodes (origin fills and revalidation), under /_strata/; false if not one. */
+  handleInternal(raw: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 export interface Services {
   config: StrataConfig;
   identity: IdentityStore;
   regions: Map<string, RegionStore>;
+  accel?: AccelService;
 }
 
 export interface RequestContext {

@@ -24,8 +24,10 @@ import { header, isoDate, maxPartBytes, maxPartNumber, metaFromHeaders, minPartB
 import { writePreconditions } from './conditions.ts';
 import { loadCopySource } from './copy-source.ts';
 import { urlEncodeKey } from './list-objects.ts';
-import { openObjectRange, plainOpener } from './read-object.ts';
+import { openObjectRange } from './read-object.ts';
+import { checkReadKey, copySourceKey, keyCheckRecord, keyMatchesRecord, openerFor, requestKey, sseErrors, sseResponseHeaders, writeEncryption, type WriteEncryption } from './sse.ts';
 import { receiveBody } from './receive-body.ts';
+import { quotaGuard } from '../quota/quota.ts';
 
 function checksumTypeFor(ctx: RequestContext, algorithm: ChecksumAlgorithm | undefined): ChecksumType | undefined {
   const requested = header(ctx, 'x-amz-checksum-type')?.toUpperCase();
@@ -46,6 +48,18 @@ function loadUpload(ctx: RequestContext): UploadRecord {
   const upload = ctx.store.getUpload(uploadId);
   if (!upload || upload.bucket !== ctx.bucketName || upload.key !== ctx.key) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
   return upload;
+}
+
+/** A part of an SSE-C upload must bring the upload's key; a part of a plain upload must not bring one. */
+function partEncryption(ctx: RequestContext, upload: UploadRecord): WriteEncryption | undefined {
+  const key = requestKey(ctx, 'write');
+  if (!upload.sse) {
+    if (key) throw sseErrors.uploadKeyRequired();
+    return undefined;
+  }
+  if (!key) throw sseErrors.uploadKeyRequired();
+  if (!keyMatchesRecord(key, upload.sse)) throw sseErrors.uploadKeyMismatch();
+  return writeEncryption(key);
 }
 
 function partNumberOf(ctx: RequestContext): number {
@@ -79,6 +93,7 @@ export const CreateMultipartUpload: Operation = {
     if (header(ctx, 'x-amz-server-side-encryption') !== undefined) {
       throw new S3Error('NotImplemented', 'Server-side encryption with service-managed keys is not implemented; use SSE-C.');
     }
+    const sseKey = requestKey(ctx, 'write');
     const upload: UploadRecord = {
       uploadId: randomBytes(24).toString('base64url'),
       bucket: ctx.bucketName!,
@@ -87,12 +102,12 @@ export const CreateMultipartUpload: Operation = {
       ownerOrg: ctx.bucket!.ownerOrg,
       initiator: ctx.principal ? `${ctx.principal.org}:${ctx.principal.user}` : 'anonymous',
       meta,
-      sse: null,
+      sse: sseKey ? keyCheckRecord(sseKey) : null,
     };
     ctx.store.createUpload(upload);
     await ctx.store.durable();
     return {
-      headers: { 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': type },
+      headers: { 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': type, ...(sseKey ? sseResponseHeaders(sseKey) : {}) },
       xml: renderXml('InitiateMultipartUploadResult', { Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }),
     };
   },
@@ -107,8 +122,16 @@ export const UploadPart: Operation = {
   async handle(ctx) {
     const partNumber = partNumberOf(ctx);
     const upload = loadUpload(ctx);
-    const received = await receiveBody(ctx, { maxBytes: maxPartBytes, requiredAlgorithm: upload.meta.checksumAlgorithm });
-    const etag = received.md5.toString('hex');
+    const encryption = partEncryption(ctx, upload);
+    const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
+    const received = await receiveBody(ctx, {
+      maxBytes: maxPartBytes,
+      requiredAlgorithm: upload.meta.checksumAlgorithm,
+      encrypt: encryption?.encrypt,
+      beforeRead: quota.beforeRead,
+      onProgress: quota.onProgress,
+    });
+    const etag = encryption ? encryption.etag(received.md5) : received.md5.toString('hex');
     try {
       ctx.store.commitPart(
         {
@@ -120,16 +143,17 @@ export const UploadPart: Operation = {
           lastModified: Date.now(),
           blob: received.blob,
           checksum: received.checksum?.value ?? null,
-          sse: null,
+          sse: encryption?.sse ?? null,
         },
         upload.ownerOrg,
+        (previous) => quota.atCommit(previous?.size ?? 0, received.size),
       );
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;
     }
     await ctx.store.durable();
-    const headers: Record<string, string> = { ETag: quoteEtag(etag) };
+    const headers: Record<string, string> = { ETag: quoteEtag(etag), ...encryption?.headers };
     if (received.checksum) headers[checksumHeaderName(received.checksum.algorithm)] = received.checksum.value;
     return { headers };
   },
@@ -154,18 +178,25 @@ export const UploadPartCopy: Operation = {
     const partNumber = partNumberOf(ctx);
     const upload = loadUpload(ctx);
     const source = loadCopySource(ctx);
+    const sourceKey = copySourceKey(ctx);
+    checkReadKey(source.record, sourceKey);
+    const encryption = partEncryption(ctx, upload);
     const { start, end } = parseCopyRange(header(ctx, 'x-amz-copy-source-range'), source.record.size);
     if (end - start + 1 > maxPartBytes) throw new S3Error('EntityTooLarge');
+    const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
+    quota.beforeRead(end - start + 1);
     const algorithm = upload.meta.checksumAlgorithm;
     const hashing = checksumTransform(algorithm ? [algorithm] : [], true);
-    const written = await ctx.store.blobs.write(openObjectRange(source.record, start, end, plainOpener(ctx.store)), [hashing]);
-    const etag = hashing.md5()!.toString('hex');
+    const transforms = encryption ? [hashing, encryption.encrypt()] : [hashing];
+    const written = await ctx.store.blobs.write(openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), transforms);
+    const etag = encryption ? encryption.etag(hashing.md5()!) : hashing.md5()!.toString('hex');
     const checksum = algorithm ? hashing.digests().get(algorithm)!.toString('base64') : null;
     const lastModified = Date.now();
     try {
       ctx.store.commitPart(
-        { uploadId: upload.uploadId, partNumber, size: hashing.bytes, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: null },
+        { uploadId: upload.uploadId, partNumber, size: hashing.bytes, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: encryption?.sse ?? null },
         upload.ownerOrg,
+        (previous) => quota.atCommit(previous?.size ?? 0, hashing.bytes),
       );
     } catch (err) {
       await ctx.store.blobs.remove(written.id);
@@ -174,7 +205,7 @@ export const UploadPartCopy: Operation = {
     await ctx.store.durable();
     const result: Record<string, string> = { LastModified: isoDate(lastModified), ETag: quoteEtag(etag) };
     if (algorithm && checksum) result[xmlElementName(algorithm)] = checksum;
-    return { xml: renderXml('CopyPartResult', result) };
+    return { headers: encryption?.headers, xml: renderXml('CopyPartResult', result) };
   },
 };
 

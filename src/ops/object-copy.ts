@@ -10,7 +10,9 @@ import { aclFromRequestHeaders } from './acl-util.ts';
 import { header, isoDate, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
 import { loadCopySource } from './copy-source.ts';
 import { writePreconditions } from './conditions.ts';
-import { openObjectRange, plainOpener } from './read-object.ts';
+import { quotaGuard } from '../quota/quota.ts';
+import { openObjectRange } from './read-object.ts';
+import { checkReadKey, copySourceKey, openerFor, requestKey, writeEncryption } from './sse.ts';
 
 function directive(ctx: Parameters<Operation['handle']>[0], name: string): 'COPY' | 'REPLACE' {
   const value = header(ctx, name);
@@ -29,9 +31,13 @@ export const CopyObject: Operation = {
     const taggingDirective = directive(ctx, 'x-amz-tagging-directive');
     const source = loadCopySource(ctx);
     const src = source.record;
+    const sourceKey = copySourceKey(ctx);
+    checkReadKey(src, sourceKey);
+    const destKey = requestKey(ctx, 'write');
+    const encryption = destKey ? writeEncryption(destKey) : undefined;
     const sameObject = source.bucket.name === ctx.bucketName && src.key === ctx.key;
     const storageClassChange = header(ctx, 'x-amz-storage-class') !== undefined;
-    if (sameObject && metadataDirective === 'COPY' && taggingDirective === 'COPY' && !storageClassChange) {
+    if (sameObject && metadataDirective === 'COPY' && taggingDirective === 'COPY' && !storageClassChange && !destKey && !src.sse) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -57,16 +63,21 @@ export const CopyObject: Operation = {
     const algorithm: ChecksumAlgorithm | undefined = requested !== undefined ? parseChecksumAlgorithm(requested) : src.meta.checksum?.algorithm;
     if (requested !== undefined && !algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
 
+    const current = sameObject ? src : ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
+    quota.beforeRead(src.size);
+    const quotaAtCommit = (previous: ObjectRecord | undefined) => quota.atCommit(previous?.size ?? 0, src.size);
     let record: ObjectRecord;
     const now = Date.now();
-    if (sameObject && algorithm === src.meta.checksum?.algorithm) {
+    if (sameObject && algorithm === src.meta.checksum?.algorithm && !src.sse && !destKey) {
       // Only metadata changes: share the existing blobs instead of rewriting the bytes.
       meta.checksum = src.meta.checksum;
       record = { ...src, meta, lastModified: now };
-      ctx.store.commitObject(record, precondition);
+      ctx.store.commitObject(record, precondition, quotaAtCommit);
     } else {
       const hashing = checksumTransform(algorithm ? [algorithm] : [], true);
-      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, plainOpener(ctx.store)), [hashing]);
+      const transforms = encryption ? [hashing, encryption.encrypt()] : [hashing];
+      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), transforms);
       const digest = algorithm ? hashing.digests().get(algorithm) : undefined;
       if (algorithm && digest) meta.checksum = { algorithm, value: digest.toString('base64'), type: 'FULL_OBJECT' };
       else delete meta.checksum;
@@ -74,16 +85,16 @@ export const CopyObject: Operation = {
         bucket: ctx.bucketName!,
         key: ctx.key!,
         size: src.size,
-        etag: hashing.md5()!.toString('hex'),
+        etag: encryption ? encryption.etag(hashing.md5()!) : hashing.md5()!.toString('hex'),
         lastModified: now,
         ownerOrg: ctx.bucket!.ownerOrg,
         meta,
         blob: written.id,
         manifest: null,
-        sse: null,
+        sse: encryption?.sse ?? null,
       };
       try {
-        ctx.store.commitObject(record, precondition);
+        ctx.store.commitObject(record, precondition, quotaAtCommit);
       } catch (err) {
         await ctx.store.blobs.remove(written.id);
         throw err;
@@ -92,6 +103,6 @@ export const CopyObject: Operation = {
     await ctx.store.durable();
     const result: Record<string, string> = { LastModified: isoDate(record.lastModified), ETag: quoteEtag(record.etag) };
     if (record.meta.checksum) result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
-    return { xml: renderXml('CopyObjectResult', result) };
+    return { headers: encryption?.headers, xml: renderXml('CopyObjectResult', result) };
   },
 };

@@ -7,7 +7,8 @@ import type { Operation, RequestContext, OperationResult } from '../http/operati
 import type { ObjectRecord } from '../store/types.ts';
 import { header, objectHeaders } from './common.ts';
 import { checkReadConditions } from './conditions.ts';
-import { openObjectRange, plainOpener, segmentsOf, type SegmentOpener } from './read-object.ts';
+import { openObjectRange, segmentsOf, type SegmentOpener } from './read-object.ts';
+import { checkReadKey, openerFor, requestKey, sseResponseHeaders } from './sse.ts';
 
 /** Parse a single `bytes=` range against `size`; undefined means "serve everything". */
 export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
@@ -106,14 +107,20 @@ export async function serveObject(ctx: RequestContext, record: ObjectRecord, hea
   return { status, headers, body: openObjectRange(record, start, end, opener) };
 }
 
+/** GET and HEAD of a stored object, decrypting SSE-C objects with the key the request brings. */
+async function getOrHead(ctx: RequestContext, head: boolean): Promise<OperationResult> {
+  const key = requestKey(ctx, 'read');
+  const record = loadObject(ctx);
+  checkReadKey(record, key);
+  return serveObject(ctx, record, head, openerFor(ctx.store, record, key), key ? sseResponseHeaders(key) : {});
+}
+
 export const GetObject: Operation = {
   name: 'GetObject',
   action: 's3:GetObject',
   level: 'read',
   needsBucket: true,
-  async handle(ctx) {
-    return serveObject(ctx, loadObject(ctx), false, plainOpener(ctx.store));
-  },
+  handle: (ctx) => getOrHead(ctx, false),
 };
 
 export const HeadObject: Operation = {
@@ -121,7 +128,5 @@ export const HeadObject: Operation = {
   action: 's3:GetObject',
   level: 'read',
   needsBucket: true,
-  async handle(ctx) {
-    return serveObject(ctx, loadObject(ctx), true, plainOpener(ctx.store));
-  },
+  handle: (ctx) => getOrHead(ctx, true),
 };

@@ -1,6 +1,6 @@
 // PutObject (s3:PutObject): a single-request upload, up to 5 GiB, with Content-MD5 and flexible
 // checksums (header or trailer), user metadata, tagging, canned ACLs, and the conditional
-// writes If-None-Match: * and If-Match. Not supported: SSE-S3/KMS, object lock, versioning.
+// writes If-None-Match: * and If-Match, SSE-C. Not supported: SSE-S3/KMS, object lock, versioning.
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import type { Operation } from '../http/operation.ts';
@@ -9,6 +9,8 @@ import { aclFromRequestHeaders } from './acl-util.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
 import { receiveBody } from './receive-body.ts';
 import { writePreconditions } from './conditions.ts';
+import { requestKey, writeEncryption } from './sse.ts';
+import { quotaGuard } from '../quota/quota.ts';
 
 export const PutObject: Operation = {
   name: 'PutObject',
@@ -31,28 +33,36 @@ export const PutObject: Operation = {
     if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
     if (precondition.ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
 
-    const received = await receiveBody(ctx, { maxBytes: maxSinglePutBytes });
+    const sseKey = requestKey(ctx, 'write');
+    const encryption = sseKey ? writeEncryption(sseKey) : undefined;
+    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
+    const received = await receiveBody(ctx, {
+      maxBytes: maxSinglePutBytes,
+      encrypt: encryption?.encrypt,
+      beforeRead: quota.beforeRead,
+      onProgress: quota.onProgress,
+    });
     if (received.checksum) meta.checksum = { algorithm: received.checksum.algorithm, value: received.checksum.value, type: 'FULL_OBJECT' };
     const record: ObjectRecord = {
       bucket: ctx.bucketName!,
       key: ctx.key!,
       size: received.size,
-      etag: received.md5.toString('hex'),
+      etag: encryption ? encryption.etag(received.md5) : received.md5.toString('hex'),
       lastModified: Date.now(),
       ownerOrg: ctx.bucket!.ownerOrg,
       meta,
       blob: received.blob,
       manifest: null,
-      sse: null,
+      sse: encryption?.sse ?? null,
     };
     try {
-      ctx.store.commitObject(record, precondition);
+      ctx.store.commitObject(record, precondition, (previous) => quota.atCommit(previous?.size ?? 0, record.size));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;
     }
     await ctx.store.durable();
-    const headers: Record<string, string> = { ETag: quoteEtag(record.etag) };
+    const headers: Record<string, string> = { ETag: quoteEtag(record.etag), ...encryption?.headers };
     if (received.checksum) headers[checksumHeaderName(received.checksum.algorithm)] = received.checksum.value;
     return { headers };
   },

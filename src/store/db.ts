@@ -74,6 +74,11 @@ const migrations: string[] = [
      bytes INTEGER NOT NULL DEFAULT 0,
      objects INTEGER NOT NULL DEFAULT 0
    ) WITHOUT ROWID;`,
+  // Per-organisation quota overrides for this region (absent: the configured default).
+  `CREATE TABLE quotas (
+     org TEXT PRIMARY KEY,
+     bytes INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(path: string): Db {

@@ -605,6 +605,58 @@ export class RegionStore {
   usageOf(org: string): { bytes: number; objects: number } {
     return this.stmts.usage.get(org) ?? { bytes: 0, objects: 0 };
   }
+
+  /** Every organisation with usage or a quota in this region. */
+  allUsage(): { org: string; bytes: number; objects: number; quota: number | null }[] {
+    return this.db
+      .prepare<[], { org: string; bytes: number; objects: number; quota: number | null }>(
+        `SELECT o.org AS org, COALESCE(u.bytes, 0) AS bytes, COALESCE(u.objects, 0) AS objects, q.bytes AS quota
+         FROM (SELECT org FROM usage UNION SELECT org FROM quotas) o
+         LEFT JOIN usage u ON u.org = o.org LEFT JOIN quotas q ON q.org = o.org ORDER BY o.org`,
+      )
+      .all();
+  }
+
+  /** The organisation's quota override in this region, or undefined for the default. */
+  quotaOf(org: string): number | undefined {
+    return this.db.prepare<[string], { bytes: number }>('SELECT bytes FROM quotas WHERE org = ?').get(org)?.bytes;
+  }
+
+  setQuota(org: string, bytes: number | null): void {
+    if (bytes === null) this.db.prepare('DELETE FROM quotas WHERE org = ?').run(org);
+    else this.db.prepare('INSERT INTO quotas (org, bytes) VALUES (?, ?) ON CONFLICT(org) DO UPDATE SET bytes = excluded.bytes').run(org, bytes);
+  }
+
+  /**
+   * Recount usage from the metadata (objects plus unfinished parts) and compare with the
+   * counters. Returns the organisations whose counters differ; `repair` rewrites them.
+   */
+  checkUsage(repair = false): { org: string; counted: { bytes: number; objects: number }; recorded: { bytes: number; objects: number } }[] {
+    return this.db.transaction(() => {
+      const counted = new Map<string, { bytes: number; objects: number }>();
+      const add = (org: string, bytes: number, objects: number) => {
+        const c = counted.get(org) ?? { bytes: 0, objects: 0 };
+        c.bytes += bytes;
+        c.objects += objects;
+        counted.set(org, c);
+      };
+      for (const r of this.db.prepare<[], { org: string; bytes: number; n: number }>('SELECT owner_org AS org, SUM(size) AS bytes, COUNT(*) AS n FROM objects GROUP BY owner_org').all()) add(r.org, r.bytes, r.n);
+      for (const r of this.db
+        .prepare<[], { org: string; bytes: number }>('SELECT u.owner_org AS org, SUM(p.size) AS bytes FROM parts p JOIN uploads u ON u.upload_id = p.upload_id GROUP BY u.owner_org')
+        .all()) add(r.org, r.bytes, 0);
+      const recorded = new Map(this.db.prepare<[], { org: string; bytes: number; objects: number }>('SELECT org, bytes, objects FROM usage').all().map((r) => [r.org, { bytes: r.bytes, objects: r.objects }]));
+      const differences = [];
+      for (const org of new Set([...counted.keys(), ...recorded.keys()])) {
+        const c = counted.get(org) ?? { bytes: 0, objects: 0 };
+        const r = recorded.get(org) ?? { bytes: 0, objects: 0 };
+        if (c.bytes !== r.bytes || c.objects !== r.objects) {
+          differences.push({ org, counted: c, recorded: r });
+          if (repair) this.db.prepare('INSERT INTO usage (org, bytes, objects) VALUES (?, ?, ?) ON CONFLICT(org) DO UPDATE SET bytes = excluded.bytes, objects = excluded.objects').run(org, c.bytes, c.objects);
+        }
+      }
+      return differences;
+    })();
+  }
 }
 
 export function etagMatches(condition: string, etag: string): boolean {
