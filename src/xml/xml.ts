@@ -14,6 +14,12 @@ export interface XmlObject {
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
 
+/** Escape element text: quotes need no escaping there. */
+export function escapeText(text: string): string {
+  return text.replace(/[&<>\r]/g, (c) => escapes[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
+}
+
+/** Escape an attribute value (also usable for text). */
 export function escapeXml(text: string): string {
   // Characters XML 1.0 cannot carry at all are dropped rather than producing a broken document.
   return text.replace(/[&<>"'\r]/g, (c) => escapes[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
@@ -34,7 +40,7 @@ function renderValue(name: string, value: XmlValue, out: string[]): void {
     out.push(`</${name}>`);
     return;
   }
-  out.push(`<${name}>`, escapeXml(String(value)), `</${name}>`);
+  out.push(`<${name}>`, escapeText(String(value)), `</${name}>`);
 }
 
 /** Render `<root xmlns=...>children</root>` with an XML declaration. */

@@ -2,6 +2,7 @@
 // optionally with a Host header that names a region or a virtual-hosted bucket while the
 // connection still goes to 127.0.0.1.
 import aws4 from 'aws4';
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { testAccessKey, testSecretKey } from './server.ts';
 
@@ -11,7 +12,8 @@ export interface RawRequest {
   /** Host header to send and sign (default 127.0.0.1:port) */
   host?: string;
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  /** a stream is sent with Transfer-Encoding: chunked and signed as UNSIGNED-PAYLOAD */
+  body?: string | Buffer | Readable;
   /** sign with these credentials; `false` sends an anonymous request */
   sign?: { accessKeyId: string; secretAccessKey: string; region?: string } | false;
 }
@@ -28,12 +30,13 @@ export async function rawRequest(port: number, req: RawRequest): Promise<RawResp
   let headers: Record<string, string> = { ...(req.headers ?? {}) };
   const sign = req.sign === undefined ? { accessKeyId: testAccessKey, secretAccessKey: testSecretKey } : req.sign;
   if (sign) {
+    const streamed = req.body !== undefined && typeof req.body !== 'string' && !Buffer.isBuffer(req.body);
     const opts = {
       host,
       path: req.path,
       method: req.method ?? 'GET',
-      headers: { ...headers },
-      body: req.body,
+      headers: streamed ? { ...headers, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } : { ...headers },
+      body: streamed ? undefined : req.body,
       service: 's3',
       region: sign.region ?? 'us-east-1',
     };
