@@ -75,7 +75,7 @@ export class ConfigError extends Error {}
 const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey'];
 
 /** Environment variable → config field. Values are parsed by the field's type. */
-const envNames: Record<string, keyof StrataConfig> = {
+export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_HOST: 'host',
   STRATA_PORT: 'port',
   STRATA_DATA_DIR: 'dataDir',
