@@ -39,21 +39,31 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: options.logger ? { level: config.logLevel } : false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    caseSensitive: true,
-    ignoreTrailingSlash: false,
-    maxParamLength: 4096,
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, maxParamLength: 4096 },
     // Object bodies are never parsed by Fastify: operations stream request.raw themselves.
     bodyLimit: 1024,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
+  // Once shutdown starts, responses still in flight close their connection, so that a kept-alive
+  // client does not hold the server open after its last request.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
     url: '*',
     handler: async (request, reply) => {
       reply.hijack();
-      await handle(services, request.raw, reply.raw, app.log);
+      const res = reply.raw;
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+        if (closing && !this.headersSent) this.setHeader('Connection', 'close');
+        return writeHead.apply(this, args);
+      } as ServerResponse['writeHead'];
+      await handle(services, request.raw, res, app.log);
     },
   });
   return app;

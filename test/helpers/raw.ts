@@ -36,7 +36,7 @@ export async function rawRequest(port: number, req: RawRequest): Promise<RawResp
       path: req.path,
       method: req.method ?? 'GET',
       headers: streamed ? { ...headers, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } : { ...headers },
-      body: streamed ? undefined : req.body,
+      body: streamed ? undefined : (req.body as string | Buffer | undefined),
       service: 's3',
       region: sign.region ?? 'us-east-1',
     };
