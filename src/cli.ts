@@ -1,8 +1,6 @@
 // The strata command: `strata serve` runs the server; admin subcommands live beside it.
+// Command modules are imported when used: an admin command should not pay for loading the server.
 import { ConfigError, loadConfig } from './config.ts';
-import { runAdminCommand } from './admin/commands.ts';
-import { startServer } from './main.ts';
-import { runQuotaCommand } from './quota/commands.ts';
 
 /** --name value / --name=value / --flag → { name: value }. Positional words are returned apart. */
 export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
@@ -26,11 +24,20 @@ const usage = `usage: strata <command> [flags]
 
 commands:
   serve     run the S3 server (flags: --host --port --data-dir --regions --default-region
-            --base-domain --signing-regions --fsync --log-level --config FILE)
+            --base-domain --signing-regions --fsync --log-level --tls-cert --tls-key --tls-port
+            --config FILE; every setting also has a STRATA_* environment variable)
+`;
+
+const quotaUsage = `
+quotas and usage (on the data root; also while the server runs):
+  usage [--org ORG] [--region R]       bytes and objects per organisation and region
+  usage check [--repair]               recount usage from the metadata, report differences
+  quota get|set|reset ORG [SIZE]       SIZE in bytes or with a unit: 500GB, 30TiB [--region R]
 `;
 
 async function serve(flags: Record<string, string>): Promise<void> {
   const config = loadConfig({ flags });
+  const { startServer } = await import('./main.ts');
   const server = await startServer(config);
   const out = process.stdout;
   out.write(`Strata listening on ${server.endpoint}\n`);
@@ -74,10 +81,14 @@ export async function main(argv: string[]): Promise<number> {
         await serve(flags);
         return -1; // keep running
       case undefined:
-      case 'help':
-        process.stdout.write(usage);
+      case 'help': {
+        const { adminUsage } = await import('./admin/commands.ts');
+        process.stdout.write(usage + quotaUsage + adminUsage);
         return command === undefined ? 2 : 0;
+      }
       default: {
+        const { runQuotaCommand } = await import('./quota/commands.ts');
+        const { runAdminCommand } = await import('./admin/commands.ts');
         const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
         if (code !== undefined) return code;
         process.stderr.write(`strata: unknown command "${command}"\n${usage}`);

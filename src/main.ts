@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
+import { createAccelService } from './accel/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
 import type { Services } from './http/operation.ts';
@@ -91,6 +92,7 @@ export async function startServer(
   options: { logger?: boolean } = {},
 ): Promise<RunningServer & { bootstrap?: BootstrapResult; /** the bootstrap admin API token, present only when created now (shown once) */ adminToken?: string }> {
   const services = openServices(config);
+  services.accel = createAccelService(services);
   const boot = bootstrap(services);
   const adminToken = bootstrapAdminToken(services);
   const app = buildApp({ services, logger: options.logger ?? true });
@@ -113,6 +115,7 @@ export async function startServer(
   } catch (err) {
     await tlsApp?.close();
     await app.close();
+    await services.accel?.close();
     for (const store of services.regions.values()) await store.close();
     services.identity.close();
     throw err;
@@ -134,6 +137,7 @@ export async function startServer(
         await admin.close();
         await tlsApp?.close();
         await app.close();
+        await services.accel?.close();
         for (const store of services.regions.values()) await store.close();
         services.identity.close();
       })();

@@ -4,7 +4,6 @@
 // results and messages.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { StrataConfig } from '../config.ts';
 import { IdentityStore, loadOrCreateMasterKey } from '../identity/identity-store.ts';
 import { userObject, type ListObject, type SecretObject, type UserManifest, type UserObject } from '../identity/manifest.ts';
@@ -132,26 +131,30 @@ export class ApiBackend implements AdminBackend {
   }
 
   private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: string, type?: string): Promise<T> {
-    let res;
+    let status: number;
+    let text: string;
     try {
-      res = await request(this.base + path, {
+      // global fetch (undici inside Node) rather than importing undici: keeps CLI start-up fast
+      const res = await fetch(this.base + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(type ? { 'content-type': type } : {}) },
         body,
       });
+      status = res.status;
+      text = await res.text();
     } catch (err) {
-      throw new IdentityError(503, 'Unavailable', `cannot reach the admin API at ${this.base}: ${(err as Error).message}`);
+      const cause = (err as { cause?: Error }).cause;
+      throw new IdentityError(503, 'Unavailable', `cannot reach the admin API at ${this.base}: ${cause?.message ?? (err as Error).message}`);
     }
-    const text = await res.body.text();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new IdentityError(502, 'BadResponse', `the admin API at ${this.base} answered ${res.statusCode} with a non-JSON body`);
+      throw new IdentityError(502, 'BadResponse', `the admin API at ${this.base} answered ${status} with a non-JSON body`);
     }
-    if (res.statusCode >= 400) {
+    if (status >= 400) {
       const e = (parsed as { error?: { code?: string; message?: string } }).error;
-      throw new IdentityError(res.statusCode, e?.code ?? 'Error', e?.message ?? `HTTP ${res.statusCode}`);
+      throw new IdentityError(status, e?.code ?? 'Error', e?.message ?? `HTTP ${status}`);
     }
     return parsed as T;
   }
