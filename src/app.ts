@@ -52,6 +52,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Expect: 100-continue is answered by the pipeline after authorization, not by Node up front.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
     url: '*',
@@ -93,7 +95,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
         const c = services.identity.credentialsFor(accessKeyId);
         return c ? { secretKey: c.secret } : undefined;
       },
-      { now: new Date(), acceptedRegions: config.signingRegions, serviceRegion: 'default' },
+      { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
     );
     let principal: Principal | undefined;
     if (auth.kind === 'signed') principal = services.identity.credentialsFor(auth.accessKeyId)?.principal;
@@ -121,7 +123,11 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       sourceIp: '',
     };
     ctx.sourceIp = sourceIpOf(ctx);
-    authorizeRequest(ctx, operation.action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    if (!operation.authorizesItself) authorizeRequest(ctx, operation.action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
+    if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
+    // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
+    if (String(raw.headers.expect ?? '').toLowerCase() === '100-continue') res.writeContinue();
     const result = await operation.handle(ctx);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
@@ -130,6 +136,20 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!raw.readableEnded) raw.resume();
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
   }
+}
+
+/**
+ * Credential scopes that verify: the configured ones (default, us-east-1) and the names of the
+ * regions themselves, which clients learn from x-amz-bucket-region and then sign with.
+ */
+const signingRegionsCache = new WeakMap<object, string[]>();
+function signingRegions(config: Services['config']): string[] {
+  let regions = signingRegionsCache.get(config);
+  if (!regions) {
+    regions = [...new Set([...config.signingRegions, ...knownRegions(config)])];
+    signingRegionsCache.set(config, regions);
+  }
+  return regions;
 }
 
 /** Regions whose host names this node recognises: its own, and those it reaches as an accelerator. */

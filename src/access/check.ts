@@ -1,5 +1,6 @@
 // Authorization of a request in context: binds the pure decision (authorize.ts) to the request's
 // principal, condition values and, lazily, the object's ACL and tags.
+import { S3Error } from '../errors.ts';
 import type { LevelNeed, RequestContext } from '../http/operation.ts';
 import type { BucketRecord } from '../store/types.ts';
 import { authorize } from './authorize.ts';
@@ -14,13 +15,31 @@ export function authorizeRequest(
   extras: ConditionExtras = {},
 ): void {
   const loadObject = bucket && key !== undefined ? () => ctx.store.getObject(bucket.name, key) : undefined;
-  authorize({
-    principal: ctx.principal,
-    action,
-    level,
-    bucket,
-    key,
-    conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: loadObject ? () => loadObject()?.meta.tags : undefined, ...extras }),
-    object: loadObject,
-  });
+  try {
+    authorize({
+      principal: ctx.principal,
+      action,
+      level,
+      bucket,
+      key,
+      conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: loadObject ? () => loadObject()?.meta.tags : undefined, ...extras }),
+      object: loadObject,
+    });
+  } catch (err) {
+    // S3 tells a caller who may list the bucket that a missing key is missing (404), and
+    // everyone else only that access is denied, so that keys cannot be probed.
+    if (err instanceof S3Error && err.code === 'AccessDenied' && action === 's3:GetObject' && bucket && loadObject && !loadObject()) {
+      if (mayList(ctx, bucket)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
+    }
+    throw err;
+  }
+}
+
+function mayList(ctx: RequestContext, bucket: BucketRecord): boolean {
+  try {
+    authorize({ principal: ctx.principal, action: 's3:ListBucket', level: 'read', bucket, conditions: (policy) => requestConditions(ctx, 's3:ListBucket', policy) });
+    return true;
+  } catch {
+    return false;
+  }
 }

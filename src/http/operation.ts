@@ -70,5 +70,10 @@ export interface Operation {
   needsBucket: boolean;
   /** operations that read a request body themselves (uploads); all others get a capped body */
   streamsBody?: boolean;
+  /**
+   * The operation authorizes itself, because what decides is only known inside it: each key of a
+   * DeleteObjects request, or the tags in a PutObjectTagging body.
+   */
+  authorizesItself?: boolean;
   handle(ctx: RequestContext): Promise<OperationResult>;
 }

@@ -98,6 +98,6 @@ export function routeRequest(method: string, target: ResolvedRequest, headers: I
   }
   const named = [...target.query.keys()].find((n) => knownSubResources.has(n));
   if (named !== undefined) throw new S3Error('NotImplemented', `The ${named} sub-resource is not implemented for ${method} requests.`);
-  if (scope === 'service' && method !== 'GET') throw new S3Error('MethodNotAllowed');
+  if (scope === 'bucket' && method === 'POST') throw new S3Error('NotImplemented', 'POST Object (browser-based uploads with a form) is not implemented.');
   throw new S3Error('MethodNotAllowed');
 }

@@ -7,7 +7,7 @@ import { readControlBody } from '../http/body.ts';
 import type { Operation, RequestContext } from '../http/operation.ts';
 import type { Acl, Grant } from '../store/types.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
-import { aclFromRequestHeaders, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl } from './acl-util.ts';
+import { aclFromRequestHeaders, checkGrantees, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl } from './acl-util.ts';
 import { ownerXml } from './common.ts';
 import { loadObject } from './object-get.ts';
 
@@ -50,7 +50,7 @@ function parseAclDocument(body: Buffer, owner: string): Acl {
       if (![allUsersUri, authenticatedUsersUri, logDeliveryUri].includes(uri)) throw new S3Error('InvalidArgument', 'Invalid group uri', { ArgumentName: 'uri', ArgumentValue: uri });
       return { grantee: { type: 'Group', uri }, permission: permission as Grant['permission'] };
     }
-    if (type === 'AmazonCustomerByEmail') throw new S3Error('NotImplemented', 'Grants by e-mail address are not supported.');
+    if (type === 'AmazonCustomerByEmail') throw new S3Error('UnresolvableGrantByEmailAddress');
     throw new S3Error('MalformedACLError');
   });
   return { owner, grants };
@@ -61,9 +61,9 @@ async function requestedAcl(ctx: RequestContext, owner: string, bucketOwner: str
   const fromHeaders = aclFromRequestHeaders(ctx, owner, 'object', bucketOwner);
   const body = await readControlBody(ctx, 64 * 1024);
   if (fromHeaders && body.length > 0) throw new S3Error('UnexpectedContent');
-  if (fromHeaders) return fromHeaders;
+  if (fromHeaders) return checkGrantees(ctx, fromHeaders);
   if (body.length === 0) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
-  return parseAclDocument(body, owner);
+  return checkGrantees(ctx, parseAclDocument(body, owner));
 }
 
 export const GetBucketAcl: Operation = {

@@ -4,7 +4,7 @@ import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
 import { escapeXml, parseXml, renderXml, s3Namespace, textOf } from '../xml/xml.ts';
-import { aclFromRequestHeaders } from './acl-util.ts';
+import { aclFromRequestHeaders, checkGrantees } from './acl-util.ts';
 
 /** AWS general-purpose bucket naming rules. */
 export function validBucketName(name: string): boolean {
@@ -36,7 +36,8 @@ export const CreateBucket: Operation = {
         throw new S3Error('InvalidLocationConstraint', `The specified location-constraint is not valid for this endpoint: ${location}`, { LocationConstraint: location });
       }
     }
-    const acl = aclFromRequestHeaders(ctx, ctx.principal!.org, 'bucket');
+    const requestedAcl = aclFromRequestHeaders(ctx, ctx.principal!.org, 'bucket');
+    const acl = requestedAcl && checkGrantees(ctx, requestedAcl);
     const outcome = ctx.store.createBucket(name, ctx.principal!.org, acl);
     if (outcome === 'owned') throw new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: name });
     if (outcome === 'taken') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });

@@ -49,7 +49,7 @@ export function metaFromHeaders(ctx: Pick<RequestContext, 'headers'>): ObjectMet
     if (value === undefined) continue;
     if (field === 'contentEncoding') {
       // aws-chunked is transfer framing, not part of the object's encoding.
-      value = value.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked').join(',');
+      value = value.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked').join(', ');
       if (!value) continue;
     }
     (meta as unknown as Record<string, string>)[field] = value;

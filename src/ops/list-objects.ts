@@ -97,9 +97,8 @@ export const ListObjectsV2: Operation = {
     const p = listParams(ctx);
     const token = ctx.query.get('continuation-token');
     const startAfter = ctx.query.get('start-after');
-    if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
-    // With both, the token wins (it already lies after start-after).
-    const after = token !== undefined ? decodeContinuationToken(token) : (startAfter ?? '');
+    // With both, the token wins (it already lies after start-after); an empty token is no token.
+    const after = token ? decodeContinuationToken(token) : (startAfter ?? '');
     const fetchOwner = ctx.query.get('fetch-owner') === 'true';
     const result = ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after, maxKeys: p.maxKeys });
     return {

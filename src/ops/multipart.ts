@@ -16,10 +16,10 @@ import {
 } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
-import type { Operation, RequestContext } from '../http/operation.ts';
+import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
 import type { ChecksumType, ObjectRecord, PartRef, UploadRecord } from '../store/types.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
-import { aclFromRequestHeaders } from './acl-util.ts';
+import { newObjectAcl } from './acl-util.ts';
 import { header, isoDate, maxPartBytes, maxPartNumber, metaFromHeaders, minPartBytes, ownerXml, parseIntParam, parseTaggingHeader, quoteEtag } from './common.ts';
 import { writePreconditions } from './conditions.ts';
 import { loadCopySource } from './copy-source.ts';
@@ -80,7 +80,7 @@ export const CreateMultipartUpload: Operation = {
     const meta: UploadRecord['meta'] = metaFromHeaders(ctx);
     const tagging = header(ctx, 'x-amz-tagging');
     if (tagging !== undefined) meta.tags = parseTaggingHeader(tagging);
-    const acl = aclFromRequestHeaders(ctx, ctx.principal?.org ?? ctx.bucket!.ownerOrg, 'object', ctx.bucket!.ownerOrg);
+    const acl = newObjectAcl(ctx);
     if (acl) meta.acl = acl;
     const requested = header(ctx, 'x-amz-checksum-algorithm');
     const algorithm = requested !== undefined ? parseChecksumAlgorithm(requested) : undefined;
@@ -90,10 +90,10 @@ export const CreateMultipartUpload: Operation = {
       meta.checksumAlgorithm = algorithm;
       meta.checksumType = type;
     }
+    const sseKey = requestKey(ctx, 'write');
     if (header(ctx, 'x-amz-server-side-encryption') !== undefined) {
       throw new S3Error('NotImplemented', 'Server-side encryption with service-managed keys is not implemented; use SSE-C.');
     }
-    const sseKey = requestKey(ctx, 'write');
     const upload: UploadRecord = {
       uploadId: randomBytes(24).toString('base64url'),
       bucket: ctx.bucketName!,
@@ -236,8 +236,14 @@ export const CompleteMultipartUpload: Operation = {
   level: 'write',
   needsBucket: true,
   async handle(ctx) {
-    loadUpload(ctx);
+    const uploadId = ctx.query.get('uploadId') ?? '';
     const requested = parseCompleteDocument(await readControlBody(ctx));
+    if (!ctx.store.getUpload(uploadId)) {
+      // A Complete repeated after a lost response: the object it created is still the current one.
+      const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+      if (current?.meta.uploadId === uploadId && uploadId !== '') return completeResult(current);
+    }
+    loadUpload(ctx);
     const precondition = writePreconditions(ctx);
     const record = ctx.store.completeUpload(
       ctx.query.get('uploadId')!,
@@ -260,7 +266,7 @@ export const CompleteMultipartUpload: Operation = {
           md5s.push(Buffer.from(part.etag, 'hex'));
         });
         const size = manifest.reduce((n, p) => n + p.size, 0);
-        const meta = { ...upload.meta, partsCount: manifest.length };
+        const meta = { ...upload.meta, partsCount: manifest.length, uploadId: upload.uploadId };
         const algorithm = upload.meta.checksumAlgorithm;
         delete meta.checksumAlgorithm;
         delete meta.checksumType;
@@ -270,6 +276,11 @@ export const CompleteMultipartUpload: Operation = {
             upload.meta.checksumType === 'FULL_OBJECT'
               ? { algorithm, value: fullObjectCrc(algorithm as 'CRC32' | 'CRC32C' | 'CRC64NVME', manifest.map((p, i) => ({ digest: digests[i], size: p.size }))).toString('base64'), type: 'FULL_OBJECT' }
               : { algorithm, value: compositeChecksum(algorithm, digests), type: 'COMPOSITE' };
+        }
+        // A whole-object checksum sent with Complete must be the one the parts make up.
+        const sent = algorithm ? header(ctx, checksumHeaderName(algorithm)) : undefined;
+        if (sent !== undefined && sent !== meta.checksum?.value) {
+          throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
         }
         return {
           bucket: upload.bucket,
@@ -287,19 +298,23 @@ export const CompleteMultipartUpload: Operation = {
       precondition,
     );
     await ctx.store.durable();
-    const result: XmlObject = {
-      Location: `/${record.bucket}/${urlEncodeKey(record.key)}`,
-      Bucket: record.bucket,
-      Key: record.key,
-      ETag: quoteEtag(record.etag),
-    };
-    if (record.meta.checksum) {
-      result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
-      result.ChecksumType = record.meta.checksum.type;
-    }
-    return { xml: renderXml('CompleteMultipartUploadResult', result) };
+    return completeResult(record);
   },
 };
+
+function completeResult(record: ObjectRecord): OperationResult {
+  const result: XmlObject = {
+    Location: `/${record.bucket}/${urlEncodeKey(record.key)}`,
+    Bucket: record.bucket,
+    Key: record.key,
+    ETag: quoteEtag(record.etag),
+  };
+  if (record.meta.checksum) {
+    result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
+    result.ChecksumType = record.meta.checksum.type;
+  }
+  return { xml: renderXml('CompleteMultipartUploadResult', result) };
+}
 
 export const AbortMultipartUpload: Operation = {
   name: 'AbortMultipartUpload',
@@ -333,7 +348,7 @@ export const ListParts: Operation = {
         Bucket: upload.bucket,
         Key: upload.key,
         UploadId: upload.uploadId,
-        Initiator: { ID: upload.initiator, DisplayName: user ?? org },
+        Initiator: { ID: org, DisplayName: user ?? org },
         Owner: ownerXml(upload.ownerOrg),
         StorageClass: upload.meta.storageClass ?? 'STANDARD',
         PartNumberMarker: marker,
@@ -405,7 +420,7 @@ export const ListMultipartUploads: Operation = {
         uploads.push({
           Key: encode(u.key),
           UploadId: u.uploadId,
-          Initiator: { ID: u.initiator, DisplayName: user ?? u.initiator },
+          Initiator: { ID: u.initiator.split(':')[0], DisplayName: user ?? u.initiator },
           Owner: ownerXml(u.ownerOrg),
           StorageClass: u.meta.storageClass ?? 'STANDARD',
           Initiated: isoDate(u.initiated),

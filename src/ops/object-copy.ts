@@ -6,7 +6,7 @@ import { S3Error } from '../errors.ts';
 import type { Operation } from '../http/operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
-import { aclFromRequestHeaders } from './acl-util.ts';
+import { newObjectAcl } from './acl-util.ts';
 import { header, isoDate, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
 import { loadCopySource } from './copy-source.ts';
 import { writePreconditions } from './conditions.ts';
@@ -54,8 +54,7 @@ export const CopyObject: Operation = {
       if (storageClass !== undefined) meta.storageClass = metaFromHeaders(ctx).storageClass;
     }
     meta.tags = taggingDirective === 'REPLACE' ? parseTaggingHeader(header(ctx, 'x-amz-tagging') ?? '') : src.meta.tags;
-    const acl = aclFromRequestHeaders(ctx, ctx.principal?.org ?? ctx.bucket!.ownerOrg, 'object', ctx.bucket!.ownerOrg);
-    meta.acl = acl ?? undefined;
+    meta.acl = newObjectAcl(ctx);
     delete meta.partsCount;
     const precondition = writePreconditions(ctx);
 

@@ -51,6 +51,8 @@ export const DeleteObjects: Operation = {
   action: 's3:DeleteObject',
   level: 'write',
   needsBucket: true,
+  // s3:DeleteObject is decided per key below: a policy on bucket/* must be able to grant it.
+  authorizesItself: true,
   async handle(ctx) {
     const body = await readControlBody(ctx);
     verifyIntegrity(ctx, body);

@@ -5,7 +5,7 @@ import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import type { Operation } from '../http/operation.ts';
 import type { ObjectRecord } from '../store/types.ts';
-import { aclFromRequestHeaders } from './acl-util.ts';
+import { newObjectAcl } from './acl-util.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
 import { receiveBody } from './receive-body.ts';
 import { writePreconditions } from './conditions.ts';
@@ -22,8 +22,9 @@ export const PutObject: Operation = {
     const meta = metaFromHeaders(ctx);
     const tagging = header(ctx, 'x-amz-tagging');
     if (tagging !== undefined) meta.tags = parseTaggingHeader(tagging);
-    const acl = aclFromRequestHeaders(ctx, ctx.principal?.org ?? ctx.bucket!.ownerOrg, 'object', ctx.bucket!.ownerOrg);
+    const acl = newObjectAcl(ctx);
     if (acl) meta.acl = acl;
+    const sseKey = requestKey(ctx, 'write');
     if (header(ctx, 'x-amz-server-side-encryption') !== undefined) {
       throw new S3Error('NotImplemented', 'Server-side encryption with service-managed keys is not implemented; use SSE-C.');
     }
@@ -33,7 +34,6 @@ export const PutObject: Operation = {
     if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
     if (precondition.ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
 
-    const sseKey = requestKey(ctx, 'write');
     const encryption = sseKey ? writeEncryption(sseKey) : undefined;
     const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
     const received = await receiveBody(ctx, {

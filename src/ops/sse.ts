@@ -112,8 +112,9 @@ export function writeEncryption(key: SseCustomerKey): WriteEncryption {
     encrypt: () => createEncryptStream(enc.dataKey),
     sse: serializeSseRecord(enc.record),
     // AWS: the ETag of an SSE-C object is not the MD5 of its data (publishing it would leak a
-    // digest of the plaintext); Ceph publishes the MD5. We follow AWS with a keyed digest.
-    etag: (md5) => createHmac('sha256', enc.dataKey).update(md5).digest('hex').slice(0, 32),
+    // digest of the plaintext); Ceph publishes the MD5. We follow AWS with a digest keyed by the
+    // customer's key: the same bytes under the same key keep the same ETag (a re-sent part matches).
+    etag: (md5) => createHmac('sha256', key.key).update('strata sse-c etag\0').update(md5).digest('hex').slice(0, 32),
     headers: sseResponseHeaders(key),
   };
 }

@@ -44,11 +44,12 @@ export const PutObjectTagging: Operation = {
   action: 's3:PutObjectTagging',
   level: 'write',
   needsBucket: true,
+  // The tags being set are part of the decision (s3:RequestObjectTag), and they are in the body.
+  authorizesItself: true,
   async handle(ctx) {
-    loadObject(ctx);
     const tags = await readTagging(ctx, 10);
-    // The tags being set are only known now: a policy conditioned on s3:RequestObjectTag decides again.
-    if (ctx.bucket!.policy) authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
+    authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
+    loadObject(ctx);
     ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }));
     await ctx.store.durable();
     return {};

@@ -418,9 +418,7 @@ export class RegionStore {
   listObjects(bucket: string, q: ListQuery): ListResult {
     const result: ListResult = { contents: [], commonPrefixes: [], isTruncated: false };
     if (q.maxKeys <= 0) {
-      // S3 answers max-keys=0 with an empty page that is truncated if any key would follow.
-      const probe = this.stmts.listPage.all(bucket, q.after, q.prefix, prefixSuccessor(q.prefix) ?? '\u{10ffff}\u{10ffff}', 1);
-      result.isTruncated = probe.length > 0;
+      // max-keys=0: an empty page, not truncated (AWS), so that paginating clients stop.
       return result;
     }
     const upper = prefixSuccessor(q.prefix) ?? '\u{10ffff}\u{10ffff}';

@@ -35,6 +35,8 @@ export interface ObjectMeta {
   storageClass?: string;
   /** parts count of a multipart object, for partNumber GETs and the ETag suffix */
   partsCount?: number;
+  /** the multipart upload that created the object, so that a repeated Complete can be answered */
+  uploadId?: string;
 }
 
 export interface PartRef {
