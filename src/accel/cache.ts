@@ -31,7 +31,7 @@
 // revalidates them); anything else in the directory is removed.
 import { randomBytes, createHash, type Hash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ObjectRecord } from '../store/types.ts';
@@ -193,6 +193,8 @@ export class ReadCache {
   private readonly entries = new Map<string, Entry>();
   private readonly ops = new Map<string, Promise<{ entry: Entry; state: CacheState }>>();
   private readonly fills = new Set<DataFile>();
+  /** data/<xx> subdirectories known to exist */
+  private readonly subdirs = new Set<string>();
   /** data files with an open read handle and no reader, least recently used first */
   private readonly idleHandles = new Set<DataFile>();
   private readonly dataDir: string;
@@ -453,6 +455,11 @@ export class ReadCache {
   private async fill(entry: Entry, data: DataFile, source: Readable, markReady: () => void, markFailed: (err: Error) => void): Promise<void> {
     let fh: FileHandle | undefined;
     try {
+      const sub = data.fileId.slice(0, 2);
+      if (!this.subdirs.has(sub)) {
+        await mkdir(join(this.dataDir, sub), { recursive: true });
+        this.subdirs.add(sub);
+      }
       fh = await open(data.path, 'wx');
       markReady();
       const checker = new SegmentChecker(entry.answer.object!);
@@ -570,9 +577,13 @@ export class ReadCache {
   private load(): void {
     mkdirSync(this.dataDir, { recursive: true });
     const found: Array<{ mtime: number; entry: Entry }> = [];
-    for (let i = 0; i < 256; i++) {
-      const sub = join(this.dataDir, i.toString(16).padStart(2, '0'));
-      mkdirSync(sub, { recursive: true });
+    for (const subName of readdirSync(this.dataDir)) {
+      const sub = join(this.dataDir, subName);
+      if (!/^[0-9a-f]{2}$/.test(subName) || !statSync(sub).isDirectory()) {
+        rmSync(sub, { recursive: true, force: true });
+        continue;
+      }
+      this.subdirs.add(subName);
       const names = readdirSync(sub);
       const complete = new Set<string>();
       for (const name of names) {

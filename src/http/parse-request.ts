@@ -37,9 +37,11 @@ export function resolveHost(hostHeader: string | undefined, regions: readonly st
         if (labels.endsWith('.' + name)) return { region, endpoint, virtualBucket: labels.slice(0, -name.length - 1) };
       }
     }
-    if (labels.length > 0 && !labels.startsWith('object.') && !labels.startsWith('accel-object.')) {
-      return { region: defaultRegion, endpoint: 'api', virtualBucket: labels };
-    }
+    // object.<r> / accel-object.<r> naming a region this node does not know: refuse rather than
+    // quietly serving (or writing to) the default region.
+    const unknown = /(?:^|\.)(?:accel-)?object\.([a-z0-9-]+)$/.exec(labels);
+    if (unknown) throw new S3Error('InvalidRequest', `The region "${unknown[1]}" named by the host is not served here.`);
+    if (labels.length > 0) return { region: defaultRegion, endpoint: 'api', virtualBucket: labels };
   }
   return { region: defaultRegion, endpoint: 'api' };
 }

@@ -26,8 +26,8 @@ async function exists(key: string): Promise<boolean> {
 }
 
 /** Send an AuthInput produced by signRequest to the server. */
-async function send(input: { method: string; rawUrl: string; headers: Record<string, string | string[]> }, body?: Buffer | string) {
-  const headers = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+async function send(input: { method: string; rawUrl: string; headers: Record<string, string | string[] | undefined> }, body?: Buffer | string) {
+  const headers = Object.fromEntries(Object.entries(input.headers).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
   const res = await request(`http://127.0.0.1:${server.port}${input.rawUrl}`, { method: input.method as 'PUT', headers, body });
   const text = await res.body.text();
   return { status: res.statusCode, text, headers: res.headers };

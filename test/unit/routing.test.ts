@@ -20,8 +20,14 @@ describe('resolveHost', () => {
   });
 
   it('sends anything else to the default region, path-style', () => {
-    for (const h of ['127.0.0.1:9000', 'localhost', '[::1]:9000', 'example.test', 'object.xyz9.example.test', undefined]) {
+    for (const h of ['127.0.0.1:9000', 'localhost', '[::1]:9000', 'example.test', 'other.domain:80', undefined]) {
       expect(host(h as string)).toEqual({ region: 'lga1', endpoint: 'api' });
+    }
+  });
+
+  it('refuses a host that names a region this node does not know', () => {
+    for (const h of ['object.xyz9.example.test', 'b.object.xyz9.example.test', 'accel-object.xyz9.example.test:9000']) {
+      expect(() => host(h), h).toThrow(/not served here/);
     }
   });
 });
