@@ -14,6 +14,9 @@ import { GetObject, HeadObject } from '../ops/object-get.ts';
 import { PutObject } from '../ops/object-put.ts';
 import * as tagging from '../ops/tagging.ts';
 import { ListBuckets } from '../ops/service.ts';
+import * as publicAccess from '../ops/public-access-block.ts';
+import { GetObjectAttributes } from '../ops/object-attributes.ts';
+import { PostObject } from '../ops/post-object.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from './parse-request.ts';
 
@@ -52,6 +55,11 @@ export const routes: Route[] = [
   { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
   { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },
   { method: 'POST', scope: 'bucket', sub: 'delete', op: DeleteObjects },
+  { method: 'GET', scope: 'bucket', sub: 'publicAccessBlock', op: publicAccess.GetPublicAccessBlock },
+  { method: 'PUT', scope: 'bucket', sub: 'publicAccessBlock', op: publicAccess.PutPublicAccessBlock },
+  { method: 'DELETE', scope: 'bucket', sub: 'publicAccessBlock', op: publicAccess.DeletePublicAccessBlock },
+  { method: 'GET', scope: 'bucket', sub: 'policyStatus', op: publicAccess.GetBucketPolicyStatus },
+  { method: 'POST', scope: 'bucket', when: (q) => q.size === 0 || [...q.keys()].every((k) => k === 'x-id'), op: PostObject },
 
   { method: 'PUT', scope: 'object', sub: 'uploadId', header: 'x-amz-copy-source', op: multipart.UploadPartCopy },
   { method: 'PUT', scope: 'object', sub: 'uploadId', op: multipart.UploadPart },
@@ -62,6 +70,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'object', sub: 'uploadId', op: multipart.ListParts },
   { method: 'GET', scope: 'object', sub: 'tagging', op: tagging.GetObjectTagging },
   { method: 'GET', scope: 'object', sub: 'acl', op: aclOps.GetObjectAcl },
+  { method: 'GET', scope: 'object', sub: 'attributes', op: GetObjectAttributes },
   { method: 'GET', scope: 'object', op: GetObject },
   { method: 'HEAD', scope: 'object', op: HeadObject },
   { method: 'DELETE', scope: 'object', sub: 'uploadId', op: multipart.AbortMultipartUpload },
@@ -98,6 +107,5 @@ export function routeRequest(method: string, target: ResolvedRequest, headers: I
   }
   const named = [...target.query.keys()].find((n) => knownSubResources.has(n));
   if (named !== undefined) throw new S3Error('NotImplemented', `The ${named} sub-resource is not implemented for ${method} requests.`);
-  if (scope === 'bucket' && method === 'POST') throw new S3Error('NotImplemented', 'POST Object (browser-based uploads with a form) is not implemented.');
   throw new S3Error('MethodNotAllowed');
 }

@@ -106,12 +106,16 @@ describe('route table', () => {
       ['POST', '/b/k?uploadId=u', {}, 'CompleteMultipartUpload'],
       ['DELETE', '/b/k?uploadId=u', {}, 'AbortMultipartUpload'],
       ['GET', '/b/k?uploadId=u', {}, 'ListParts'],
+      ['GET', '/b/k?attributes', {}, 'GetObjectAttributes'],
+      ['POST', '/b', {}, 'PostObject'],
+      ['PUT', '/b?publicAccessBlock', {}, 'PutPublicAccessBlock'],
+      ['GET', '/b?policyStatus', {}, 'GetBucketPolicyStatus'],
     ];
     for (const [method, url, headers, name] of cases) expect(route(method, url, headers), `${method} ${url}`).toBe(name);
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['PUT', '/b?versioning'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?restore'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock'], ['POST', '/b']]) {
+    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['PUT', '/b?versioning'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?restore'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);
