@@ -63,7 +63,8 @@ export const ListObjects: Operation = {
     return {
       xml: renderXml('ListBucketResult', {
         Name: ctx.bucketName,
-        Prefix: p.encode(p.prefix),
+        // v1 echoes the prefix as sent, even with encoding-type=url (clients do not decode it; Ceph).
+        Prefix: p.prefix,
         Marker: p.encode(marker),
         // S3 returns NextMarker only when a delimiter was given; clients use the last key otherwise.
         NextMarker: result.isTruncated && p.delimiter && result.nextMarker !== undefined ? p.encode(result.nextMarker) : undefined,

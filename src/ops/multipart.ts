@@ -342,13 +342,13 @@ export const ListParts: Operation = {
     const truncated = parts.length > maxParts;
     const page = parts.slice(0, maxParts);
     const algorithm = upload.meta.checksumAlgorithm;
-    const [org, user] = upload.initiator.split(':');
+    const [org] = upload.initiator.split(':');
     return {
       xml: renderXml('ListPartsResult', {
         Bucket: upload.bucket,
         Key: upload.key,
         UploadId: upload.uploadId,
-        Initiator: { ID: org, DisplayName: user ?? org },
+        Initiator: { ID: org, DisplayName: org },
         Owner: ownerXml(upload.ownerOrg),
         StorageClass: upload.meta.storageClass ?? 'STANDARD',
         PartNumberMarker: marker,
@@ -416,11 +416,10 @@ export const ListMultipartUploads: Operation = {
           truncated = true;
           break outer;
         }
-        const [, user] = u.initiator.split(':');
         uploads.push({
           Key: encode(u.key),
           UploadId: u.uploadId,
-          Initiator: { ID: u.initiator.split(':')[0], DisplayName: user ?? u.initiator },
+          Initiator: { ID: u.initiator.split(':')[0], DisplayName: u.initiator.split(':')[0] },
           Owner: ownerXml(u.ownerOrg),
           StorageClass: u.meta.storageClass ?? 'STANDARD',
           Initiated: isoDate(u.initiated),

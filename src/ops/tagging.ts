@@ -25,7 +25,9 @@ export async function readTagging(ctx: RequestContext, maxTags: number): Promise
 }
 
 export function renderTagging(tags: [string, string][]): string {
-  return renderXml('Tagging', { TagSet: { Tag: tags.map(([Key, Value]) => ({ Key, Value })) } });
+  // Sorted by key, as S3 returns tag sets.
+  const sorted = [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return renderXml('Tagging', { TagSet: { Tag: sorted.map(([Key, Value]) => ({ Key, Value })) } });
 }
 
 export const GetObjectTagging: Operation = {
