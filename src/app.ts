@@ -97,8 +97,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       },
       { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
     );
-    let principal: Principal | undefined;
-    if (auth.kind === 'signed') principal = services.identity.credentialsFor(auth.accessKeyId)?.principal;
+    // The lookup above just cached this key's credentials.
+    const principal: Principal | undefined = auth.kind === 'signed' ? services.identity.credentialsFor(auth.accessKeyId)?.principal : undefined;
 
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
     const bucket = target.bucket !== undefined ? store.getBucket(target.bucket) : undefined;

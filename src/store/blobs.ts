@@ -3,11 +3,48 @@
 // metadata transaction reference it, so a crash leaves either an unreferenced blob (collected
 // at start-up) or a complete one.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { FileSyncer } from './db.ts';
 import { join } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
+import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+
+/** writev until every byte is written: a short write (rare on regular files) must not lose data. */
+async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<number> {
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  let written = 0;
+  while (written < total) {
+    let skip = written;
+    const rest: Buffer[] = [];
+    for (const b of buffers) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === 0) throw new Error('blob write made no progress');
+    written += bytesWritten;
+  }
+  return total;
+}
+
+/** A Writable appending to an open file, leaving the descriptor open for fsync and close. */
+function fileSink(fh: FileHandle): Writable & { bytesWritten: number } {
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    writev(chunks, done) {
+      writeAll(fh, chunks.map((c) => c.chunk as Buffer)).then((n) => {
+        sink.bytesWritten += n;
+        done();
+      }, done);
+    },
+  }) as Writable & { bytesWritten: number };
+  sink.bytesWritten = 0;
+  return sink;
+}
 
 export interface BlobWriteResult {
   id: string;
@@ -18,11 +55,28 @@ export class BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
 
+  /** One coalescing syncer per shard directory: concurrent renames into a shard share an fsync. */
+  private readonly shardSyncers = new Map<string, FileSyncer>();
+
   constructor(root: string, private readonly fsync: boolean) {
     this.blobDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
     mkdirSync(this.tmpDir, { recursive: true });
     for (let i = 0; i < 256; i++) mkdirSync(join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true });
+  }
+
+  private shardSyncer(shard: string): FileSyncer {
+    let syncer = this.shardSyncers.get(shard);
+    if (!syncer) {
+      syncer = new FileSyncer(join(this.blobDir, shard), this.fsync);
+      this.shardSyncers.set(shard, syncer);
+    }
+    return syncer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.shardSyncers.values()].map((s) => s.close()));
+    this.shardSyncers.clear();
   }
 
   static newId(): string {
@@ -42,36 +96,29 @@ export class BlobStore {
   async write(source: Readable, transforms: Transform[] = []): Promise<BlobWriteResult> {
     const id = BlobStore.newId();
     const tmpPath = join(this.tmpDir, id);
-    const out = createWriteStream(tmpPath, { flags: 'wx', highWaterMark: 1 << 20 });
+    // One descriptor for writing and syncing: every file-system call is a thread-pool round trip.
+    const fh = await open(tmpPath, 'wx');
+    let size: number;
     try {
+      const out = fileSink(fh);
       await pipeline([source, ...transforms, out] as unknown as [Readable, ...Transform[]]);
-      const size = out.bytesWritten;
-      if (this.fsync) {
-        const fh = await open(tmpPath, 'r');
-        try {
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-      }
-      const finalPath = this.pathOf(id);
-      await rename(tmpPath, finalPath);
-      if (this.fsync) await this.syncDir(join(this.blobDir, id.slice(-2)));
-      return { id, size };
+      size = out.bytesWritten;
+      if (this.fsync) await fh.datasync();
     } catch (err) {
-      out.destroy();
+      await fh.close().catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-  }
-
-  private async syncDir(dir: string): Promise<void> {
-    const fh = await open(dir, 'r');
+    await fh.close();
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      await rename(tmpPath, this.pathOf(id));
+      await this.shardSyncer(id.slice(-2)).sync();
+    } catch (err) {
+      await unlink(tmpPath).catch(() => undefined);
+      await this.remove(id).catch(() => undefined);
+      throw err;
     }
+    return { id, size };
   }
 
   /** Read bytes [start, end] (inclusive) of a blob. */

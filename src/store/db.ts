@@ -105,13 +105,16 @@ function migrate(db: Db): void {
   }
 }
 
-/** Coalesces fsyncs of the WAL file: callers that arrive while one runs share the next. */
-export class WalSyncer {
+/**
+ * Coalesces fsyncs of one file or directory (the WAL, a blob shard directory): callers that
+ * arrive while one runs share the next, and the descriptor stays open between them.
+ */
+export class FileSyncer {
   private handle: FileHandle | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
 
-  constructor(private readonly walPath: string, private readonly enabled: boolean) {}
+  constructor(private readonly path: string, private readonly enabled: boolean) {}
 
   async sync(): Promise<void> {
     if (!this.enabled) return;
@@ -130,7 +133,7 @@ export class WalSyncer {
   }
 
   private async flush(): Promise<void> {
-    if (!this.handle) this.handle = await open(this.walPath, 'r');
+    if (!this.handle) this.handle = await open(this.path, 'r');
     await this.handle.datasync();
   }
 

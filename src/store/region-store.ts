@@ -4,8 +4,8 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
-import { openDatabase, WalSyncer, type Db } from './db.ts';
-import type { Acl, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
+import { openDatabase, FileSyncer, type Db } from './db.ts';
+import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
 import { S3Error } from '../errors.ts';
 
 interface ObjectRow {
@@ -28,6 +28,7 @@ interface BucketRow {
   acl: string | null;
   policy: string | null;
   tags: string | null;
+  config: string;
 }
 
 interface UploadRow {
@@ -76,6 +77,7 @@ function toBucket(row: BucketRow): BucketRecord {
     acl: row.acl ? (JSON.parse(row.acl) as Acl) : null,
     policy: row.policy,
     tags: row.tags ? (JSON.parse(row.tags) as [string, string][]) : null,
+    config: !row.config || row.config === '{}' ? {} : (JSON.parse(row.config) as BucketConfig),
   };
 }
 
@@ -174,14 +176,14 @@ export interface ObjectPrecondition {
 export class RegionStore {
   readonly db: Db;
   readonly blobs: BlobStore;
-  private readonly wal: WalSyncer;
+  private readonly wal: FileSyncer;
   private readonly stmts;
 
   constructor(readonly name: string, root: string, fsync: boolean) {
     mkdirSync(root, { recursive: true });
     this.db = openDatabase(join(root, 'meta.db'));
     this.blobs = new BlobStore(root, fsync);
-    this.wal = new WalSyncer(join(root, 'meta.db-wal'), fsync);
+    this.wal = new FileSyncer(join(root, 'meta.db-wal'), fsync);
     const db = this.db;
     this.stmts = {
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
@@ -195,6 +197,7 @@ export class RegionStore {
         acl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
         policy: db.prepare('UPDATE buckets SET policy = ? WHERE name = ?'),
         tags: db.prepare('UPDATE buckets SET tags = ? WHERE name = ?'),
+        config: db.prepare('UPDATE buckets SET config = ? WHERE name = ?'),
       },
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
@@ -231,6 +234,7 @@ export class RegionStore {
          ON CONFLICT(org) DO UPDATE SET bytes = bytes + excluded.bytes, objects = objects + excluded.objects`,
       ),
       usage: db.prepare<[string], { bytes: number; objects: number }>('SELECT bytes, objects FROM usage WHERE org = ?'),
+      quota: db.prepare<[string], { bytes: number }>('SELECT bytes FROM quotas WHERE org = ?'),
     };
   }
 
@@ -283,7 +287,7 @@ export class RegionStore {
   }
 
   close(): Promise<void> {
-    return this.wal.close().finally(() => this.db.close());
+    return Promise.all([this.wal.close(), this.blobs.close()]).finally(() => this.db.close()).then(() => undefined);
   }
 
   // ---- buckets ----------------------------------------------------------------------
@@ -331,6 +335,21 @@ export class RegionStore {
 
   setBucketTags(name: string, tags: [string, string][] | null): void {
     this.stmts.setBucketField.tags.run(tags ? JSON.stringify(tags) : null, name);
+  }
+
+  /**
+   * Read-modify-write of the buckets.config JSON (public access block, and whatever bucket
+   * settings join it), in one transaction so that concurrent updates of different fields
+   * cannot lose each other. Returns the stored config; a missing bucket is left alone.
+   */
+  setBucketConfig(name: string, update: (config: BucketConfig) => BucketConfig): BucketConfig | undefined {
+    return this.db.transaction(() => {
+      const row = this.stmts.bucket.get(name);
+      if (!row) return undefined;
+      const next = update(toBucket(row).config ?? {});
+      this.stmts.setBucketField.config.run(JSON.stringify(next), name);
+      return next;
+    })();
   }
 
   // ---- objects ----------------------------------------------------------------------
@@ -617,7 +636,7 @@ export class RegionStore {
 
   /** The organisation's quota override in this region, or undefined for the default. */
   quotaOf(org: string): number | undefined {
-    return this.db.prepare<[string], { bytes: number }>('SELECT bytes FROM quotas WHERE org = ?').get(org)?.bytes;
+    return this.stmts.quota.get(org)?.bytes;
   }
 
   setQuota(org: string, bytes: number | null): void {

@@ -67,6 +67,19 @@ export interface ObjectRecord {
   sse: string | null;
 }
 
+/** A bucket's public access block (PutPublicAccessBlock); absent settings are false. */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+/** Bucket settings kept as JSON in the buckets.config column; each field absent until set. */
+export interface BucketConfig {
+  publicAccessBlock?: PublicAccessBlock;
+}
+
 export interface BucketRecord {
   name: string;
   ownerOrg: string;
@@ -74,6 +87,8 @@ export interface BucketRecord {
   acl: Acl | null;
   policy: string | null;
   tags: [string, string][] | null;
+  /** the buckets.config column; optional so that records built elsewhere (accel wire) still type-check */
+  config?: BucketConfig;
 }
 
 export interface UploadRecord {
