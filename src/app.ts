@@ -22,8 +22,12 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
 }
 
+/** Request ids: a random per-process prefix and a counter, unique without a CSPRNG call per request. */
+const requestIdPrefix = randomBytes(4).toString('hex').toUpperCase();
+let requestCounter = 0;
 function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  requestCounter = (requestCounter + 1) % 0x100000000;
+  return requestIdPrefix + requestCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
 function resourceOf(target: ResolvedRequest | undefined, rawUrl: string): string {
@@ -89,16 +93,16 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!store) throw new S3Error('InvalidRequest', `Region ${target.region} is not served here.`);
     const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
 
+    let credentials: ReturnType<Services['identity']['credentialsFor']>;
     const auth = authenticate(
       { method: raw.method ?? 'GET', rawUrl: raw.url ?? '/', headers: raw.headers },
       (accessKeyId) => {
-        const c = services.identity.credentialsFor(accessKeyId);
-        return c ? { secretKey: c.secret } : undefined;
+        credentials = services.identity.credentialsFor(accessKeyId);
+        return credentials ? { secretKey: credentials.secret } : undefined;
       },
       { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
     );
-    // The lookup above just cached this key's credentials.
-    const principal: Principal | undefined = auth.kind === 'signed' ? services.identity.credentialsFor(auth.accessKeyId)?.principal : undefined;
+    const principal: Principal | undefined = auth.kind === 'signed' ? credentials?.principal : undefined;
 
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
     const bucket = target.bucket !== undefined ? store.getBucket(target.bucket) : undefined;

@@ -173,7 +173,9 @@ export class IdentityStore {
    * entry is revalidated against the database's data_version.
    */
   credentialsFor(accessKey: string): { secret: string; principal: Principal } | undefined {
-    const version = this.db.pragma('data_version', { simple: true }) as number;
+    // A prepared statement: db.pragma() would compile the statement again on every request.
+    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+    const version = this.dataVersion.get() as number;
     if (version !== this.cacheVersion) {
       this.secretCache.clear();
       this.cacheVersion = version;
@@ -188,6 +190,7 @@ export class IdentityStore {
     return entry;
   }
   private cacheVersion = -1;
+  private dataVersion: Database.Statement | undefined;
 
   deleteKey(accessKey: string): boolean {
     const changed = this.db.prepare('DELETE FROM keys WHERE access_key = ?').run(accessKey).changes > 0;
