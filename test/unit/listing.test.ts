@@ -37,7 +37,8 @@ function model(q: ListQuery): { contents: string[]; prefixes: string[]; truncate
   return {
     contents: page.filter((e) => !e.startsWith('P:')),
     prefixes: page.filter((e) => e.startsWith('P:')).map((e) => e.slice(2)),
-    truncated: entries.length > q.maxKeys,
+    // max-keys=0 is an empty page that is never truncated (AWS), so paginating clients stop.
+    truncated: q.maxKeys > 0 && entries.length > q.maxKeys,
   };
 }
 
