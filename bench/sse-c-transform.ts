@@ -1,6 +1,6 @@
 /*
- * SSE-C throughput, printed only (no assertions). Not a vitest file (no .test. in the name).
- *   node --import tsx test/unit/sse-c-bench.ts [MiB=256]
+ * SSE-C throughput, printed only (no assertions). Module-level figures; bench/sse-c.ts measures the server end to end.
+ *   node --import tsx bench/sse-c-transform.ts [MiB=256]
  *
  * 1. In memory: a 64 KiB-buffer source, then pass-through / encrypt / decrypt, then a sink that
  *    discards. This measures the transform alone.
@@ -31,7 +31,7 @@ import {
   encryptedSize,
   fullStoredRange,
   newObjectEncryption,
-} from '../../src/crypto/sse-c.ts';
+} from '../src/crypto/sse-c.ts';
 
 const MiB = 1024 * 1024;
 const TOTAL = Number(process.argv[2] ?? 256) * MiB;
