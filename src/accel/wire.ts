@@ -29,6 +29,8 @@ export interface WireBucket {
   createdAt: number;
   acl: Acl | null;
   policy: string | null;
+  /** bucket settings authorization needs (Block Public Access) */
+  config?: BucketRecord['config'];
 }
 
 export interface WirePart {
@@ -70,7 +72,7 @@ export function versionOf(record: ObjectRecord): string {
 }
 
 export function wireBucket(b: BucketRecord): WireBucket {
-  return { name: b.name, ownerOrg: b.ownerOrg, createdAt: b.createdAt, acl: b.acl, policy: b.policy };
+  return { name: b.name, ownerOrg: b.ownerOrg, createdAt: b.createdAt, acl: b.acl, policy: b.policy, config: b.config };
 }
 
 export function wireObject(o: ObjectRecord, storedSize: number, withParts: boolean): WireObject {
@@ -89,7 +91,7 @@ export function wireObject(o: ObjectRecord, storedSize: number, withParts: boole
 }
 
 export function bucketRecordOf(b: WireBucket): BucketRecord {
-  return { name: b.name, ownerOrg: b.ownerOrg, createdAt: b.createdAt, acl: b.acl, policy: b.policy, tags: null };
+  return { name: b.name, ownerOrg: b.ownerOrg, createdAt: b.createdAt, acl: b.acl, policy: b.policy, tags: null, config: b.config };
 }
 
 /**

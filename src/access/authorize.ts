@@ -6,12 +6,17 @@
 //   4. otherwise AccessDenied.
 // A policy Allow does not consult the key's access level (Ceph): "more granular permissions can
 // be created with bucket policies".
+// The bucket's public access block (AWS) adjusts step 2: with RestrictPublicBuckets, an Allow of
+// a *public* policy (src/policy/public.ts) counts only for keys of the owning organisation, so
+// anonymous and cross-organisation access derived from it is ignored (Deny still applies); with
+// IgnorePublicAcls, ACL grants to AllUsers and AuthenticatedUsers are ignored.
 import { S3Error } from '../errors.ts';
 import type { Principal } from '../identity/identity-store.ts';
 import type { LevelNeed } from '../http/operation.ts';
 import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
 import type { Acl, BucketRecord, Grant, ObjectRecord } from '../store/types.ts';
 import { allUsersUri, authenticatedUsersUri } from '../ops/acl-util.ts';
+import { isPublicPolicy } from '../policy/public.ts';
 import { levelAllows } from './levels.ts';
 
 export interface AccessRequest {
@@ -30,17 +35,29 @@ export interface AccessRequest {
 const policyManagement = new Set(['s3:getbucketpolicy', 's3:putbucketpolicy', 's3:deletebucketpolicy']);
 
 /** Parsed policies by bucket and text: a policy is parsed once, when first seen after a change. */
-const parsedPolicies = new Map<string, { text: string; parsed: ParsedPolicy }>();
+const parsedPolicies = new Map<string, { text: string; parsed: ParsedPolicy; isPublic?: boolean }>();
+
+function policyEntry(bucket: BucketRecord & { policy: string }): { text: string; parsed: ParsedPolicy; isPublic?: boolean } {
+  const cacheKey = `${bucket.name}\u0000${bucket.ownerOrg}`;
+  const cached = parsedPolicies.get(cacheKey);
+  if (cached && cached.text === bucket.policy) return cached;
+  const entry = { text: bucket.policy, parsed: parsePolicy(bucket.policy, { bucket: bucket.name }) };
+  if (parsedPolicies.size > 10_000) parsedPolicies.clear();
+  parsedPolicies.set(cacheKey, entry);
+  return entry;
+}
 
 export function parsedPolicyOf(bucket: BucketRecord): ParsedPolicy | undefined {
   if (!bucket.policy) return undefined;
-  const cacheKey = `${bucket.name}\u0000${bucket.ownerOrg}`;
-  const cached = parsedPolicies.get(cacheKey);
-  if (cached && cached.text === bucket.policy) return cached.parsed;
-  const parsed = parsePolicy(bucket.policy, { bucket: bucket.name });
-  if (parsedPolicies.size > 10_000) parsedPolicies.clear();
-  parsedPolicies.set(cacheKey, { text: bucket.policy, parsed });
-  return parsed;
+  return policyEntry(bucket as BucketRecord & { policy: string }).parsed;
+}
+
+/** Whether the bucket's policy is public (AWS's meaning; src/policy/public.ts), cached with its parsed form. */
+export function bucketPolicyIsPublic(bucket: BucketRecord): boolean {
+  if (!bucket.policy) return false;
+  const entry = policyEntry(bucket as BucketRecord & { policy: string });
+  entry.isPublic ??= isPublicPolicy(entry.text);
+  return entry.isPublic;
 }
 
 /** ACL permissions that grant each action (bucket ACL for bucket actions, object ACL for object ones). */
@@ -52,7 +69,8 @@ const bucketAclActions: Record<Grant['permission'], string[]> = {
   FULL_CONTROL: [],
 };
 const objectAclActions: Record<Grant['permission'], string[]> = {
-  READ: ['s3:getobject', 's3:getobjectversion'],
+  // GetObjectAttributes needs READ on the object (AWS), besides s3:GetObject.
+  READ: ['s3:getobject', 's3:getobjectversion', 's3:getobjectattributes', 's3:getobjectversionattributes'],
   WRITE: [],
   READ_ACP: ['s3:getobjectacl', 's3:getobjectversionacl'],
   WRITE_ACP: ['s3:putobjectacl', 's3:putobjectversionacl'],
@@ -68,9 +86,14 @@ function granteeMatches(grant: Grant, principal: Principal | undefined): boolean
   return principal !== undefined && grant.grantee.id === principal.org;
 }
 
-function aclGrants(acl: Acl | null | undefined, table: Record<Grant['permission'], string[]>, action: string, principal: Principal | undefined): boolean {
+function isPublicGrant(grant: Grant): boolean {
+  return grant.grantee.type === 'Group' && (grant.grantee.uri === allUsersUri || grant.grantee.uri === authenticatedUsersUri);
+}
+
+function aclGrants(acl: Acl | null | undefined, table: Record<Grant['permission'], string[]>, action: string, principal: Principal | undefined, ignorePublic: boolean): boolean {
   if (!acl) return false;
   for (const grant of acl.grants) {
+    if (ignorePublic && isPublicGrant(grant)) continue; // IgnorePublicAcls
     if (!granteeMatches(grant, principal)) continue;
     if (grant.permission === 'FULL_CONTROL') {
       if (Object.values(table).some((actions) => actions.includes(action))) return true;
@@ -92,6 +115,8 @@ export function authorize(req: AccessRequest): void {
     throw denied();
   }
   const isOwnerOrg = principal !== undefined && principal.org === bucket.ownerOrg;
+  const pab = bucket.config?.publicAccessBlock;
+  const ignorePublicAcls = pab?.ignorePublicAcls === true;
   const policy = parsedPolicyOf(bucket);
   if (policy) {
     const decision = evaluatePolicy(policy, {
@@ -105,7 +130,8 @@ export function authorize(req: AccessRequest): void {
       if (isOwnerOrg && principal!.level === 'full' && policyManagement.has(action)) return;
       throw denied();
     }
-    if (decision === 'Allow') return;
+    // RestrictPublicBuckets: a public policy grants nothing outside the owning organisation.
+    if (decision === 'Allow' && (isOwnerOrg || !pab?.restrictPublicBuckets || !bucketPolicyIsPublic(bucket))) return;
   }
   if (isOwnerOrg) {
     if (levelAllows(principal!.level, req.level)) return;
@@ -113,11 +139,11 @@ export function authorize(req: AccessRequest): void {
   }
   // Other organisations and anonymous callers: only explicit ACL grants remain.
   if (req.key === undefined) {
-    if (aclGrants(bucket.acl, bucketAclActions, action, principal)) return;
+    if (aclGrants(bucket.acl, bucketAclActions, action, principal, ignorePublicAcls)) return;
   } else {
-    if (aclGrants(bucket.acl, bucketAclActions, action, principal)) return;
+    if (aclGrants(bucket.acl, bucketAclActions, action, principal, ignorePublicAcls)) return;
     const object = req.object?.();
-    if (object && aclGrants(object.meta.acl, objectAclActions, action, principal)) return;
+    if (object && aclGrants(object.meta.acl, objectAclActions, action, principal, ignorePublicAcls)) return;
   }
   throw denied();
 }

@@ -2,7 +2,7 @@
 // Canonical user IDs in Strata are organisation ids: an ACL grants to a whole organisation.
 import { S3Error } from '../errors.ts';
 import type { RequestContext } from '../http/operation.ts';
-import type { Acl, Grant } from '../store/types.ts';
+import type { Acl, BucketRecord, Grant } from '../store/types.ts';
 
 export const allUsersUri = 'http://acs.amazonaws.com/groups/global/AllUsers';
 export const authenticatedUsersUri = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -80,8 +80,24 @@ export function newObjectAcl(ctx: Pick<RequestContext, 'headers' | 'principal' |
   const bucketOwner = ctx.bucket!.ownerOrg;
   const writer = ctx.principal?.org ?? bucketOwner;
   const requested = aclFromRequestHeaders(ctx, writer, 'object', bucketOwner);
+  refusePublicAcl(ctx.bucket, requested); // BlockPublicAcls (PutObject, CopyObject, CreateMultipartUpload)
   if (requested) return checkGrantees(ctx, requested);
   return writer !== bucketOwner ? privateAcl(writer) : undefined;
+}
+
+/** AWS's "public ACL": one that grants anything to the AllUsers or AuthenticatedUsers group. */
+export function isPublicAcl(acl: Acl): boolean {
+  return acl.grants.some((g) => g.grantee.type === 'Group' && (g.grantee.uri === allUsersUri || g.grantee.uri === authenticatedUsersUri));
+}
+
+/**
+ * BlockPublicAcls of the bucket's public access block: a request that would set a public ACL on
+ * the bucket or on one of its objects is refused with 403 AccessDenied, before anything changes.
+ */
+export function refusePublicAcl(bucket: BucketRecord | undefined, acl: Acl | null | undefined): void {
+  if (acl && bucket?.config?.publicAccessBlock?.blockPublicAcls && isPublicAcl(acl)) {
+    throw new S3Error('AccessDenied');
+  }
 }
 
 /** Grants must name organisations that exist (S3 answers InvalidArgument for unknown ids). */

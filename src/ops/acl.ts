@@ -7,7 +7,7 @@ import { readControlBody } from '../http/body.ts';
 import type { Operation, RequestContext } from '../http/operation.ts';
 import type { Acl, Grant } from '../store/types.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
-import { aclFromRequestHeaders, checkGrantees, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl } from './acl-util.ts';
+import { aclFromRequestHeaders, checkGrantees, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl, refusePublicAcl } from './acl-util.ts';
 import { ownerXml } from './common.ts';
 import { loadObject } from './object-get.ts';
 
@@ -84,7 +84,9 @@ export const PutBucketAcl: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const bucket = ctx.bucket!;
-    ctx.store.setBucketAcl(bucket.name, await requestedAcl(ctx, bucket.ownerOrg, bucket.ownerOrg));
+    const acl = await requestedAcl(ctx, bucket.ownerOrg, bucket.ownerOrg);
+    refusePublicAcl(bucket, acl); // BlockPublicAcls
+    ctx.store.setBucketAcl(bucket.name, acl);
     await ctx.store.durable();
     return {};
   },
@@ -109,6 +111,7 @@ export const PutObjectAcl: Operation = {
   async handle(ctx) {
     const record = loadObject(ctx);
     const acl = await requestedAcl(ctx, record.meta.acl?.owner ?? record.ownerOrg, ctx.bucket!.ownerOrg);
+    refusePublicAcl(ctx.bucket, acl); // BlockPublicAcls
     ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }));
     await ctx.store.durable();
     return {};

@@ -6,6 +6,7 @@ import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
 import { parsePolicy } from '../policy/parse.ts';
+import { isPublicPolicy } from '../policy/public.ts';
 
 /** Bucket policies are limited to 20 KB (AWS); bodies beyond a small margin are not read. */
 const maxPolicyBodyBytes = 64 * 1024;
@@ -22,6 +23,10 @@ export const PutBucketPolicy: Operation = {
     });
     const text = body.toString('utf8');
     parsePolicy(text, { bucket: ctx.bucketName! });
+    // BlockPublicPolicy of the bucket's public access block: a public policy is refused (AWS: 403).
+    if (ctx.bucket!.config?.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(text)) {
+      throw new S3Error('AccessDenied');
+    }
     ctx.store.setBucketPolicy(ctx.bucketName!, text);
     await ctx.store.durable();
     return { status: 204 };
