@@ -20,6 +20,10 @@ export interface DecodedBody {
 /** The body as the client meant it: aws-chunked framing removed, signatures verified. */
 export function decodedBody(ctx: RequestContext): DecodedBody {
   const decoder = createPayloadDecoder(ctx.payload, ctx.headers);
+  // An operation may refuse the request (quota, preconditions) without consuming the body; a
+  // verification error the decoder raises later must not become an uncaught exception. Consumers
+  // (pipelines, iterators) attach their own listeners and still see it.
+  decoder.stream.on('error', () => undefined);
   // Errors on the socket side must reach the decoder so that pipelines fail instead of hanging.
   ctx.raw.on('error', (err) => decoder.stream.destroy(err));
   ctx.raw.on('aborted', () => decoder.stream.destroy(new S3Error('IncompleteBody')));

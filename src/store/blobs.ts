@@ -31,19 +31,42 @@ async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<number> {
   return total;
 }
 
-/** A Writable appending to an open file, leaving the descriptor open for fsync and close. */
-function fileSink(fh: FileHandle): Writable & { bytesWritten: number } {
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    writev(chunks, done) {
-      writeAll(fh, chunks.map((c) => c.chunk as Buffer)).then((n) => {
-        sink.bytesWritten += n;
-        done();
-      }, done);
-    },
-  }) as Writable & { bytesWritten: number };
-  sink.bytesWritten = 0;
-  return sink;
+/**
+ * A Writable that creates `path` and appends to it, leaving the descriptor open for fsync and
+ * close. The file is opened in construct(), so the sink can join a pipeline synchronously: no
+ * source is ever left without an error listener while a file is being opened.
+ */
+class FileSink extends Writable {
+  bytesWritten = 0;
+  fh: FileHandle | undefined;
+
+  constructor(private readonly path: string) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _construct(done: (err?: Error | null) => void): void {
+    open(this.path, 'wx').then((fh) => {
+      this.fh = fh;
+      done();
+    }, done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    writeAll(this.fh!, chunks.map((c) => c.chunk)).then((n) => {
+      this.bytesWritten += n;
+      done();
+    }, done);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], done);
+  }
+
+  async closeFile(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
+  }
 }
 
 export interface BlobWriteResult {
@@ -97,19 +120,18 @@ export class BlobStore {
     const id = BlobStore.newId();
     const tmpPath = join(this.tmpDir, id);
     // One descriptor for writing and syncing: every file-system call is a thread-pool round trip.
-    const fh = await open(tmpPath, 'wx');
+    const out = new FileSink(tmpPath);
     let size: number;
     try {
-      const out = fileSink(fh);
       await pipeline([source, ...transforms, out] as unknown as [Readable, ...Transform[]]);
       size = out.bytesWritten;
-      if (this.fsync) await fh.datasync();
+      if (this.fsync) await out.fh!.datasync();
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      await out.closeFile().catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    await fh.close();
+    await out.closeFile();
     try {
       await rename(tmpPath, this.pathOf(id));
       await this.shardSyncer(id.slice(-2)).sync();
