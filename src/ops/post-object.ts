@@ -18,13 +18,14 @@ import { S3Error } from '../errors.ts';
 import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
 import { quotaGuard } from '../quota/quota.ts';
 import type { ObjectRecord } from '../store/types.ts';
-import { parseXml, renderXml, textOf } from '../xml/xml.ts';
+import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
-import { contentMd5, header, maxSinglePutBytes, metaFromHeaders, quoteEtag, validateTags } from './common.ts';
+import { contentMd5, header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
 import { authenticateForm, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
 import { requestKey, writeEncryption } from './sse.ts';
+import { parseTaggingDocument } from './tagging.ts';
 
 /** Form fields that become the request "headers" the shared PutObject helpers read. */
 const headerFields = new Set([
@@ -75,19 +76,7 @@ function acceptedRegions(ctx: RequestContext): string[] {
 }
 
 function parseTaggingField(xml: string): [string, string][] {
-  const doc = parseXml(xml, { arrays: ['Tag'], errorCode: 'MalformedXML' });
-  const tagging = doc.Tagging as Record<string, unknown> | undefined;
-  if (!tagging || typeof tagging !== 'object') throw new S3Error('MalformedXML');
-  const tagSet = tagging.TagSet as Record<string, unknown> | string | undefined;
-  const list = (typeof tagSet === 'object' && tagSet ? (tagSet.Tag as Record<string, unknown>[] | undefined) : undefined) ?? [];
-  const tags: [string, string][] = list.map((t) => {
-    const key = textOf(t?.Key);
-    const value = textOf(t?.Value);
-    if (key === undefined || value === undefined) throw new S3Error('MalformedXML');
-    return [key, value];
-  });
-  validateTags(tags, 10);
-  return tags;
+  return parseTaggingDocument(xml, 10);
 }
 
 /** The flexible checksum the form declares (x-amz-checksum-<alg>, optionally x-amz-checksum-algorithm). */

@@ -9,7 +9,12 @@ import { loadObject } from './object-get.ts';
 import { authorizeObjectAction } from './object-access.ts';
 
 export async function readTagging(ctx: RequestContext, maxTags: number): Promise<[string, string][]> {
-  const doc = parseXml(await readControlBody(ctx, 64 * 1024), { arrays: ['Tag'], errorCode: 'MalformedXML' });
+  return parseTaggingDocument(await readControlBody(ctx, 64 * 1024), maxTags);
+}
+
+/** A Tagging document (request body, or POST Object's tagging field) as validated tags. */
+export function parseTaggingDocument(xml: Buffer | string, maxTags: number): [string, string][] {
+  const doc = parseXml(xml, { arrays: ['Tag'], errorCode: 'MalformedXML' });
   const tagging = doc.Tagging as Record<string, unknown> | undefined;
   if (!tagging || typeof tagging !== 'object') throw new S3Error('MalformedXML');
   const tagSet = tagging.TagSet as Record<string, unknown> | string | undefined;
