@@ -134,7 +134,9 @@ abstract class SettlingTransform extends Transform {
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.fail(err ?? incomplete());
+    // Build the error only when it is needed: a settled body (the usual case) needs none, and an
+    // S3Error captures a stack trace.
+    if (!this.settle.done) this.fail(err ?? incomplete());
     cb(err);
   }
 }

@@ -21,6 +21,15 @@ interface ObjectRow {
   sse: string | null;
 }
 
+interface ListRow {
+  key: string;
+  size: number;
+  etag: string;
+  last_modified: number;
+  owner_org: string;
+  storage_class: string | null;
+}
+
 interface BucketRow {
   name: string;
   owner_org: string;
@@ -206,8 +215,9 @@ export class RegionStore {
       ),
       updateObjectMeta: db.prepare('UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?'),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
-      listPage: db.prepare<[string, string, string, string, number], ObjectRow>(
-        `SELECT bucket, key, size, etag, last_modified, owner_org, meta, NULL AS blob, NULL AS manifest, NULL AS sse
+      listPage: db.prepare<[string, string, string, string, number], ListRow>(
+        // Only what a listing shows: the storage class is read in SQL, not by parsing every row's metadata.
+        `SELECT key, size, etag, last_modified, owner_org, json_extract(meta, '$.storageClass') AS storage_class
          FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
       ),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
@@ -478,8 +488,7 @@ export class RegionStore {
           result.isTruncated = true;
           break outer;
         }
-        const meta = JSON.parse(row.meta) as ObjectMeta;
-        result.contents.push({ key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified, ownerOrg: row.owner_org, storageClass: meta.storageClass });
+        result.contents.push({ key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified, ownerOrg: row.owner_org, storageClass: row.storage_class ?? undefined });
         result.nextMarker = row.key;
         count++;
         after = row.key;
