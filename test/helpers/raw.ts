@@ -4,6 +4,7 @@
 import aws4 from 'aws4';
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
+import { expect } from 'vitest';
 import { testAccessKey, testSecretKey } from './server.ts';
 
 export interface RawRequest {
@@ -53,4 +54,18 @@ export async function rawRequest(port: number, req: RawRequest): Promise<RawResp
 /** The <Code> of an S3 error document. */
 export function errorCode(text: string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+}
+
+/** Await a response and assert its status (200 by default). */
+export async function expectStatus(p: Promise<RawResponse>, status = 200): Promise<RawResponse> {
+  const res = await p;
+  expect(res.status, `${res.status} ${res.text}`).toBe(status);
+  return res;
+}
+
+/** Await a refused response: its status and, when it has a body, its S3 error code. */
+export async function expectRefused(p: Promise<RawResponse>, code = 'AccessDenied', status = 403): Promise<RawResponse> {
+  const res = await expectStatus(p, status);
+  if (res.body.length > 0) expect(errorCode(res.text)).toBe(code);
+  return res;
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse } from '../helpers/raw.ts';
+import { errorCode, rawRequest, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -51,17 +51,8 @@ function send(who: Who, method: string, path: string, opts: Opts = {}): Promise<
 }
 const admin = (method: string, path: string, opts: Opts = {}) => send('admin', method, path, opts);
 
-async function ok(p: Promise<RawResponse>, status = 200): Promise<RawResponse> {
-  const res = await p;
-  expect(res.status, `${res.status} ${res.text}`).toBe(status);
-  return res;
-}
-async function denied(p: Promise<RawResponse>, code = 'AccessDenied', status = 403): Promise<RawResponse> {
-  const res = await p;
-  expect(res.status, `${res.status} ${res.text}`).toBe(status);
-  if (res.body.length > 0) expect(errorCode(res.text)).toBe(code);
-  return res;
-}
+const ok = expectStatus;
+const denied = expectRefused;
 
 async function mkBucket(name: string, headers: Record<string, string> = {}): Promise<string> {
   await ok(admin('PUT', `/${name}`, { headers }));

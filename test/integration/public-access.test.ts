@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse } from '../helpers/raw.ts';
+import { errorCode, rawRequest, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 interface Creds {
@@ -44,17 +44,8 @@ function send(who: Who, method: string, path: string, opts: { headers?: Record<s
 }
 const admin = (method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}) => send('admin', method, path, opts);
 
-async function ok(p: Promise<RawResponse>, status = 200): Promise<RawResponse> {
-  const res = await p;
-  expect(res.status, `${res.status} ${res.text}`).toBe(status);
-  return res;
-}
-async function refused(p: Promise<RawResponse>, code = 'AccessDenied', status = 403): Promise<RawResponse> {
-  const res = await p;
-  expect(res.status, `${res.status} ${res.text}`).toBe(status);
-  if (res.body.length > 0) expect(errorCode(res.text)).toBe(code);
-  return res;
-}
+const ok = expectStatus;
+const refused = expectRefused;
 
 async function mkBucket(name: string, headers: Record<string, string> = {}): Promise<string> {
   await ok(admin('PUT', `/${name}`, { headers }));
