@@ -349,7 +349,8 @@ export const ListParts: Operation = {
         Key: upload.key,
         UploadId: upload.uploadId,
         Initiator: { ID: org, DisplayName: org },
-        Owner: ownerXml(upload.ownerOrg),
+        // The upload's object will belong to its initiator's organisation.
+        Owner: ownerXml(org),
         StorageClass: upload.meta.storageClass ?? 'STANDARD',
         PartNumberMarker: marker,
         NextPartNumberMarker: page.length > 0 ? page[page.length - 1].partNumber : marker,
@@ -420,7 +421,7 @@ export const ListMultipartUploads: Operation = {
           Key: encode(u.key),
           UploadId: u.uploadId,
           Initiator: { ID: u.initiator.split(':')[0], DisplayName: u.initiator.split(':')[0] },
-          Owner: ownerXml(u.ownerOrg),
+          Owner: ownerXml(u.initiator.split(':')[0]),
           StorageClass: u.meta.storageClass ?? 'STANDARD',
           Initiated: isoDate(u.initiated),
           ChecksumAlgorithm: u.meta.checksumAlgorithm,
