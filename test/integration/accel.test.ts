@@ -84,8 +84,10 @@ function startNode(name: string, port: number, env: Record<string, string>): Pro
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (node.output += d.toString()));
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
+      // A node that dies on its own mid-test would otherwise show up only as ECONNREFUSED.
+      if (signal === null && code !== 0) console.error(`${name} exited with ${code}:\n${node.output}`);
       reject(new Error(`${name} exited with ${code}:\n${node.output}`));
     });
   });
