@@ -306,6 +306,9 @@ export class ReadCache {
     }
     this.setEntry(entry);
     const body = out.body;
+    // The body may be dropped below (destroying an undici body emits an abort error) or fail while
+    // we wait on decide(): either must not become an uncaught 'error' event. The fill attaches its own.
+    body?.on('error', () => undefined);
     let kept = false;
     try {
       const object = out.answer.object;

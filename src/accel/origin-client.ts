@@ -84,6 +84,9 @@ export class HttpOrigin implements Origin {
       throw new OriginUnavailable(region, (err as Error).message);
     }
     const body = res.body as unknown as Readable;
+    // Destroying an undici body (a dropped fill, a failed check) emits an abort error: with no
+    // listener it would be an uncaught exception. Consumers attach their own listeners as well.
+    body.on('error', () => undefined);
     try {
       if (res.statusCode === 304) {
         await res.body.dump();
