@@ -30,7 +30,7 @@ import type { AccelService, Services } from '../http/operation.ts';
 import type { ResolvedRequest } from '../http/parse-request.ts';
 import { sendError } from '../http/reply.ts';
 import { loadOrCreateMasterKey } from '../identity/identity-store.ts';
-import { ReadCache } from './cache.ts';
+import { ReadCache, type CacheStats } from './cache.ts';
 import { handleAccelRequest } from './edge.ts';
 import { deriveNodeKey, verifyNodeRequest } from './node-auth.ts';
 import { HttpOrigin } from './origin-client.ts';
@@ -39,16 +39,8 @@ import { encodeMetaHeader, META_HEADER, META_LENGTH_HEADER, OBJECT_PATH, STATS_P
 
 export { ACCEL_ONLY_MESSAGE } from './edge.ts';
 
-export interface AccelStats {
-  hits: number;
-  misses: number;
-  revalidated: number;
-  coalesced: number;
-  fills: number;
-  fillFailures: number;
-  evictions: number;
-  originRequests: number;
-  bypass: number;
+/** The cache's own counters, plus its size and what this node served as an origin. */
+export interface AccelStats extends CacheStats {
   /** bytes of data files (complete and being filled) */
   bytes: number;
   /** objects whose bytes are cached (complete or being filled) */

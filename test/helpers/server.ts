@@ -1,7 +1,7 @@
 // Start a real Strata server for a test: ephemeral port, temporary data root, known bootstrap
 // credentials. Clients talk to it over real HTTP.
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type StrataConfig } from '../../src/config.ts';
@@ -54,4 +54,23 @@ export async function startTestServer(overrides: Partial<StrataConfig> = {}): Pr
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Write an s3cmd configuration for `server` (path-style on 127.0.0.1) to `path`. */
+export function writeS3cmdConfig(path: string, server: Pick<TestServer, 'port' | 'accessKey' | 'secretKey'>): void {
+  const hostPort = `127.0.0.1:${server.port}`;
+  writeFileSync(
+    path,
+    [
+      '[default]',
+      `access_key = ${server.accessKey}`,
+      `secret_key = ${server.secretKey}`,
+      `host_base = ${hostPort}`,
+      `host_bucket = ${hostPort}`,
+      'use_https = False',
+      'signature_v2 = False',
+      'bucket_location = default',
+      '',
+    ].join('\n'),
+  );
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer, writeS3cmdConfig } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 let server: TestServer;
@@ -101,21 +101,7 @@ describe('aws s3', () => {
 describe('s3cmd', () => {
   it('mb / put / ls / get / del with a generated config', async () => {
     const cfg = join(work, 's3cfg');
-    const hostPort = `127.0.0.1:${server.port}`;
-    writeFileSync(
-      cfg,
-      [
-        '[default]',
-        `access_key = ${server.accessKey}`,
-        `secret_key = ${server.secretKey}`,
-        `host_base = ${hostPort}`,
-        `host_bucket = ${hostPort}`,
-        'use_https = False',
-        'signature_v2 = False',
-        'bucket_location = default',
-        '',
-      ].join('\n'),
-    );
+    writeS3cmdConfig(cfg, server);
     const s3cmd = (...args: string[]) => run('s3cmd', ['-c', cfg, ...args], { env, timeout: 120_000 });
     await s3cmd('mb', 's3://s3cmd-bucket');
     const file = join(work, 's3cmd-file.bin');

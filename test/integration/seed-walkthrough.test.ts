@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../helpers/raw.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer, writeS3cmdConfig } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 
@@ -55,22 +55,8 @@ beforeAll(async () => {
   server = await startTestServer();
   work = join(server.dataDir, '..', `seed-walkthrough-${process.pid}`);
   mkdirSync(work, { recursive: true });
-  const hostPort = `127.0.0.1:${server.port}`;
   s3cfg = join(work, 's3cfg');
-  writeFileSync(
-    s3cfg,
-    [
-      '[default]',
-      `access_key = ${server.accessKey}`,
-      `secret_key = ${server.secretKey}`,
-      `host_base = ${hostPort}`,
-      `host_bucket = ${hostPort}`,
-      'use_https = False',
-      'signature_v2 = False',
-      'bucket_location = default',
-      '',
-    ].join('\n'),
-  );
+  writeS3cmdConfig(s3cfg, server);
   const { AWS_CA_BUNDLE: _ignored, ...inherited } = process.env;
   env = {
     ...inherited,
