@@ -24,7 +24,7 @@ const usage = `usage: strata <command> [flags]
 
 commands:
   serve     run the S3 server (flags: --host --port --data-dir --regions --default-region
-            --base-domain --signing-regions --fsync --log-level --tls-cert --tls-key --tls-port
+            --base-domain --signing-regions --fsync --inline-max-bytes --log-level --tls-cert --tls-key --tls-port
             --config FILE; every setting also has a STRATA_* environment variable)
 `;
 

@@ -20,6 +20,11 @@ export interface StrataConfig {
   adminSecretKey?: string;
   /** fsync blobs and the metadata WAL before acknowledging a write. */
   fsync: boolean;
+  /**
+   * Object bodies declared at most this many bytes long are stored inside the metadata database
+   * rather than as files (one WAL fsync instead of a file, a rename and three fsyncs). 0 turns it off.
+   */
+  inlineMaxBytes: number;
   /** Peers whose X-Forwarded-For header is believed for aws:SourceIp. */
   trustedProxies: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -56,6 +61,7 @@ export const defaultConfig: StrataConfig = {
   baseDomain: 'localhost',
   signingRegions: ['default', 'us-east-1'],
   fsync: true,
+  inlineMaxBytes: 64 * 1024,
   trustedProxies: [],
   logLevel: 'warn',
   adminHost: '127.0.0.1',
@@ -86,6 +92,7 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_ADMIN_ACCESS_KEY: 'adminAccessKey',
   STRATA_ADMIN_SECRET_KEY: 'adminSecretKey',
   STRATA_FSYNC: 'fsync',
+  STRATA_INLINE_MAX_BYTES: 'inlineMaxBytes',
   STRATA_TRUSTED_PROXIES: 'trustedProxies',
   STRATA_LOG_LEVEL: 'logLevel',
   STRATA_TLS_CERT: 'tlsCert',
@@ -111,6 +118,7 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'base-domain': 'baseDomain',
   'signing-regions': 'signingRegions',
   fsync: 'fsync',
+  'inline-max-bytes': 'inlineMaxBytes',
   'trusted-proxies': 'trustedProxies',
   'log-level': 'logLevel',
   'tls-cert': 'tlsCert',
@@ -189,6 +197,7 @@ const regionName = /^[a-z][a-z0-9-]{1,30}$/;
 function validate(c: StrataConfig): StrataConfig {
   if (c.port < 0 || c.port > 65535) throw new ConfigError(`port must be 0-65535, got ${c.port}`);
   if (c.adminPort < -1 || c.adminPort > 65535) throw new ConfigError(`adminPort must be 0-65535 (or -1 for the S3 port + 1), got ${c.adminPort}`);
+  if (c.inlineMaxBytes < 0 || c.inlineMaxBytes > 1024 * 1024) throw new ConfigError(`inlineMaxBytes must be 0-1048576, got ${c.inlineMaxBytes}`);
   if (c.regions.length === 0) throw new ConfigError('regions must name at least one region');
   for (const r of c.regions) if (!regionName.test(r)) throw new ConfigError(`region name "${r}" must be lower-case letters, digits and dashes`);
   if (!c.regions.includes(c.defaultRegion)) c.defaultRegion = c.regions[0];

@@ -32,7 +32,7 @@ export function openServices(config: StrataConfig): Services {
   const identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
   const regions = new Map<string, RegionStore>();
   for (const name of config.regions) {
-    const store = new RegionStore(name, join(config.dataDir, 'regions', name), config.fsync);
+    const store = new RegionStore(name, join(config.dataDir, 'regions', name), { fsync: config.fsync, inlineMaxBytes: config.inlineMaxBytes });
     store.recover();
     regions.set(name, store);
   }

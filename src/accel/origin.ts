@@ -20,9 +20,8 @@
 //        so policies, ACLs and tags are refreshed even when the bytes are not.
 //   412  If-Match did not match (the object changed under a range read).
 //   403  bad or old node signature;  400  unknown region, bad parameters, bad range.
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { PinnedBlob } from '../store/blobs.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { OBJECT_PATH, versionOf, wireBucket, wireObject, WIRE_VERSION, type WireAnswer } from './wire.ts';
@@ -88,14 +87,13 @@ export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?
     }
     const version = versionOf(record);
     if (q.ifMatch !== undefined && q.ifMatch !== version) return count(stats, { status: 'changed' });
-    let handle: FileHandle | undefined;
+    let handle: PinnedBlob | undefined;
     let storedSize = 0;
     if (record.blob) {
       try {
-        handle = await open(store.blobs.pathOf(record.blob), 'r');
-        storedSize = (await handle.stat()).size;
+        handle = await store.blobs.pin(record.blob);
+        storedSize = handle.size;
       } catch (err) {
-        await handle?.close().catch(() => undefined);
         // Overwritten and reaped between reading the record and opening its blob: read again.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
         throw err;
@@ -139,11 +137,11 @@ function count<T extends OriginOutcome>(stats: OriginStats | undefined, outcome:
 }
 
 /** Stored bytes [start, end] of the object's blobs, concatenated in part order. */
-function storedBytes(store: RegionStore, record: ObjectRecord, handle: FileHandle | undefined, start: number, end: number): Readable {
+function storedBytes(store: RegionStore, record: ObjectRecord, handle: PinnedBlob | undefined, start: number, end: number): Readable {
   async function* generate(): AsyncGenerator<Buffer> {
     if (end < start) return;
     if (handle) {
-      for await (const chunk of handle.createReadStream({ start, end, highWaterMark: 1 << 20, autoClose: false })) yield chunk as Buffer;
+      for await (const chunk of handle.read(start, end)) yield chunk as Buffer;
       return;
     }
     let offset = 0;

@@ -111,7 +111,7 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   const transforms: Transform[] = [limit, hashing];
   if (opts.encrypt) transforms.push(opts.encrypt());
 
-  const written = await ctx.store.blobs.write(body.stream, transforms);
+  const written = await ctx.store.blobs.write(body.stream, transforms, body.declaredLength);
   try {
     if (body.declaredLength !== undefined && limit.bytes !== body.declaredLength) throw new S3Error('IncompleteBody');
     const md5 = hashing.md5()!;

@@ -19,7 +19,7 @@ function regionsOf(config: StrataConfig, flags: Record<string, string>): string[
 function withStores<T>(config: StrataConfig, regions: string[], fn: (store: RegionStore) => T): T[] {
   return regions.map((name) => {
     // No recover() here: the running server may have uploads in flight in the same data root.
-    const store = new RegionStore(name, join(config.dataDir, 'regions', name), config.fsync);
+    const store = new RegionStore(name, join(config.dataDir, 'regions', name), { fsync: config.fsync, inlineMaxBytes: config.inlineMaxBytes });
     try {
       return fn(store);
     } finally {

@@ -79,6 +79,11 @@ const migrations: string[] = [
      org TEXT PRIMARY KEY,
      bytes INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Small blobs kept in the database (see store/blobs.ts). A rowid table: its rows are large.
+  `CREATE TABLE inline_blobs (
+     id TEXT PRIMARY KEY,
+     data BLOB NOT NULL
+   );`,
 ];
 
 export function openDatabase(path: string): Db {

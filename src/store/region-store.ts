@@ -1,7 +1,7 @@
 // One region's store: its metadata database and its blob files, behind a narrow interface.
 // Nothing here knows about HTTP. Every mutation is one SQLite transaction; blobs released by a
 // mutation are recorded in dead_blobs inside that transaction and unlinked after it commits.
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, FileSyncer, type Db } from './db.ts';
@@ -182,16 +182,24 @@ export interface ObjectPrecondition {
   ifMatch?: string;
 }
 
+export interface StoreOptions {
+  /** fsync blobs and the WAL before a write is acknowledged */
+  fsync: boolean;
+  /** bodies declared at most this long are stored in the database instead of a file (0: never) */
+  inlineMaxBytes: number;
+}
+
 export class RegionStore {
   readonly db: Db;
   readonly blobs: BlobStore;
   private readonly wal: FileSyncer;
   private readonly stmts;
 
-  constructor(readonly name: string, root: string, fsync: boolean) {
+  constructor(readonly name: string, root: string, options: StoreOptions) {
+    const { fsync } = options;
     mkdirSync(root, { recursive: true });
     this.db = openDatabase(join(root, 'meta.db'));
-    this.blobs = new BlobStore(root, fsync);
+    this.blobs = new BlobStore(root, fsync, this.db, options.inlineMaxBytes);
     this.wal = new FileSyncer(join(root, 'meta.db-wal'), fsync);
     const db = this.db;
     this.stmts = {
@@ -284,14 +292,7 @@ export class RegionStore {
     for (const row of this.db.prepare<[], { blob: string }>('SELECT blob FROM parts').iterate()) referenced.add(row.blob);
     const unreferenced = [...this.blobs.listAll()].filter((id) => !referenced.has(id));
     let removed = 0;
-    for (const id of unreferenced) {
-      try {
-        unlinkSync(this.blobs.pathOf(id));
-        removed++;
-      } catch {
-        // a file whose name is not a blob id: not ours to delete
-      }
-    }
+    for (const id of unreferenced) if (this.blobs.removeSync(id)) removed++;
     this.db.prepare('DELETE FROM dead_blobs').run();
     return { temporary, unreferenced: removed };
   }

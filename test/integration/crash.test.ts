@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import aws4 from 'aws4';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testAccessKey, testSecretKey } from '../helpers/server.ts';
@@ -57,6 +58,16 @@ function blobFiles(): string[] {
   return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)));
 }
 
+/** Ids of the small blobs kept in the metadata database (objects of at most 64 KiB). */
+function inlineBlobs(): string[] {
+  const db = new Database(join(dataDir, 'regions', 'lga1', 'meta.db'));
+  try {
+    return db.prepare<[], { id: string }>('SELECT id FROM inline_blobs').all().map((r) => r.id);
+  } finally {
+    db.close();
+  }
+}
+
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) await kill9(child);
   rmSync(dataDir, { recursive: true, force: true });
@@ -99,6 +110,12 @@ describe('kill -9', () => {
     // An orphan as left by a crash between the blob rename and the metadata commit.
     const orphan = '0000000000' + 'f'.repeat(23);
     writeFileSync(join(dataDir, 'regions', 'lga1', 'blobs', orphan.slice(-2), orphan), 'orphan bytes');
+    // And a small blob inserted into the database whose object commit never happened.
+    const inlineOrphan = 'i' + '0000000000' + 'e'.repeat(23);
+    const db = new Database(join(dataDir, 'regions', 'lga1', 'meta.db'));
+    db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)').run(inlineOrphan, Buffer.from('orphan'));
+    db.close();
+    expect(inlineBlobs()).toContain(inlineOrphan);
 
     server = await startChild();
     child = server.proc;
@@ -108,8 +125,11 @@ describe('kill -9', () => {
     const old = await s3.send(new GetObjectCommand({ Bucket: 'crash-bucket', Key: 'overwritten' }));
     expect(await old.Body!.transformToString()).toBe('old version');
     await expect(s3.send(new HeadObjectCommand({ Bucket: 'crash-bucket', Key: 'partial' }))).rejects.toMatchObject({ name: 'NotFound' });
-    // Exactly the two committed objects' blobs remain; no temporary file survives.
-    expect(blobFiles().length).toBe(2);
+    // Exactly the two committed objects' blobs remain (the 2 MiB one as a file, 'old version'
+    // inline); no temporary file survives.
+    expect(blobFiles().length).toBe(1);
+    expect(inlineBlobs().length).toBe(1);
+    expect(inlineBlobs()).not.toContain(inlineOrphan);
     expect(readdirSync(join(dataDir, 'regions', 'lga1', 'tmp'))).toEqual([]);
 
     // An acknowledged write immediately followed by kill -9 survives too.

@@ -44,7 +44,7 @@ function model(q: ListQuery): { contents: string[]; prefixes: string[]; truncate
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'strata-listing-'));
-  store = new RegionStore('test', dir, false);
+  store = new RegionStore('test', dir, { fsync: false, inlineMaxBytes: 0 });
   store.createBucket('b', 'org', null);
   for (const key of keys) {
     store.commitObject({ bucket: 'b', key, size: 1, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: null, manifest: [], sse: null });

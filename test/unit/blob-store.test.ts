@@ -1,0 +1,117 @@
+// The blob store's two homes for object bytes: small bodies inline in the region database, the
+// rest as files. Bytes must come back exactly (whole, ranges, pinned), failures must leave
+// nothing behind, and start-up recovery must see both kinds.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isInlineBlob } from '../../src/store/blobs.ts';
+import { RegionStore } from '../../src/store/region-store.ts';
+
+let dir: string;
+let store: RegionStore;
+const inlineMax = 64 * 1024;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'strata-blobs-'));
+  store = new RegionStore('test', dir, { fsync: true, inlineMaxBytes: inlineMax });
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A source that delivers `data` in uneven chunks, as a socket would. */
+function chunked(data: Buffer): Readable {
+  const sizes = [1, 7, 4093, 65_536, 100_003];
+  const chunks: Buffer[] = [];
+  for (let at = 0, i = 0; at < data.length; at += sizes[i % sizes.length], i++) chunks.push(data.subarray(at, at + sizes[i % sizes.length]));
+  return Readable.from(chunks, { objectMode: false });
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+function files(sub: 'blobs' | 'tmp'): string[] {
+  const root = join(dir, sub);
+  if (sub === 'tmp') return readdirSync(root);
+  return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)));
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('BlobStore', () => {
+  it('keeps a body declared at most inlineMaxBytes long in the database, not in a file', async () => {
+    const data = randomBytes(inlineMax);
+    const before = files('blobs').length;
+    const written = await store.blobs.write(chunked(data), [], data.length);
+    expect(isInlineBlob(written.id)).toBe(true);
+    expect(written.size).toBe(data.length);
+    expect(files('blobs').length).toBe(before);
+    expect(sha(await collect(store.blobs.read(written.id)))).toBe(sha(data));
+    expect(await collect(store.blobs.read(written.id, 100, 199))).toEqual(data.subarray(100, 200));
+    const pinned = await store.blobs.pin(written.id);
+    await store.blobs.remove(written.id);
+    // A pinned blob stays readable after it is released; a new read fails.
+    expect(pinned.size).toBe(data.length);
+    expect(await collect(pinned.read(0, 9))).toEqual(data.subarray(0, 10));
+    await expect(collect(store.blobs.read(written.id))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it.each([0, 1, 511, 4096, 4097, inlineMax + 1, 1024 * 1024 + 3, 3 * 1024 * 1024])('stores %i bytes above the inline limit (or of unknown length) as an exact file', async (size) => {
+    const data = randomBytes(size);
+    // Unknown length (undefined) always goes to a file, whatever the size.
+    const declared = size > inlineMax ? size : undefined;
+    const written = await store.blobs.write(chunked(data), [], declared);
+    expect(isInlineBlob(written.id)).toBe(false);
+    expect(written.size).toBe(size);
+    const onDisk = readFileSync(store.blobs.pathOf(written.id));
+    expect(onDisk.length).toBe(size);
+    expect(sha(onDisk)).toBe(sha(data));
+    // Compared by digest: a deep equality of megabytes of bytes takes vitest seconds.
+    if (size > 10) expect(sha(await collect(store.blobs.read(written.id, 5, size - 3)))).toBe(sha(data.subarray(5, size - 2)));
+    const pinned = await store.blobs.pin(written.id);
+    expect(pinned.size).toBe(size);
+    await pinned.close();
+    await store.blobs.remove(written.id);
+    expect(() => readFileSync(store.blobs.pathOf(written.id))).toThrow();
+  });
+
+  it('leaves nothing behind when the source fails, inline or not', async () => {
+    const blobsBefore = files('blobs').length;
+    const inlineBefore = [...store.blobs.listAll()].length;
+    for (const declared of [1000, 5 * 1024 * 1024]) {
+      const failing = new Readable({
+        read() {
+          this.push(randomBytes(500));
+          this.destroy(new Error('client went away'));
+        },
+      });
+      await expect(store.blobs.write(failing, [], declared)).rejects.toThrow('client went away');
+    }
+    expect(files('tmp')).toEqual([]);
+    expect(files('blobs').length).toBe(blobsBefore);
+    expect([...store.blobs.listAll()].length).toBe(inlineBefore);
+  });
+
+  it('refuses an inline body longer than declared', async () => {
+    await expect(store.blobs.write(chunked(randomBytes(5000)), [], 1000)).rejects.toThrow(/larger than its declared size/);
+  });
+
+  it('lists and removes both kinds at recovery', async () => {
+    const small = await store.blobs.write(chunked(randomBytes(10)), [], 10);
+    const large = await store.blobs.write(chunked(randomBytes(100_000)), [], 100_000);
+    const all = [...store.blobs.listAll()];
+    expect(all).toEqual(expect.arrayContaining([small.id, large.id]));
+    // Neither is referenced by an object: recovery collects both.
+    const { unreferenced } = store.recover();
+    expect(unreferenced).toBeGreaterThanOrEqual(2);
+    expect([...store.blobs.listAll()]).not.toEqual(expect.arrayContaining([small.id]));
+    expect([...store.blobs.listAll()]).not.toEqual(expect.arrayContaining([large.id]));
+  });
+});
