@@ -48,6 +48,16 @@ export interface PayloadDecoder {
   trailers: Promise<Record<string, string>>;
   /** x-amz-decoded-content-length of an aws-chunked body, when the client sent it */
   decodedLength: number | undefined;
+  /**
+   * With `deferSha256`, the hex x-amz-content-sha256 the caller itself must compare with the
+   * SHA-256 of the body (the stream then passes the bytes through unhashed).
+   */
+  deferredSha256?: string;
+}
+
+export interface PayloadDecoderOptions {
+  /** the caller hashes the body where it is written and verifies it (see deferredSha256) */
+  deferSha256?: boolean;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -75,7 +85,7 @@ function incomplete(message?: string): S3Error {
 }
 
 /** Build the verifying decoder for a request body. Throws S3Error for bad length headers. */
-export function createPayloadDecoder(mode: PayloadMode, headers: Headers): PayloadDecoder {
+export function createPayloadDecoder(mode: PayloadMode, headers: Headers, options: PayloadDecoderOptions = {}): PayloadDecoder {
   const streaming = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
   let decodedLength: number | undefined;
   if (streaming) {
@@ -100,6 +110,9 @@ export function createPayloadDecoder(mode: PayloadMode, headers: Headers): Paylo
   const settle: Settle = { resolve, reject, done: false };
 
   let stream: Transform;
+  if (mode.kind === 'sha256' && options.deferSha256) {
+    return { stream: new PassThroughVerifier(settle), trailers, decodedLength, deferredSha256: mode.expectedHex };
+  }
   switch (mode.kind) {
     case 'sha256': stream = new Sha256Verifier(mode.expectedHex, settle); break;
     case 'unsigned': stream = new PassThroughVerifier(settle); break;

@@ -2,7 +2,7 @@
 // x-amz-content-sha256 or chunk signatures); control documents (Delete, Complete, Tagging,
 // ACL and policy documents) are read whole, but only up to a hard cap.
 import type { Readable } from 'node:stream';
-import { createPayloadDecoder } from '../auth/payload.ts';
+import { createPayloadDecoder, type PayloadDecoderOptions } from '../auth/payload.ts';
 import { S3Error } from '../errors.ts';
 import type { RequestContext } from './operation.ts';
 
@@ -15,11 +15,13 @@ export interface DecodedBody {
   trailers: Promise<Record<string, string>>;
   /** the object's byte length when the client declared it */
   declaredLength: number | undefined;
+  /** set when the caller asked to verify x-amz-content-sha256 itself: the expected hex digest */
+  deferredSha256?: string;
 }
 
 /** The body as the client meant it: aws-chunked framing removed, signatures verified. */
-export function decodedBody(ctx: RequestContext): DecodedBody {
-  const decoder = createPayloadDecoder(ctx.payload, ctx.headers);
+export function decodedBody(ctx: RequestContext, options: PayloadDecoderOptions = {}): DecodedBody {
+  const decoder = createPayloadDecoder(ctx.payload, ctx.headers, options);
   // An operation may refuse the request (quota, preconditions) without consuming the body; a
   // verification error the decoder raises later must not become an uncaught exception. Consumers
   // (pipelines, iterators) attach their own listeners and still see it.
@@ -30,7 +32,7 @@ export function decodedBody(ctx: RequestContext): DecodedBody {
   const stream = ctx.raw.pipe(decoder.stream);
   const contentLength = ctx.headers['content-length'];
   const declaredLength = decoder.decodedLength ?? (isChunkedPayload(ctx) ? undefined : contentLength !== undefined ? Number(contentLength) : undefined);
-  return { stream, trailers: decoder.trailers, declaredLength };
+  return { stream, trailers: decoder.trailers, declaredLength, deferredSha256: decoder.deferredSha256 };
 }
 
 export function isChunkedPayload(ctx: RequestContext): boolean {

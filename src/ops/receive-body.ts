@@ -11,6 +11,7 @@ import {
   type ChecksumAlgorithm,
 } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
+import { signaturesEqual } from '../auth/sigv4.ts';
 import { decodedBody, isChunkedPayload } from '../http/body.ts';
 import type { RequestContext } from '../http/operation.ts';
 import { contentMd5, header } from './common.ts';
@@ -95,7 +96,10 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   if (opts.requiredAlgorithm && declared && declared.algorithm !== opts.requiredAlgorithm) {
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${opts.requiredAlgorithm.toLowerCase()}, actual checksum Type: ${declared.algorithm.toLowerCase()}`);
   }
-  const body = decodedBody(ctx);
+  // Without encryption, the bytes hashed are the bytes written, so the blob writer computes MD5
+  // and the payload SHA-256 where it writes (a worker thread for files), off the event loop.
+  const encrypting = opts.encrypt !== undefined;
+  const body = decodedBody(ctx, { deferSha256: !encrypting });
   if (body.declaredLength === undefined && !isChunkedPayload(ctx) && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (body.declaredLength !== undefined) {
     if (!Number.isSafeInteger(body.declaredLength) || body.declaredLength < 0) throw new S3Error('InvalidArgument', 'Invalid Content-Length');
@@ -107,17 +111,29 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   if (declared) algorithms.add(declared.algorithm);
   if (opts.requiredAlgorithm) algorithms.add(opts.requiredAlgorithm);
   const limit = new LimitStream(opts.maxBytes, opts.onProgress);
-  const hashing = checksumTransform([...algorithms], true);
-  const transforms: Transform[] = [limit, hashing];
+  // Flexible checksums (and, under encryption, the plaintext MD5) are computed here.
+  const hashing = algorithms.size > 0 || encrypting ? checksumTransform([...algorithms], encrypting) : undefined;
+  const transforms: Transform[] = [limit];
+  if (hashing) transforms.push(hashing);
   if (opts.encrypt) transforms.push(opts.encrypt());
 
-  const written = await ctx.store.blobs.write(body.stream, transforms, body.declaredLength);
+  const written = await ctx.store.blobs.write(body.stream, transforms, {
+    declaredSize: body.declaredLength,
+    md5: !encrypting,
+    sha256: body.deferredSha256 !== undefined,
+  });
   try {
+    if (body.deferredSha256 !== undefined) {
+      const computed = written.sha256!.toString('hex');
+      if (!signaturesEqual(computed, body.deferredSha256)) {
+        throw new S3Error('XAmzContentSHA256Mismatch', undefined, { ClientComputedContentSHA256: body.deferredSha256, S3ComputedContentSHA256: computed });
+      }
+    }
     if (body.declaredLength !== undefined && limit.bytes !== body.declaredLength) throw new S3Error('IncompleteBody');
-    const md5 = hashing.md5()!;
+    const md5 = encrypting ? hashing!.md5()! : written.md5!;
     if (expectedMd5 && !md5.equals(expectedMd5)) throw new S3Error('BadDigest');
     let checksum: ReceivedBody['checksum'];
-    const digests = hashing.digests();
+    const digests = hashing?.digests() ?? new Map<ChecksumAlgorithm, Buffer>();
     if (declared) {
       const trailers = declared.inTrailer ? await body.trailers : {};
       const sent = declared.inTrailer ? trailers[checksumHeaderName(declared.algorithm)] : declared.headerValue;

@@ -8,73 +8,15 @@
 //   the WAL is ordered. (MinIO inlines small objects in its metadata file for the same reason.)
 // Only after the blob is complete does a metadata transaction reference it, so a crash leaves
 // either an unreferenced blob (collected at start-up) or a complete one.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { FileSyncer } from './db.ts';
+import { IngestSink } from './ingest.ts';
 import { join } from 'node:path';
 import { Readable, Writable, type Transform } from 'node:stream';
 import type { Db } from './db.ts';
 import { pipeline } from 'node:stream/promises';
-
-/** writev until every byte is written: a short write (rare on regular files) must not lose data. */
-async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<number> {
-  const total = buffers.reduce((n, b) => n + b.length, 0);
-  let written = 0;
-  while (written < total) {
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const b of buffers) {
-      if (skip >= b.length) skip -= b.length;
-      else {
-        rest.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-    }
-    const { bytesWritten } = await fh.writev(rest);
-    if (bytesWritten === 0) throw new Error('blob write made no progress');
-    written += bytesWritten;
-  }
-  return total;
-}
-
-/**
- * A Writable that creates `path` and appends to it, leaving the descriptor open for fsync and
- * close. The file is opened in construct(), so the sink can join a pipeline synchronously: no
- * source is ever left without an error listener while a file is being opened.
- */
-class FileSink extends Writable {
-  bytesWritten = 0;
-  fh: FileHandle | undefined;
-
-  constructor(private readonly path: string) {
-    super({ highWaterMark: 1 << 20 });
-  }
-
-  override _construct(done: (err?: Error | null) => void): void {
-    open(this.path, 'wx').then((fh) => {
-      this.fh = fh;
-      done();
-    }, done);
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
-    writeAll(this.fh!, chunks.map((c) => c.chunk)).then((n) => {
-      this.bytesWritten += n;
-      done();
-    }, done);
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this._writev([{ chunk }], done);
-  }
-
-  async closeFile(): Promise<void> {
-    const fh = this.fh;
-    this.fh = undefined;
-    await fh?.close();
-  }
-}
 
 /** Collects a small body in memory for an inline blob; more than `max` bytes is an error. */
 class MemorySink extends Writable {
@@ -108,9 +50,19 @@ export function isInlineBlob(id: string): boolean {
   return id.startsWith(INLINE_PREFIX) && fileIdPattern.test(id.slice(INLINE_PREFIX.length));
 }
 
+export interface BlobWriteOptions {
+  /** the source's length, when known before the first byte: a small body goes inline */
+  declaredSize?: number;
+  /** digests of the bytes as written, computed wherever they are written (a worker for files) */
+  md5?: boolean;
+  sha256?: boolean;
+}
+
 export interface BlobWriteResult {
   id: string;
   size: number;
+  md5?: Buffer;
+  sha256?: Buffer;
 }
 
 export class BlobStore {
@@ -165,27 +117,23 @@ export class BlobStore {
 
   /**
    * Stream `source` through `transforms` into a new blob. On any error the temporary file is
-   * removed and the error rethrown; nothing becomes visible. `declaredSize` (the source's
-   * length when known in advance) lets a small body go inline; transforms may add at most
-   * `inlineOverhead` bytes to it (SSE-C framing).
+   * removed and the error rethrown; nothing becomes visible. Transforms may add at most
+   * `inlineOverhead` bytes to a body that goes inline (SSE-C framing).
    */
-  async write(source: Readable, transforms: Transform[] = [], declaredSize?: number): Promise<BlobWriteResult> {
-    if (declaredSize !== undefined && declaredSize <= this.inlineMaxBytes) return this.writeInline(source, transforms, declaredSize);
+  async write(source: Readable, transforms: Transform[] = [], options: BlobWriteOptions = {}): Promise<BlobWriteResult> {
+    const { declaredSize } = options;
+    if (declaredSize !== undefined && declaredSize <= this.inlineMaxBytes) return this.writeInline(source, transforms, declaredSize, options);
     const id = BlobStore.newId();
     const tmpPath = join(this.tmpDir, id);
-    // One descriptor for writing and syncing: every file-system call is a thread-pool round trip.
-    const out = new FileSink(tmpPath);
-    let size: number;
+    const out = new IngestSink(tmpPath, { md5: options.md5 === true, sha256: options.sha256 === true, fsync: this.fsync });
     try {
       await pipeline([source, ...transforms, out] as unknown as [Readable, ...Transform[]]);
-      size = out.bytesWritten;
-      if (this.fsync) await out.fh!.datasync();
     } catch (err) {
-      await out.closeFile().catch(() => undefined);
+      // The sink removes its file when destroyed; this covers a worker that died on the way.
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    await out.closeFile();
+    const { size, md5, sha256 } = out.result!;
     try {
       await rename(tmpPath, this.pathOf(id));
       await this.shardSyncer(id.slice(-2)).sync();
@@ -194,16 +142,21 @@ export class BlobStore {
       await this.remove(id).catch(() => undefined);
       throw err;
     }
-    return { id, size };
+    return { id, size, md5, sha256 };
   }
 
-  private async writeInline(source: Readable, transforms: Transform[], declaredSize: number): Promise<BlobWriteResult> {
+  private async writeInline(source: Readable, transforms: Transform[], declaredSize: number, options: BlobWriteOptions): Promise<BlobWriteResult> {
     const sink = new MemorySink(declaredSize + inlineOverhead(declaredSize));
     await pipeline([source, ...transforms, sink] as unknown as [Readable, ...Transform[]]);
     const id = INLINE_PREFIX + BlobStore.newId();
     const data = sink.chunks.length === 1 ? sink.chunks[0] : Buffer.concat(sink.chunks, sink.bytes);
     this.inline.insert.run(id, data);
-    return { id, size: sink.bytes };
+    return {
+      id,
+      size: sink.bytes,
+      md5: options.md5 ? createHash('md5').update(data).digest() : undefined,
+      sha256: options.sha256 ? createHash('sha256').update(data).digest() : undefined,
+    };
   }
 
   private inlineData(id: string): Buffer {

@@ -49,8 +49,9 @@ describe('BlobStore', () => {
   it('keeps a body declared at most inlineMaxBytes long in the database, not in a file', async () => {
     const data = randomBytes(inlineMax);
     const before = files('blobs').length;
-    const written = await store.blobs.write(chunked(data), [], data.length);
+    const written = await store.blobs.write(chunked(data), [], { declaredSize: data.length, md5: true });
     expect(isInlineBlob(written.id)).toBe(true);
+    expect(written.md5!.toString('hex')).toBe(createHash('md5').update(data).digest('hex'));
     expect(written.size).toBe(data.length);
     expect(files('blobs').length).toBe(before);
     expect(sha(await collect(store.blobs.read(written.id)))).toBe(sha(data));
@@ -67,9 +68,12 @@ describe('BlobStore', () => {
     const data = randomBytes(size);
     // Unknown length (undefined) always goes to a file, whatever the size.
     const declared = size > inlineMax ? size : undefined;
-    const written = await store.blobs.write(chunked(data), [], declared);
+    const written = await store.blobs.write(chunked(data), [], { declaredSize: declared, md5: true, sha256: true });
     expect(isInlineBlob(written.id)).toBe(false);
     expect(written.size).toBe(size);
+    // Hashed where written (the writer thread), over exactly the bytes stored.
+    expect(written.md5!.toString('hex')).toBe(createHash('md5').update(data).digest('hex'));
+    expect(written.sha256!.toString('hex')).toBe(sha(data));
     const onDisk = readFileSync(store.blobs.pathOf(written.id));
     expect(onDisk.length).toBe(size);
     expect(sha(onDisk)).toBe(sha(data));
@@ -92,7 +96,7 @@ describe('BlobStore', () => {
           this.destroy(new Error('client went away'));
         },
       });
-      await expect(store.blobs.write(failing, [], declared)).rejects.toThrow('client went away');
+      await expect(store.blobs.write(failing, [], { declaredSize: declared })).rejects.toThrow('client went away');
     }
     expect(files('tmp')).toEqual([]);
     expect(files('blobs').length).toBe(blobsBefore);
@@ -100,12 +104,12 @@ describe('BlobStore', () => {
   });
 
   it('refuses an inline body longer than declared', async () => {
-    await expect(store.blobs.write(chunked(randomBytes(5000)), [], 1000)).rejects.toThrow(/larger than its declared size/);
+    await expect(store.blobs.write(chunked(randomBytes(5000)), [], { declaredSize: 1000 })).rejects.toThrow(/larger than its declared size/);
   });
 
   it('lists and removes both kinds at recovery', async () => {
-    const small = await store.blobs.write(chunked(randomBytes(10)), [], 10);
-    const large = await store.blobs.write(chunked(randomBytes(100_000)), [], 100_000);
+    const small = await store.blobs.write(chunked(randomBytes(10)), [], { declaredSize: 10 });
+    const large = await store.blobs.write(chunked(randomBytes(100_000)), [], { declaredSize: 100_000 });
     const all = [...store.blobs.listAll()];
     expect(all).toEqual(expect.arrayContaining([small.id, large.id]));
     // Neither is referenced by an object: recovery collects both.

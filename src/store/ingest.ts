@@ -1,0 +1,220 @@
+// Writing blob files off the event loop: an IngestSink is a Writable whose bytes are copied
+// into 1 MiB batch buffers that are transferred (not copied again) to a worker thread, which
+// hashes and writes them and transfers the buffer back for reuse (see ingest-worker.mjs for
+// why, and for the protocol). The main thread keeps only the copy into a batch. An upload has
+// at most a few batches in flight, so a slow disk slows its client down instead of filling memory.
+import { availableParallelism } from 'node:os';
+import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+
+const BATCH_BYTES = 1 << 20;
+/** Batches of one upload queued in its worker before the upload waits (backpressure). */
+const MAX_IN_FLIGHT = 3;
+/** Batch buffers kept for reuse: fresh memory costs page faults and garbage collections. */
+const MAX_SPARE_BATCHES = 64;
+
+export interface IngestOptions {
+  md5: boolean;
+  sha256: boolean;
+  fsync: boolean;
+}
+
+export interface IngestResult {
+  size: number;
+  md5?: Buffer;
+  sha256?: Buffer;
+}
+
+type WorkerMessage =
+  | { op: 'ack'; job: number; buf: ArrayBuffer }
+  | { op: 'finished'; job: number; size: number; md5?: Uint8Array; sha256?: Uint8Array }
+  | { op: 'aborted'; job: number }
+  | { op: 'error'; job: number; message: string; code?: string };
+
+interface PooledWorker {
+  worker: Worker;
+  jobs: Map<number, IngestSink>;
+}
+
+class IngestPool {
+  private readonly workers: PooledWorker[] = [];
+  private readonly spareBatches: ArrayBuffer[] = [];
+  private nextJob = 1;
+  // Disk waits block a worker, so a few more workers than cores keep the cores busy.
+  private readonly maxWorkers = availableParallelism() + 2;
+
+  batch(): ArrayBuffer {
+    return this.spareBatches.pop() ?? new ArrayBuffer(BATCH_BYTES);
+  }
+
+  recycle(buf: ArrayBuffer): void {
+    if (this.spareBatches.length < MAX_SPARE_BATCHES) this.spareBatches.push(buf);
+  }
+
+  /** An idle worker, else a new one while under the limit, else the least busy. */
+  assign(sink: IngestSink): { pooled: PooledWorker; job: number } {
+    let chosen = this.workers.find((w) => w.jobs.size === 0);
+    if (!chosen && this.workers.length < this.maxWorkers) chosen = this.spawn();
+    chosen ??= this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+    const job = this.nextJob++;
+    chosen.jobs.set(job, sink);
+    return { pooled: chosen, job };
+  }
+
+  private spawn(): PooledWorker {
+    const worker = new Worker(new URL('./ingest-worker.mjs', import.meta.url));
+    // Requests in flight keep the process alive; an idle worker must not.
+    worker.unref();
+    const pooled: PooledWorker = { worker, jobs: new Map() };
+    worker.on('message', (msg: WorkerMessage) => {
+      const sink = pooled.jobs.get(msg.job);
+      if (msg.op === 'ack') {
+        this.recycle(msg.buf);
+        sink?.onAck();
+      } else sink?.onMessage(msg);
+    });
+    const fail = (err: Error) => {
+      this.workers.splice(this.workers.indexOf(pooled), 1);
+      for (const sink of pooled.jobs.values()) sink.onWorkerLost(err);
+      pooled.jobs.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`blob writer thread exited (code ${code})`)));
+    this.workers.push(pooled);
+    return pooled;
+  }
+}
+
+const pool = new IngestPool();
+
+/**
+ * Create `path` (it must not exist) and write everything piped in to it, hashing on the way.
+ * After 'finish', `result` holds the size and digests and the file is complete (and, with
+ * fsync, durable). If the sink is destroyed first, the file is removed before 'close'.
+ */
+export class IngestSink extends Writable {
+  result: IngestResult | undefined;
+  private readonly pooled: PooledWorker;
+  private readonly job: number;
+  /** the batch being filled, and how far */
+  private batch: ArrayBuffer | undefined;
+  private fill = 0;
+  private inFlight = 0;
+  /** the chunk being copied into batches, with its write callback */
+  private pending: { chunk: Buffer; at: number; done: (err?: Error | null) => void } | undefined;
+  private finishing: ((err?: Error | null) => void) | undefined;
+  private aborting: (() => void) | undefined;
+  private workerLost = false;
+  private readonly fsync: boolean;
+
+  constructor(path: string, options: IngestOptions) {
+    super({ highWaterMark: BATCH_BYTES });
+    this.fsync = options.fsync;
+    ({ pooled: this.pooled, job: this.job } = pool.assign(this));
+    this.post({ op: 'open', job: this.job, path, md5: options.md5, sha256: options.sha256 });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.pending = { chunk, at: 0, done };
+    this.pump();
+  }
+
+  /** Copy the pending chunk into batches until it is all sent, or too many are in flight. */
+  private pump(): void {
+    const p = this.pending;
+    if (!p || this.destroyed) return;
+    while (p.at < p.chunk.length) {
+      if (this.batch === undefined) {
+        if (this.inFlight >= MAX_IN_FLIGHT) return; // resumed by onAck
+        this.batch = pool.batch();
+        this.fill = 0;
+      }
+      const n = Math.min(BATCH_BYTES - this.fill, p.chunk.length - p.at);
+      p.chunk.copy(new Uint8Array(this.batch), this.fill, p.at, p.at + n);
+      this.fill += n;
+      p.at += n;
+      if (this.fill === BATCH_BYTES) this.sendBatch();
+    }
+    this.pending = undefined;
+    p.done();
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    if (this.batch !== undefined && this.fill > 0) this.sendBatch();
+    this.finishing = done;
+    this.post({ op: 'finish', job: this.job, fsync: this.fsync });
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.pending = undefined;
+    if (this.batch !== undefined) pool.recycle(this.batch);
+    this.batch = undefined;
+    if (this.result || this.workerLost) {
+      this.pooled.jobs.delete(this.job);
+      return done(err);
+    }
+    // Not finished: the worker closes and removes the file, then we are done.
+    this.aborting = () => done(err);
+    this.post({ op: 'abort', job: this.job });
+  }
+
+  private post(msg: object): void {
+    this.pooled.worker.postMessage(msg);
+  }
+
+  private sendBatch(): void {
+    const buf = this.batch!;
+    this.pooled.worker.postMessage({ op: 'data', job: this.job, buf, length: this.fill }, [buf]);
+    this.batch = undefined;
+    this.fill = 0;
+    this.inFlight++;
+  }
+
+  /** @internal a batch of this upload was written */
+  onAck(): void {
+    this.inFlight--;
+    this.pump();
+  }
+
+  /** @internal called by the pool */
+  onMessage(msg: Exclude<WorkerMessage, { op: 'ack' }>): void {
+    switch (msg.op) {
+      case 'finished':
+        this.result = {
+          size: msg.size,
+          md5: msg.md5 ? Buffer.from(msg.md5) : undefined,
+          sha256: msg.sha256 ? Buffer.from(msg.sha256) : undefined,
+        };
+        this.finishing?.();
+        this.finishing = undefined;
+        return;
+      case 'aborted':
+        this.pooled.jobs.delete(this.job);
+        this.aborting?.();
+        this.aborting = undefined;
+        return;
+      case 'error': {
+        const err = Object.assign(new Error(msg.message), { code: msg.code });
+        if (this.finishing) {
+          const finishing = this.finishing;
+          this.finishing = undefined;
+          finishing(err);
+        } else this.destroy(err);
+        return;
+      }
+    }
+  }
+
+  /** @internal the worker died: nothing it held can be trusted; the caller removes the file */
+  onWorkerLost(err: Error): void {
+    this.workerLost = true;
+    this.pending = undefined;
+    const finishing = this.finishing;
+    const aborting = this.aborting;
+    this.finishing = undefined;
+    this.aborting = undefined;
+    if (aborting) aborting();
+    else if (finishing) finishing(err);
+    else this.destroy(err);
+  }
+}
