@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { S3Error } from '../errors.ts';
+import { PooledFileReader } from '../store/pooled-reader.ts';
 import { renderXml } from '../xml/xml.ts';
 import type { OperationResult } from './operation.ts';
 
@@ -70,6 +71,7 @@ export async function sendResult(res: ServerResponse, result: OperationResult, r
     // (pipe rather than stream.pipeline: pipeline allocates an AbortController and a DOMException
     // per call, a measurable cost on small GETs.)
     const source = payload;
+    if (source instanceof PooledFileReader) return sendPooled(res, source);
     await new Promise<void>((resolve, reject) => {
       source.once('error', (err) => {
         res.destroy(err);
@@ -85,4 +87,30 @@ export async function sendResult(res: ServerResponse, result: OperationResult, r
   }
   if (!res.hasHeader('Content-Length') && res.statusCode !== 204 && res.statusCode !== 304) res.setHeader('Content-Length', 0);
   res.end();
+}
+
+/**
+ * Like source.pipe(res), but each chunk goes back to the reader's pool once the socket has taken
+ * it (the write callback), so that a large download reuses a few buffers instead of allocating
+ * one per read.
+ */
+function sendPooled(res: ServerResponse, source: PooledFileReader): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    source.once('error', (err) => {
+      res.destroy(err);
+      reject(err);
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) source.destroy();
+      resolve();
+    });
+    res.on('drain', () => source.resume());
+    source.on('data', (chunk: Buffer) => {
+      const more = res.write(chunk, (err) => {
+        if (!err) source.release(chunk);
+      });
+      if (!more) source.pause();
+    });
+    source.once('end', () => res.end());
+  });
 }

@@ -9,10 +9,11 @@
 // Only after the blob is complete does a metadata transaction reference it, so a crash leaves
 // either an unreferenced blob (collected at start-up) or a complete one.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { FileSyncer } from './db.ts';
 import { IngestSink } from './ingest.ts';
+import { PooledFileReader } from './pooled-reader.ts';
 import { join } from 'node:path';
 import { Readable, Writable, type Transform } from 'node:stream';
 import type { Db } from './db.ts';
@@ -176,7 +177,7 @@ export class BlobStore {
       }
       return bufferStream(data.subarray(start ?? 0, end === undefined ? undefined : end + 1));
     }
-    return createReadStream(this.pathOf(id), { start, end, highWaterMark: 1 << 20 });
+    return new PooledFileReader(this.pathOf(id), start, end);
   }
 
   /**

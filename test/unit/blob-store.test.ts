@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInlineBlob } from '../../src/store/blobs.ts';
+import { PooledFileReader } from '../../src/store/pooled-reader.ts';
 import { RegionStore } from '../../src/store/region-store.ts';
 
 let dir: string;
@@ -84,6 +85,29 @@ describe('BlobStore', () => {
     await pinned.close();
     await store.blobs.remove(written.id);
     expect(() => readFileSync(store.blobs.pathOf(written.id))).toThrow();
+  });
+
+  it('reuses released read buffers without mixing up bytes, across concurrent readers', async () => {
+    const a = randomBytes(5 * 1024 * 1024 + 17);
+    const b = randomBytes(3 * 1024 * 1024 + 5);
+    const [wa, wb] = await Promise.all([store.blobs.write(chunked(a), [], { declaredSize: a.length }), store.blobs.write(chunked(b), [], { declaredSize: b.length })]);
+    // Hash each chunk, then release it at once, as the HTTP reply does after its write completes.
+    const digestOf = async (id: string, start: number, end: number) => {
+      const reader = store.blobs.read(id, start, end);
+      expect(reader).toBeInstanceOf(PooledFileReader);
+      const hash = createHash('sha256');
+      for await (const chunk of reader) {
+        hash.update(chunk as Buffer);
+        (reader as PooledFileReader).release(chunk as Buffer);
+      }
+      return hash.digest('hex');
+    };
+    for (let round = 0; round < 3; round++) {
+      const [da, db, dr] = await Promise.all([digestOf(wa.id, 0, a.length - 1), digestOf(wb.id, 0, b.length - 1), digestOf(wa.id, 1_000_000, 3_500_000)]);
+      expect(da).toBe(sha(a));
+      expect(db).toBe(sha(b));
+      expect(dr).toBe(sha(a.subarray(1_000_000, 3_500_001)));
+    }
   });
 
   it('leaves nothing behind when the source fails, inline or not', async () => {
