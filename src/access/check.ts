@@ -29,15 +29,20 @@ export function authorizeRequest(
     // S3 tells a caller who may list the bucket that a missing key is missing (404), and
     // everyone else only that access is denied, so that keys cannot be probed.
     if (err instanceof S3Error && err.code === 'AccessDenied' && action === 's3:GetObject' && bucket && loadObject && !loadObject()) {
-      if (mayList(ctx, bucket)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
+      if (mayList(ctx, bucket, key!)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
     }
     throw err;
   }
 }
 
-function mayList(ctx: RequestContext, bucket: BucketRecord): boolean {
+/**
+ * Whether the caller may list the part of the bucket where `key` would be: s3:ListBucket with
+ * the key as s3:prefix, so that a ListBucket Allow limited by s3:prefix reveals only the missing
+ * keys it would list (AWS; Ceph since ceph/ceph#68577, s3-tests test_head_object_404_with_policy_prefix).
+ */
+function mayList(ctx: RequestContext, bucket: BucketRecord, key: string): boolean {
   try {
-    authorize({ principal: ctx.principal, action: 's3:ListBucket', level: 'read', bucket, conditions: (policy) => requestConditions(ctx, 's3:ListBucket', policy) });
+    authorize({ principal: ctx.principal, action: 's3:ListBucket', level: 'read', bucket, conditions: (policy) => requestConditions(ctx, 's3:ListBucket', policy, { listPrefix: key }) });
     return true;
   } catch {
     return false;

@@ -23,6 +23,8 @@ export interface ConditionExtras {
   requestTags?: [string, string][];
   /** tags of the object acted on, when the policy mentions s3:ExistingObjectTag */
   existingTags?: () => [string, string][] | undefined;
+  /** s3:prefix of a ListBucket check made on behalf of an object request (the object's key) */
+  listPrefix?: string;
 }
 
 export function requestConditions(ctx: RequestContext, action: string, policy: ParsedPolicy, extras: ConditionExtras = {}): ConditionValues {
@@ -48,7 +50,7 @@ export function requestConditions(ctx: RequestContext, action: string, policy: P
   }
   const act = action.toLowerCase();
   if (listActions.has(act)) {
-    const prefix = ctx.query.get('prefix');
+    const prefix = extras.listPrefix ?? ctx.query.get('prefix');
     const delimiter = ctx.query.get('delimiter');
     if (prefix) set(CK.Prefix, prefix);
     if (delimiter) set(CK.Delimiter, delimiter);

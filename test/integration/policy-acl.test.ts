@@ -333,6 +333,19 @@ describe('conditions evaluated from real requests', () => {
     await denied(send(alice, 'GET', `/${b}?list-type=2`));
   });
 
+  it('a missing key is 404 for a caller whose ListBucket Allow covers it as s3:prefix, 403 otherwise', async () => {
+    // s3-tests test_head_object_404_with_policy_prefix: the key is the s3:prefix of that check.
+    const b = await mkBucket('cond-prefix-404');
+    await setPolicy(b, [
+      { Effect: 'Allow', Principal: { AWS: root(partner) }, Action: 's3:ListBucket', Resource: bucketArn(b), Condition: { StringLike: { 's3:prefix': 'public/*' } } },
+    ]);
+    await denied(send(alice, 'HEAD', `/${b}/public/object`), 'NoSuchKey', 404);
+    await denied(send(alice, 'GET', `/${b}/public/object`), 'NoSuchKey', 404);
+    await denied(send(alice, 'HEAD', `/${b}/private/object`));
+    await denied(send(alice, 'GET', `/${b}/private/object`));
+    await denied(send(carol, 'GET', `/${b}/public/object`));
+  });
+
   it('s3:max-keys and s3:delimiter on ListBucket', async () => {
     const b = await mkBucket('cond-max-keys');
     await put(b, 'dir/a.txt', 'a');
