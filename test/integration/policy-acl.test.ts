@@ -778,11 +778,32 @@ describe('ACLs', () => {
     await setPolicy(b, [{ Effect: 'Allow', Principal: { AWS: root(partner) }, Action: 's3:PutObject', Resource: objects(b) }]);
     await ok(send(alice, 'PUT', `/${b}/bor.txt`, { body: 'x', headers: { 'x-amz-acl': 'bucket-owner-read' } }));
     await ok(send(alice, 'PUT', `/${b}/bofc.txt`, { body: 'x', headers: { 'x-amz-acl': 'bucket-owner-full-control' } }));
-    const bor = (await ok(admin('GET', `/${b}/bor.txt?acl`))).text;
+    // READ is not READ_ACP: the bucket owner may not read that ACL; its writer may.
+    await denied(admin('GET', `/${b}/bor.txt?acl`));
+    const bor = (await ok(send(alice, 'GET', `/${b}/bor.txt?acl`))).text;
     expect(ownerOf(bor)).toBe(partner);
     expect(grantsOf(bor)).toEqual([`CanonicalUser:${owner}:READ`, `CanonicalUser:${partner}:FULL_CONTROL`]);
     const bofc = (await ok(admin('GET', `/${b}/bofc.txt?acl`))).text;
     expect(grantsOf(bofc)).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`, `CanonicalUser:${partner}:FULL_CONTROL`]);
+  });
+
+  it('the ACL of an object another organisation wrote is the writer’s: the bucket owner needs a grant in it', async () => {
+    // s3-tests test_bucket_policy_put_obj_grant: AWS (ObjectWriter ownership) and Ceph alike.
+    const b = await mkBucket('foreign-object-acl');
+    await setPolicy(b, [{ Effect: 'Allow', Principal: { AWS: root(partner) }, Action: 's3:PutObject', Resource: objects(b) }]);
+    await ok(send(alice, 'PUT', `/${b}/granted.txt`, { body: 'x', headers: { 'x-amz-grant-full-control': `id="${owner}"` } }));
+    await ok(send(alice, 'PUT', `/${b}/kept.txt`, { body: 'kept' }));
+    const granted = (await ok(admin('GET', `/${b}/granted.txt?acl`))).text;
+    expect(ownerOf(granted)).toBe(partner);
+    expect(grantsOf(granted)).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
+    await denied(admin('GET', `/${b}/kept.txt?acl`));
+    await denied(admin('PUT', `/${b}/kept.txt?acl`, { headers: { 'x-amz-acl': 'public-read' } }));
+    const kept = (await ok(send(alice, 'GET', `/${b}/kept.txt?acl`))).text;
+    expect(ownerOf(kept)).toBe(partner);
+    expect(grantsOf(kept)).toEqual([`CanonicalUser:${partner}:FULL_CONTROL`]);
+    // The bucket's own objects are unaffected.
+    await put(b, 'own.txt', 'own');
+    expect(grantsOf((await ok(admin('GET', `/${b}/own.txt?acl`))).text)).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
   });
 
   it('x-amz-grant-* headers set explicit grants, and the grants authorize', async () => {
