@@ -14,16 +14,25 @@ export interface XmlObject {
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
 
+// One test decides whether a string needs any work: most keys, ETags and dates do not, and a
+// listing page renders thousands of them.
+const needsTextEscape = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const needsAttrEscape = /[&<>"'\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 /** Escape element text: quotes need no escaping there. */
 export function escapeText(text: string): string {
+  if (!needsTextEscape.test(text)) return text;
   return text.replace(/[&<>\r]/g, (c) => escapes[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
 
 /** Escape an attribute value (also usable for text). */
 export function escapeXml(text: string): string {
+  if (!needsAttrEscape.test(text)) return text;
   // Characters XML 1.0 cannot carry at all are dropped rather than producing a broken document.
   return text.replace(/[&<>"'\r]/g, (c) => escapes[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
+
+const AT = 64; // '@'
 
 function renderValue(name: string, value: XmlValue, out: string[]): void {
   if (value === undefined || value === null) return;
@@ -31,16 +40,24 @@ function renderValue(name: string, value: XmlValue, out: string[]): void {
     for (const item of value) renderValue(name, item, out);
     return;
   }
-  if (typeof value === 'object') {
-    // Keys starting with '@' are attributes of this element (e.g. xsi:type on an ACL Grantee).
-    const entries = Object.entries(value);
-    const attrs = entries.filter(([k]) => k.startsWith('@')).map(([k, v]) => ` ${k.slice(1)}="${escapeXml(String(v))}"`).join('');
-    out.push(`<${name}${attrs}>`);
-    for (const [child, childValue] of entries) if (!child.startsWith('@')) renderValue(child, childValue, out);
-    out.push(`</${name}>`);
-    return;
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      out.push(`<${name}>${value}</${name}>`);
+      return;
+    case 'object': {
+      // Keys starting with '@' are attributes of this element (e.g. xsi:type on an ACL Grantee).
+      let attrs = '';
+      for (const key in value) if (key.charCodeAt(0) === AT) attrs += ` ${key.slice(1)}="${escapeXml(String(value[key]))}"`;
+      out.push(`<${name}${attrs}>`);
+      for (const key in value) if (key.charCodeAt(0) !== AT) renderValue(key, value[key], out);
+      out.push(`</${name}>`);
+      return;
+    }
+    default:
+      out.push(`<${name}>${escapeText(String(value))}</${name}>`);
   }
-  out.push(`<${name}>`, escapeText(String(value)), `</${name}>`);
 }
 
 /** Render `<root xmlns=...>children</root>` with an XML declaration. */
