@@ -11,7 +11,7 @@ const BATCH_BYTES = 1 << 20;
 /** Batches of one upload queued in its worker before the upload waits (backpressure). */
 const MAX_IN_FLIGHT = 3;
 /** Batch buffers kept for reuse: fresh memory costs page faults and garbage collections. */
-const MAX_SPARE_BATCHES = 64;
+const MAX_SPARE_BATCHES = 16;
 
 export interface IngestOptions {
   md5: boolean;

@@ -9,7 +9,7 @@ import { close, open, read } from 'node:fs';
 import { Readable } from 'node:stream';
 
 const CHUNK_BYTES = 1 << 20;
-const MAX_SPARE = 32;
+const MAX_SPARE = 16;
 const spare: Buffer[] = [];
 
 function takeBuffer(): Buffer {
