@@ -2,7 +2,9 @@
 // payload hashes that lie, forged chunk signatures, malformed XML, oversize declarations. Each
 // must get the right S3 error and change nothing.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSigningKey, formatAmzDate } from '../../src/auth/sigv4.ts';
@@ -55,19 +57,30 @@ describe('authentication failures', () => {
     expect(fine.status).toBe(200);
   });
 
-  it('XAmzContentSHA256Mismatch when the body is not what was signed, and nothing is stored', async () => {
+  // 6 bytes are stored inline in the database, 300 KiB go to a file through a writer thread that
+  // computes the SHA-256: both must refuse the body and leave the previous object alone.
+  it.each([6, 300 * 1024])('XAmzContentSHA256Mismatch when a %i-byte body is not what was signed, and nothing changes', async (size) => {
+    const key = `lying-${size}`;
+    const previous = randomBytes(size);
+    expect((await rawRequest(server.port, { method: 'PUT', path: `/edge-bucket/${key}`, body: previous })).status).toBe(200);
+    const honest = randomBytes(size);
+    const forged = Buffer.from(honest);
+    forged[size - 1] ^= 1;
     const input = signRequest({
       method: 'PUT',
-      rawUrl: '/edge-bucket/lying',
-      headers: { host: `127.0.0.1:${server.port}`, 'content-length': '6' },
+      rawUrl: `/edge-bucket/${key}`,
+      headers: { host: `127.0.0.1:${server.port}`, 'content-length': String(size) },
       accessKeyId: testAccessKey,
       secretKey: testSecretKey,
       date: new Date(),
-      payloadHash: sha256('honest'),
+      payloadHash: sha256(honest),
     });
-    const res = await send(input, 'forged');
+    const res = await send(input, forged);
     expect([res.status, errorCode(res.text)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
-    expect(await exists('lying')).toBe(false);
+    const after = await rawRequest(server.port, { path: `/edge-bucket/${key}` });
+    expect(after.status).toBe(200);
+    expect(sha256(after.body)).toBe(sha256(previous));
+    expect(readdirSync(join(server.dataDir, 'regions', 'lga1', 'tmp'))).toEqual([]);
   });
 
   it('SignatureDoesNotMatch for a forged chunk signature in a streaming upload, and nothing is stored', async () => {
