@@ -127,6 +127,20 @@ describe('BlobStore', () => {
     expect([...store.blobs.listAll()].length).toBe(inlineBefore);
   });
 
+  it('keeps every body in a file when inlining is off (inlineMaxBytes 0)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'strata-blobs-noinline-'));
+    const plain = new RegionStore('plain', root, { fsync: false, inlineMaxBytes: 0 });
+    try {
+      const data = randomBytes(10);
+      const written = await plain.blobs.write(chunked(data), [], { declaredSize: 10 });
+      expect(isInlineBlob(written.id)).toBe(false);
+      expect(readFileSync(plain.blobs.pathOf(written.id))).toEqual(data);
+    } finally {
+      await plain.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an inline body longer than declared', async () => {
     await expect(store.blobs.write(chunked(randomBytes(5000)), [], { declaredSize: 1000 })).rejects.toThrow(/larger than its declared size/);
   });
