@@ -70,19 +70,7 @@ export async function sendResult(res: ServerResponse, result: OperationResult, r
     // Headers are out once the first byte flows: a failure after that can only cut the connection.
     // (pipe rather than stream.pipeline: pipeline allocates an AbortController and a DOMException
     // per call, a measurable cost on small GETs.)
-    const source = payload;
-    if (source instanceof PooledFileReader) return sendPooled(res, source);
-    await new Promise<void>((resolve, reject) => {
-      source.once('error', (err) => {
-        res.destroy(err);
-        reject(err);
-      });
-      res.once('close', () => {
-        if (!res.writableFinished) source.destroy();
-        resolve();
-      });
-      source.pipe(res);
-    });
+    await streamBody(res, payload);
     return;
   }
   if (!res.hasHeader('Content-Length') && res.statusCode !== 204 && res.statusCode !== 304) res.setHeader('Content-Length', 0);
@@ -90,11 +78,12 @@ export async function sendResult(res: ServerResponse, result: OperationResult, r
 }
 
 /**
- * Like source.pipe(res), but each chunk goes back to the reader's pool once the socket has taken
- * it (the write callback), so that a large download reuses a few buffers instead of allocating
- * one per read.
+ * Stream `source` into the response; settles when the response closes, rejects if the source
+ * fails (the connection is then cut). A PooledFileReader gets each chunk back once the socket
+ * has taken it (the write callback), so that a large download reuses a few buffers instead of
+ * allocating one per read; any other source is piped.
  */
-function sendPooled(res: ServerResponse, source: PooledFileReader): Promise<void> {
+function streamBody(res: ServerResponse, source: Readable): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     source.once('error', (err) => {
       res.destroy(err);
@@ -104,6 +93,10 @@ function sendPooled(res: ServerResponse, source: PooledFileReader): Promise<void
       if (!res.writableFinished) source.destroy();
       resolve();
     });
+    if (!(source instanceof PooledFileReader)) {
+      source.pipe(res);
+      return;
+    }
     res.on('drain', () => source.resume());
     source.on('data', (chunk: Buffer) => {
       const more = res.write(chunk, (err) => {
