@@ -61,6 +61,11 @@ class IngestPool {
     return { pooled: chosen, job };
   }
 
+  /** Terminate every writer thread; their uploads fail as if the thread had died. */
+  async retireAll(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
   private spawn(): PooledWorker {
     const worker = new Worker(new URL('./ingest-worker.mjs', import.meta.url));
     // Requests in flight keep the process alive; an idle worker must not.
@@ -73,8 +78,11 @@ class IngestPool {
         sink?.onAck();
       } else sink?.onMessage(msg);
     });
+    // 'error' is followed by 'exit': only the first of them retires the worker.
     const fail = (err: Error) => {
-      this.workers.splice(this.workers.indexOf(pooled), 1);
+      const index = this.workers.indexOf(pooled);
+      if (index < 0) return;
+      this.workers.splice(index, 1);
       for (const sink of pooled.jobs.values()) sink.onWorkerLost(err);
       pooled.jobs.clear();
     };
@@ -86,6 +94,15 @@ class IngestPool {
 }
 
 const pool = new IngestPool();
+
+/**
+ * Stop the writer threads (the pool is shared by every store of the process; new uploads start
+ * new threads). Uploads in flight fail and their files are removed. Used by tests to show that
+ * losing a writer thread loses no acknowledged data and leaves nothing behind.
+ */
+export function retireIngestWorkers(): Promise<void> {
+  return pool.retireAll();
+}
 
 /**
  * Create `path` (it must not exist) and write everything piped in to it, hashing on the way.

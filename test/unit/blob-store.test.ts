@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInlineBlob } from '../../src/store/blobs.ts';
+import { retireIngestWorkers } from '../../src/store/ingest.ts';
 import { PooledFileReader } from '../../src/store/pooled-reader.ts';
 import { RegionStore } from '../../src/store/region-store.ts';
 
@@ -139,6 +140,29 @@ describe('BlobStore', () => {
       await plain.close();
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('fails an upload whose writer thread dies, removes its file, and writes the next one', async () => {
+    const blobsBefore = files('blobs').length;
+    let sent = 0;
+    const endless = new Readable({
+      read() {
+        // Keep sending until the writer is gone; then the pipeline fails and stops reading.
+        sent++;
+        setTimeout(() => this.push(randomBytes(256 * 1024)), 1);
+      },
+    });
+    const upload = store.blobs.write(endless, [], { declaredSize: 100 * 1024 * 1024 });
+    while (sent < 8) await new Promise((r) => setTimeout(r, 5));
+    await retireIngestWorkers();
+    await expect(upload).rejects.toThrow(/writer thread exited/);
+    endless.destroy();
+    expect(files('tmp')).toEqual([]);
+    expect(files('blobs').length).toBe(blobsBefore);
+    const data = randomBytes(200_000);
+    const next = await store.blobs.write(chunked(data), [], { declaredSize: data.length, md5: true });
+    expect(sha(readFileSync(store.blobs.pathOf(next.id)))).toBe(sha(data));
+    await store.blobs.remove(next.id);
   });
 
   it('refuses an inline body longer than declared', async () => {
