@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorizeRequest } from './access/check.ts';
 import { sourceIpOf } from './access/request-conditions.ts';
-import { authenticate } from './auth/sigv4.ts';
+import { authenticate, type AuthResult } from './auth/sigv4.ts';
 import { regionEndpointMap } from './config.ts';
 import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
@@ -94,7 +94,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
 
     let credentials: ReturnType<Services['identity']['credentialsFor']>;
-    const auth = authenticate(
+    const auth: AuthResult = operation.unauthenticated ? { kind: 'anonymous' } : authenticate(
       { method: raw.method ?? 'GET', rawUrl: raw.url ?? '/', headers: raw.headers },
       (accessKeyId) => {
         credentials = services.identity.credentialsFor(accessKeyId);

@@ -75,5 +75,7 @@ export interface Operation {
    * DeleteObjects request, or the tags in a PutObjectTagging body.
    */
   authorizesItself?: boolean;
+  /** never authenticated: CORS preflights come from browsers, unsigned (signature parameters are ignored) */
+  unauthenticated?: boolean;
   handle(ctx: RequestContext): Promise<OperationResult>;
 }

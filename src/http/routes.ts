@@ -17,6 +17,7 @@ import { ListBuckets } from '../ops/service.ts';
 import * as publicAccess from '../ops/public-access-block.ts';
 import { GetObjectAttributes } from '../ops/object-attributes.ts';
 import { PostObject } from '../ops/post-object.ts';
+import { CorsPreflight } from '../ops/cors-preflight.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from './parse-request.ts';
 
@@ -78,6 +79,9 @@ export const routes: Route[] = [
   { method: 'DELETE', scope: 'object', op: DeleteObject },
   { method: 'POST', scope: 'object', sub: 'uploads', op: multipart.CreateMultipartUpload },
   { method: 'POST', scope: 'object', sub: 'uploadId', op: multipart.CompleteMultipartUpload },
+
+  { method: 'OPTIONS', scope: 'bucket', op: CorsPreflight },
+  { method: 'OPTIONS', scope: 'object', op: CorsPreflight },
 ];
 
 /** Sub-resources S3 defines; any of them on a request no row matches is NotImplemented. */

@@ -168,6 +168,23 @@ describe('malformed and oversize input', () => {
 });
 
 describe('protocol details', () => {
+  it('answers CORS preflights unsigned: 400 without Origin, 403 CORSResponse otherwise (no CORS rules exist)', async () => {
+    const url = (path: string) => `http://127.0.0.1:${server.port}${path}`;
+    const options = async (path: string, headers: Record<string, string> = {}) => {
+      const res = await request(url(path), { method: 'OPTIONS', headers });
+      const text = await res.body.text();
+      return [res.statusCode, errorCode(text)];
+    };
+    // Signature parameters on a preflight are not checked: browsers never sign one.
+    const presignedLooking = '/edge-bucket/foo?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=100000&X-Amz-Signature=00';
+    expect(await options(presignedLooking)).toEqual([400, 'BadRequest']);
+    expect(await options('/edge-bucket', { origin: 'https://example.com' })).toEqual([400, 'BadRequest']);
+    const preflight = { origin: 'https://example.com', 'access-control-request-method': 'GET' };
+    expect(await options('/edge-bucket/foo', preflight)).toEqual([403, 'CORSResponse']);
+    expect(await options('/edge-bucket', preflight)).toEqual([403, 'CORSResponse']);
+    expect(await options('/no-such-bucket-here/foo', preflight)).toEqual([404, 'NoSuchBucket']);
+  });
+
   it('x-amz-request-id on every response; HEAD errors without a body; NotImplemented as 501', async () => {
     const head = await rawRequest(server.port, { method: 'HEAD', path: '/edge-bucket/absent' });
     expect(head.status).toBe(404);
