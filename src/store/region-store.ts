@@ -387,6 +387,7 @@ export class RegionStore {
       }
       if (!this.stmts.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
       check?.(previous);
+      this.blobs.persistInline(record.blob);
       this.stmts.upsertObject.run({
         bucket: record.bucket,
         key: record.key,
@@ -409,6 +410,7 @@ export class RegionStore {
       this.stmts.usageAdd.run(record.ownerOrg, record.size, 1);
       return { previous };
     })();
+    this.blobs.committedInline(record.blob);
     this.reap(released);
     return result;
   }
@@ -531,6 +533,7 @@ export class RegionStore {
       if (!this.stmts.upload.get(part.uploadId)) throw new S3Error('NoSuchUpload', undefined, { UploadId: part.uploadId });
       const prev = this.stmts.part.get(part.uploadId, part.partNumber);
       check?.(prev ? toPart(prev) : undefined);
+      this.blobs.persistInline(part.blob);
       this.stmts.upsertPart.run({
         upload_id: part.uploadId,
         part_number: part.partNumber,
@@ -549,6 +552,7 @@ export class RegionStore {
       }
       this.stmts.usageAdd.run(ownerOrg, part.size, 0);
     })();
+    this.blobs.committedInline(part.blob);
     this.reap(released);
   }
 
