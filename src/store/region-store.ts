@@ -194,6 +194,8 @@ export class RegionStore {
   readonly blobs: BlobStore;
   private readonly wal: FileSyncer;
   private readonly stmts;
+  private readonly bucketCache = new Map<string, BucketRecord | undefined>();
+  private bucketCacheVersion = -1;
 
   constructor(readonly name: string, root: string, options: StoreOptions) {
     const { fsync } = options;
@@ -204,6 +206,7 @@ export class RegionStore {
     const db = this.db;
     this.stmts = {
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_org = ? ORDER BY name'),
       allBuckets: db.prepare<[], BucketRow>('SELECT * FROM buckets ORDER BY name'),
       insertBucket: db.prepare('INSERT INTO buckets (name, owner_org, created_at, acl) VALUES (?, ?, ?, ?)'),
@@ -303,9 +306,23 @@ export class RegionStore {
 
   // ---- buckets ----------------------------------------------------------------------
 
+  /**
+   * Every request loads its bucket, so records are cached. This process's own changes drop the
+   * entry; PRAGMA data_version changes when another connection (another process on the same
+   * data root) commits, and then the whole cache is dropped. Callers must not modify the record.
+   */
   getBucket(name: string): BucketRecord | undefined {
+    const version = this.stmts.dataVersion.get() as number;
+    if (version !== this.bucketCacheVersion) {
+      this.bucketCache.clear();
+      this.bucketCacheVersion = version;
+    }
+    if (this.bucketCache.has(name)) return this.bucketCache.get(name);
     const row = this.stmts.bucket.get(name);
-    return row ? toBucket(row) : undefined;
+    const record = row ? toBucket(row) : undefined;
+    if (this.bucketCache.size >= 10_000) this.bucketCache.clear();
+    this.bucketCache.set(name, record);
+    return record;
   }
 
   listBuckets(ownerOrg?: string): BucketRecord[] {
@@ -314,6 +331,7 @@ export class RegionStore {
   }
 
   createBucket(name: string, ownerOrg: string, acl: Acl | null): 'created' | 'owned' | 'taken' {
+    this.bucketCache.delete(name);
     return this.db.transaction(() => {
       const existing = this.stmts.bucket.get(name);
       if (existing) return existing.owner_org === ownerOrg ? 'owned' : 'taken';
@@ -333,19 +351,23 @@ export class RegionStore {
       }
       this.stmts.deleteBucket.run(name);
     })();
+    this.bucketCache.delete(name);
     this.reap(released);
   }
 
   setBucketAcl(name: string, acl: Acl): void {
     this.stmts.setBucketField.acl.run(JSON.stringify(acl), name);
+    this.bucketCache.delete(name);
   }
 
   setBucketPolicy(name: string, policy: string | null): void {
     this.stmts.setBucketField.policy.run(policy, name);
+    this.bucketCache.delete(name);
   }
 
   setBucketTags(name: string, tags: [string, string][] | null): void {
     this.stmts.setBucketField.tags.run(tags ? JSON.stringify(tags) : null, name);
+    this.bucketCache.delete(name);
   }
 
   /**
@@ -354,6 +376,7 @@ export class RegionStore {
    * cannot lose each other. Returns the stored config; a missing bucket is left alone.
    */
   setBucketConfig(name: string, update: (config: BucketConfig) => BucketConfig): BucketConfig | undefined {
+    this.bucketCache.delete(name);
     return this.db.transaction(() => {
       const row = this.stmts.bucket.get(name);
       if (!row) return undefined;
