@@ -16,7 +16,8 @@ import { testAccessKey, testSecretKey } from '../helpers/server.ts';
 
 const repo = resolve(__dirname, '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'strata-crash-'));
-let child: ChildProcess | undefined;
+/** Every server this file started: whatever fails, none may outlive the file. */
+const started = new Set<ChildProcess>();
 
 function startChild(): Promise<{ proc: ChildProcess; endpoint: string; port: number }> {
   return new Promise((resolvePromise, reject) => {
@@ -24,6 +25,8 @@ function startChild(): Promise<{ proc: ChildProcess; endpoint: string; port: num
       env: { ...process.env, STRATA_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_ADMIN_ACCESS_KEY: testAccessKey, STRATA_ADMIN_SECRET_KEY: testSecretKey },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started.add(proc);
+    proc.once('exit', () => started.delete(proc));
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
     proc.stdout!.on('data', (d: Buffer) => {
@@ -69,14 +72,15 @@ function inlineBlobs(): string[] {
 }
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) await kill9(child);
+  // Killed by the PIDs this file started; a bounded wait, so that cleanup itself cannot hang.
+  const alive = [...started].filter((p) => p.exitCode === null && p.signalCode === null);
+  await Promise.race([Promise.all(alive.map(kill9)), new Promise((r) => setTimeout(r, 5000))]);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('kill -9', () => {
   it('keeps acknowledged writes, hides partial ones, and collects orphans on restart', async () => {
     let server = await startChild();
-    child = server.proc;
     let s3 = client(server.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: 'crash-bucket' }));
     const acknowledged = randomBytes(2 * 1024 * 1024);
@@ -118,7 +122,6 @@ describe('kill -9', () => {
     expect(inlineBlobs()).toContain(inlineOrphan);
 
     server = await startChild();
-    child = server.proc;
     s3 = client(server.endpoint);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'crash-bucket', Key: 'acked' }));
     expect(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex')).toBe(createHash('sha256').update(acknowledged).digest('hex'));
@@ -138,7 +141,6 @@ describe('kill -9', () => {
     s3.destroy();
     await kill9(server.proc);
     server = await startChild();
-    child = server.proc;
     s3 = client(server.endpoint);
     const lastBack = await s3.send(new GetObjectCommand({ Bucket: 'crash-bucket', Key: 'last-second' }));
     expect(Buffer.from(await lastBack.Body!.transformToByteArray()).equals(last)).toBe(true);
@@ -148,7 +150,6 @@ describe('kill -9', () => {
 
   it('finishes in-flight requests on SIGTERM, then exits cleanly', async () => {
     const server = await startChild();
-    child = server.proc;
     const s3 = client(server.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: 'graceful-bucket' })).catch(() => undefined);
     const body = new PassThrough();
@@ -176,7 +177,6 @@ describe('kill -9', () => {
     s3.destroy();
     // The write acknowledged during shutdown is there after a restart.
     const again = await startChild();
-    child = again.proc;
     const s3b = client(again.endpoint);
     const got = await s3b.send(new GetObjectCommand({ Bucket: 'graceful-bucket', Key: 'in-flight' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(payload)).toBe(true);
