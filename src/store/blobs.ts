@@ -1,6 +1,7 @@
 // Object bytes. A blob is named by a generated id (never by the user's key) and lives in one of
 // two places:
-// - a file, written under tmp/, fsynced, then renamed into blobs/<2 hex>/<id>;
+// - a file, written under tmp/ by a writer thread (ingest.ts: hashed there, O_DIRECT where the
+//   file system allows), fsynced, then renamed into blobs/<2 hex>/<id>;
 // - for bodies of at most `inlineMaxBytes` (declared before the first byte is read), a row of
 //   the region's SQLite database (table inline_blobs). The bytes wait in memory until the
 //   transaction that commits the object (or part) referencing them inserts the row
