@@ -10,7 +10,7 @@
 // stored bytes can have changed, and stays put on metadata-only changes (tags, ACLs), which a
 // revalidation (304) still refreshes.
 import { createHash } from 'node:crypto';
-import type { Acl, BucketRecord, ObjectMeta, ObjectRecord, PartRef } from '../store/types.ts';
+import type { BucketRecord, ObjectRecord, PartRef } from '../store/types.ts';
 
 export const WIRE_VERSION = 1;
 
@@ -23,39 +23,19 @@ export const META_LENGTH_HEADER = 'x-strata-accel-meta-length';
 export const META_HEADER = 'x-strata-accel-meta';
 export const STORED_LENGTH_HEADER = 'x-strata-accel-stored-length';
 
-export interface WireBucket {
-  name: string;
-  ownerOrg: string;
-  createdAt: number;
-  acl: Acl | null;
-  policy: string | null;
-  /** bucket settings authorization needs (Block Public Access) */
-  config?: BucketRecord['config'];
-}
+/** The bucket fields authorization needs (tags stay at the origin). */
+export type WireBucket = Pick<BucketRecord, 'name' | 'ownerOrg' | 'createdAt' | 'acl' | 'policy' | 'config'>;
 
-export interface WirePart {
-  partNumber: number;
-  size: number;
-  storedSize: number;
-  etag: string;
-  checksum?: string;
-  sse?: string;
-}
+/** A part as the cache needs it: everything but its origin-private blob id. */
+export type WirePart = Omit<PartRef, 'blob'>;
 
-export interface WireObject {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: number;
-  ownerOrg: string;
-  meta: ObjectMeta;
-  /** SSE-C record (JSON) of the object; for multipart objects the upload's record */
-  sse: string | null;
+/** The object record without blob ids or bucket name. */
+export type WireObject = Pick<ObjectRecord, 'key' | 'size' | 'etag' | 'lastModified' | 'ownerOrg' | 'meta' | 'sse'> & {
   /** stored bytes of the whole object (sum over parts; ciphertext size for SSE-C) */
   storedSize: number;
   /** parts of a multipart object, in order; null for a single-blob object. Omitted in 304 answers. */
   parts?: WirePart[] | null;
-}
+};
 
 export interface WireAnswer {
   v: number;
