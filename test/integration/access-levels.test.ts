@@ -4,14 +4,11 @@
 // nothing; an allowed cell must succeed and have its effect. Also: deleting keys never deletes data.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse } from '../helpers/raw.ts';
+import type { AccessLevel } from '../../src/identity/identity-store.ts';
+import { errorCode, type RawResponse } from '../helpers/raw.ts';
+import { addTestKey, sendAs, type Creds, type SendOptions } from '../helpers/principals.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-interface Creds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
 
 let server: TestServer;
 const levels: readonly AccessLevel[] = ['read', 'write', 'readwrite', 'full'];
@@ -20,22 +17,13 @@ const keys = {} as Record<AccessLevel, Creds>;
 const org = 'default';
 const shared = 'levels-bucket';
 
-function addKey(orgId: string, user: string, level: AccessLevel): Creds {
-  const { accessKey, secretKey } = generateCredentials();
-  server.services.identity.addKey({ org: orgId, user, namespace: orgId, level, accessKey, secretKey, secretName: `${orgId}-${user}-obj-store-creds` });
-  return { accessKeyId: accessKey, secretAccessKey: secretKey };
-}
+const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
 
-interface Opts {
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
 
 /** A request signed with `who` (undefined = the bootstrap admin's full key). */
-function send(who: Creds | undefined, method: string, path: string, opts: Opts = {}): Promise<RawResponse> {
-  return rawRequest(server.port, { method, path, headers: opts.headers, body: opts.body, sign: who });
-}
-const admin = (method: string, path: string, opts: Opts = {}) => send(undefined, method, path, opts);
+/** As `who`, or as the bootstrap admin when undefined. */
+const send = (who: Creds | undefined, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who ?? 'admin', method, path, opts);
+const admin = (method: string, path: string, opts: SendOptions = {}) => send(undefined, method, path, opts);
 
 async function ok(resPromise: Promise<RawResponse>, status = 200): Promise<RawResponse> {
   const res = await resPromise;

@@ -14,15 +14,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse } from '../helpers/raw.ts';
+import type { AccessLevel } from '../../src/identity/identity-store.ts';
+import { errorCode, type RawResponse } from '../helpers/raw.ts';
+import { addTestKey, sendAs, type Creds, type SendOptions, type Who } from '../helpers/principals.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-interface Creds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-type Who = Creds | 'admin' | 'anonymous';
 
 const MiB = 1024 * 1024;
 const all: ObjectAttributes[] = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'];
@@ -33,16 +29,9 @@ let alice: Creds; // partner, full
 let ownerReader: Creds; // default, read
 let ownerWriter: Creds; // default, write
 
-function addKey(org: string, user: string, level: AccessLevel): Creds {
-  const { accessKey, secretKey } = generateCredentials();
-  server.services.identity.addKey({ org, user, namespace: org, level, accessKey, secretKey, secretName: `${org}-${user}-obj-store-creds` });
-  return { accessKeyId: accessKey, secretAccessKey: secretKey };
-}
+const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
 
-function send(who: Who, method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
-  const sign = who === 'admin' ? undefined : who === 'anonymous' ? false : who;
-  return rawRequest(server.port, { method, path, headers: opts.headers, body: opts.body, sign });
-}
+const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
 const attrs = (who: Who, key: string, attributes: string | undefined, headers: Record<string, string> = {}) =>
   send(who, 'GET', `/${bucket}/${key}?attributes`, { headers: attributes === undefined ? headers : { 'x-amz-object-attributes': attributes, ...headers } });
 

@@ -8,16 +8,13 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
+import type { AccessLevel } from '../../src/identity/identity-store.ts';
+import { errorCode, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
+import { addTestKey, sendAs, type Creds, type SendOptions, type Who } from '../helpers/principals.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 
-interface Creds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
 
 let server: TestServer;
 /** The owning organisation: the test server's bootstrap org, whose admin key is `full`. */
@@ -33,23 +30,11 @@ let ownerReadWrite: Creds; // default, readwrite
 const allUsers = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const authUsers = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
 
-function addKey(org: string, user: string, level: AccessLevel): Creds {
-  const { accessKey, secretKey } = generateCredentials();
-  server.services.identity.addKey({ org, user, namespace: org, level, accessKey, secretKey, secretName: `${org}-${user}-obj-store-creds` });
-  return { accessKeyId: accessKey, secretAccessKey: secretKey };
-}
+const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
 
-interface Opts {
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-type Who = Creds | 'admin' | 'anonymous';
 
-function send(who: Who, method: string, path: string, opts: Opts = {}): Promise<RawResponse> {
-  const sign = who === 'admin' ? undefined : who === 'anonymous' ? false : who;
-  return rawRequest(server.port, { method, path, headers: opts.headers, body: opts.body, sign });
-}
-const admin = (method: string, path: string, opts: Opts = {}) => send('admin', method, path, opts);
+const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
+const admin = (method: string, path: string, opts: SendOptions = {}) => send('admin', method, path, opts);
 
 const ok = expectStatus;
 const denied = expectRefused;

@@ -12,15 +12,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, type AccessLevel } from '../../src/identity/identity-store.ts';
-import { errorCode, rawRequest, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
+import type { AccessLevel } from '../../src/identity/identity-store.ts';
+import { errorCode, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
+import { addTestKey, sendAs, type Creds, type SendOptions, type Who } from '../helpers/principals.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-interface Creds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-type Who = Creds | 'admin' | 'anonymous';
 
 let server: TestServer;
 let s3: S3Client;
@@ -32,17 +28,10 @@ const allUsers = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const authUsers = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
 const ns = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-function addKey(org: string, user: string, level: AccessLevel): Creds {
-  const { accessKey, secretKey } = generateCredentials();
-  server.services.identity.addKey({ org, user, namespace: org, level, accessKey, secretKey, secretName: `${org}-${user}-obj-store-creds` });
-  return { accessKeyId: accessKey, secretAccessKey: secretKey };
-}
+const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
 
-function send(who: Who, method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
-  const sign = who === 'admin' ? undefined : who === 'anonymous' ? false : who;
-  return rawRequest(server.port, { method, path, headers: opts.headers, body: opts.body, sign });
-}
-const admin = (method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}) => send('admin', method, path, opts);
+const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
+const admin = (method: string, path: string, opts: SendOptions = {}) => send('admin', method, path, opts);
 
 const ok = expectStatus;
 const refused = expectRefused;
