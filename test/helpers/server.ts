@@ -1,6 +1,6 @@
 // Start a real Strata server for a test: ephemeral port, temporary data root, known bootstrap
 // credentials. Clients talk to it over real HTTP.
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig, type S3ServiceException } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +73,14 @@ export function writeS3cmdConfig(path: string, server: Pick<TestServer, 'port' |
       '',
     ].join('\n'),
   );
+}
+
+/** The error an SDK call fails with; a call that succeeds fails the test. */
+export async function sdkError(promise: Promise<unknown>): Promise<S3ServiceException> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as S3ServiceException;
+  }
+  throw new Error('expected an error, but the request succeeded');
 }

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessLevel } from '../../src/identity/identity-store.ts';
 import { errorCode, type RawResponse } from '../helpers/raw.ts';
 import { addTestKey, sendAs, type Creds, type SendOptions, type Who } from '../helpers/principals.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
 
 
 const MiB = 1024 * 1024;
@@ -40,15 +40,6 @@ async function expectStatus(p: Promise<RawResponse>, status: number, code?: stri
   expect(res.status, `${res.status} ${res.text}`).toBe(status);
   if (code !== undefined) expect(errorCode(res.text)).toBe(code);
   return res;
-}
-
-async function sdkError(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error('expected an error, but the request succeeded');
 }
 
 async function multipart(key: string, sizes: number[], algorithm?: 'SHA256' | 'CRC32'): Promise<{ etag: string; checksum?: string; partChecksums: (string | undefined)[] }> {

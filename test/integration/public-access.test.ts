@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessLevel } from '../../src/identity/identity-store.ts';
 import { errorCode, type RawResponse, expectStatus, expectRefused } from '../helpers/raw.ts';
 import { addTestKey, sendAs, type Creds, type SendOptions, type Who } from '../helpers/principals.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
 
 
 let server: TestServer;
@@ -78,15 +78,6 @@ async function grantsOf(path: string): Promise<string[]> {
     grants.push(`${who}:${/<Permission>([^<]*)<\/Permission>/.exec(m[1])?.[1]}`);
   }
   return grants.sort();
-}
-
-async function sdkError(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error('expected an error, but the request succeeded');
 }
 
 beforeAll(async () => {
