@@ -28,18 +28,13 @@ export interface RunRecord {
   cappedByTime: boolean;
 }
 
-export interface SideSummary {
+/**
+ * One server's figures over the repeats: medians of the rates and latencies, the highest peak
+ * RSS (MB), and the errors summed.
+ */
+export type SideSummary = Pick<RunRecord, 'opsPerSec' | 'mbPerSec' | 'p50Ms' | 'p99Ms' | 'serverCpuMsPerOp' | 'clientCpuMsPerOp' | 'peakRssMB' | 'errors'> & {
   runs: number;
-  opsPerSec: number;
-  mbPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  serverCpuMsPerOp: number;
-  clientCpuMsPerOp: number;
-  /** highest peak RSS over the repeats, MB */
-  peakRssMB: number;
-  errors: number;
-}
+};
 
 export interface ScenarioSummary {
   scenario: string;
