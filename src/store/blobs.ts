@@ -19,7 +19,6 @@ import { PooledFileReader } from './pooled-reader.ts';
 import { join } from 'node:path';
 import { Readable, Writable, type Transform } from 'node:stream';
 import type { Db } from './db.ts';
-import { pipeline } from 'node:stream/promises';
 
 /** Collects a small body in memory for an inline blob; more than `max` bytes is an error. */
 class MemorySink extends Writable {
@@ -132,7 +131,7 @@ export class BlobStore {
     const tmpPath = join(this.tmpDir, id);
     const out = new IngestSink(tmpPath, { md5: options.md5 === true, sha256: options.sha256 === true, fsync: this.fsync });
     try {
-      await pipeline([source, ...transforms, out] as unknown as [Readable, ...Transform[]]);
+      await lightPipeline([source, ...transforms, out]);
     } catch (err) {
       // The sink removes its file when destroyed; this covers a worker that died on the way.
       await unlink(tmpPath).catch(() => undefined);
@@ -295,20 +294,22 @@ function randomHex24(): string {
 }
 
 /**
- * source.pipe(t1)…pipe(sink), settling when the sink finishes or any stream fails (all are then
- * destroyed). For small bodies: stream/promises' pipeline allocates an AbortController and a
- * DOMException per call, which costs more than receiving a 4 KiB object.
+ * source.pipe(t1)…pipe(sink), settling when the sink finishes, or when any stream fails: all are
+ * then destroyed, and the rejection waits for the sink to close (a file sink has removed its
+ * file by then). Used for every blob write: stream/promises' pipeline allocates an
+ * AbortController and a DOMException per call, which costs more than receiving a 4 KiB object.
  */
 function lightPipeline(streams: (Readable | Transform | Writable)[]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let failed = false;
+    const sink = streams[streams.length - 1] as Writable;
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
       for (const stream of streams) stream.destroy();
-      reject(err);
+      if (sink.closed) reject(err);
+      else sink.once('close', () => reject(err));
     };
-    const sink = streams[streams.length - 1] as Writable;
     let finished = false;
     for (const stream of streams) {
       stream.on('error', fail);
