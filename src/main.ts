@@ -2,14 +2,13 @@
 // crash, bootstrap the first organisation and key, listen, and shut down gracefully.
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
 import { createAccelService } from './accel/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
 import type { Services } from './http/operation.ts';
 import { IdentityStore, generateCredentials, loadOrCreateMasterKey } from './identity/identity-store.ts';
-import { RegionStore } from './store/region-store.ts';
+import { openRegionStore, type RegionStore } from './store/region-store.ts';
 
 export const bootstrapOrg = 'default';
 export const bootstrapUser = 'admin';
@@ -32,7 +31,7 @@ export function openServices(config: StrataConfig): Services {
   const identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
   const regions = new Map<string, RegionStore>();
   for (const name of config.regions) {
-    const store = new RegionStore(name, join(config.dataDir, 'regions', name), { fsync: config.fsync, inlineMaxBytes: config.inlineMaxBytes });
+    const store = openRegionStore(config, name);
     store.recover();
     regions.set(name, store);
   }

@@ -5,9 +5,8 @@
 //   strata quota get ORG [--region R]             the quota in force
 //   strata quota set ORG SIZE [--region R]        set a quota (SIZE: bytes, or 500GB, 30TiB, ...)
 //   strata quota reset ORG [--region R]           back to the configured default
-import { join } from 'node:path';
 import { loadConfig, type StrataConfig } from '../config.ts';
-import { RegionStore } from '../store/region-store.ts';
+import { openRegionStore, type RegionStore } from '../store/region-store.ts';
 import { parseByteSize, quotaLimit } from './quota.ts';
 
 function regionsOf(config: StrataConfig, flags: Record<string, string>): string[] {
@@ -19,7 +18,7 @@ function regionsOf(config: StrataConfig, flags: Record<string, string>): string[
 function withStores<T>(config: StrataConfig, regions: string[], fn: (store: RegionStore) => T): T[] {
   return regions.map((name) => {
     // No recover() here: the running server may have uploads in flight in the same data root.
-    const store = new RegionStore(name, join(config.dataDir, 'regions', name), { fsync: config.fsync, inlineMaxBytes: config.inlineMaxBytes });
+    const store = openRegionStore(config, name);
     try {
       return fn(store);
     } finally {

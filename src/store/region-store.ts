@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, FileSyncer, type Db } from './db.ts';
 import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
+import type { StrataConfig } from '../config.ts';
 import { S3Error } from '../errors.ts';
 
 interface ObjectRow {
@@ -187,6 +188,11 @@ export interface StoreOptions {
   fsync: boolean;
   /** bodies declared at most this long are stored in the database instead of a file (0: never) */
   inlineMaxBytes: number;
+}
+
+/** The store of region `name` under the configured data root (dataDir/regions/<name>). */
+export function openRegionStore(config: Pick<StrataConfig, 'dataDir' | 'fsync' | 'inlineMaxBytes'>, name: string): RegionStore {
+  return new RegionStore(name, join(config.dataDir, 'regions', name), { fsync: config.fsync, inlineMaxBytes: config.inlineMaxBytes });
 }
 
 export class RegionStore {
