@@ -15,15 +15,16 @@
 // Plain JavaScript on purpose: a worker is loaded by Node itself, with no TypeScript loader in
 // every context that starts one (tests, the CLI, an installed package).
 //
-// Bytes arrive in 1 MiB ArrayBuffers transferred (not copied) from the main thread, and go back
-// the same way to be reused. (Measured alternatives: a SharedArrayBuffer ring makes V8 copy into
-// it 4x slower; structured-clone copies cost more in serialisation than the hashing they move.)
+// Bytes arrive in ArrayBuffers transferred (not copied) from the main thread: body chunks as
+// the HTTP parser made them, and 1 MiB batches of copied bytes, which go back the same way to
+// be reused. (Measured alternatives: a SharedArrayBuffer ring makes V8 copy into it 4x slower;
+// structured-clone copies cost more in serialisation than the hashing they move.)
 // Protocol (every message carries `job`, a number chosen by the main thread):
 //   main → worker  open   {path, md5, sha256}      create the file (exclusive)
-//                  data   {buf, length}            bytes [0, length) of the transferred buffer
+//                  data   {parts: [{buf, length, batch}]}  bytes [0, length) of each buffer, in order
 //                  finish {fsync}                  write the tail, truncate, fdatasync, close
 //                  abort  {}                       close and unlink; always answered
-//   worker → main  ack    {buf}                    a data message is done; its buffer comes back
+//   worker → main  ack    {batches}                a data message is done; its batch buffers come back
 //                  finished {size, md5, sha256}
 //                  aborted {}
 //                  error  {message, code}          the job failed; the main thread then aborts it
@@ -173,14 +174,19 @@ port.on('message', (msg) => {
       case 'open':
         open(msg);
         return;
-      case 'data':
+      case 'data': {
+        /** @type {ArrayBuffer[]} */
+        const batches = msg.parts.filter((part) => part.batch).map((part) => part.buf);
         try {
-          if (job && !job.failed) data(job, Buffer.from(msg.buf, 0, msg.length));
+          for (const part of msg.parts) {
+            if (job && !job.failed) data(job, Buffer.from(part.buf, 0, part.length));
+          }
         } finally {
-          // A failed job still returns every buffer, so the main thread's pool does not leak.
-          port.postMessage({ op: 'ack', job: msg.job, buf: msg.buf }, [msg.buf]);
+          // A failed job still returns every batch, so the main thread's pool does not leak.
+          port.postMessage({ op: 'ack', job: msg.job, batches }, batches);
         }
         return;
+      }
       case 'finish': {
         if (!job || job.failed) return;
         finish(job, msg.fsync);

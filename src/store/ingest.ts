@@ -1,14 +1,21 @@
-// Writing blob files off the event loop: an IngestSink is a Writable whose bytes are copied
-// into 1 MiB batch buffers that are transferred (not copied again) to a worker thread, which
-// hashes and writes them and transfers the buffer back for reuse (see ingest-worker.mjs for
-// why, and for the protocol). The main thread keeps only the copy into a batch. An upload has
-// at most a few batches in flight, so a slow disk slows its client down instead of filling memory.
+// Writing blob files off the event loop: an IngestSink is a Writable whose bytes go to a worker
+// thread, which hashes and writes them (see ingest-worker.mjs for why, and for the protocol).
+// A chunk that is the whole of its ArrayBuffer (what Node's HTTP parser delivers: each body
+// chunk is a fresh copy out of the socket's read buffer) is transferred as it is, without a copy;
+// other chunks are copied into 1 MiB batch buffers, which the worker transfers back for reuse.
+// Transferring matters beyond the copy: memory that stays in the main thread's heap until a
+// garbage collection counts towards V8's old-generation limit, and at 1 GB/s of uploads it made
+// the main isolate run a full mark-compact every ~80 ms (about a fifth of the server's CPU).
+// Whoever writes into an IngestSink gives up its chunks: a transferred chunk reads as empty
+// afterwards, so a stage upstream must not look at a buffer again once it has pushed all of it.
+// An upload has at most a few messages in flight, so a slow disk slows its client down
+// instead of filling memory.
 import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
 const BATCH_BYTES = 1 << 20;
-/** Batches of one upload queued in its worker before the upload waits (backpressure). */
+/** Data messages (about a batch's worth each) of one upload queued in its worker before the upload waits (backpressure). */
 const MAX_IN_FLIGHT = 3;
 /** Batch buffers kept for reuse: fresh memory costs page faults and garbage collections. */
 const MAX_SPARE_BATCHES = 16;
@@ -26,7 +33,7 @@ export interface IngestResult {
 }
 
 type WorkerMessage =
-  | { op: 'ack'; job: number; buf: ArrayBuffer }
+  | { op: 'ack'; job: number; batches: ArrayBuffer[] }
   | { op: 'finished'; job: number; size: number; md5?: Uint8Array; sha256?: Uint8Array }
   | { op: 'aborted'; job: number }
   | { op: 'error'; job: number; message: string; code?: string };
@@ -74,7 +81,7 @@ class IngestPool {
     worker.on('message', (msg: WorkerMessage) => {
       const sink = pooled.jobs.get(msg.job);
       if (msg.op === 'ack') {
-        this.recycle(msg.buf);
+        for (const batch of msg.batches) this.recycle(batch);
         sink?.onAck();
       } else sink?.onMessage(msg);
     });
@@ -95,6 +102,25 @@ class IngestPool {
 
 const pool = new IngestPool();
 
+/** Bytes for the worker: a chunk handed over whole, or a batch of copied bytes (returned for reuse). */
+interface OutgoingPart {
+  buf: ArrayBuffer;
+  length: number;
+  batch: boolean;
+}
+
+/** Below this, copying is cheaper than a transfer (and small buffers may share a pool). */
+const MIN_HANDOVER_BYTES = 16 * 1024;
+
+/**
+ * True when `chunk` is the whole of an ordinary ArrayBuffer, as the bodies Node's HTTP parser
+ * delivers are (each a fresh copy out of the socket's read buffer): it can be transferred to a
+ * worker without copying and without detaching bytes that anything else looks at.
+ */
+function ownsWholeBuffer(chunk: Buffer): boolean {
+  return chunk.length >= MIN_HANDOVER_BYTES && chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length && chunk.buffer instanceof ArrayBuffer;
+}
+
 /**
  * Stop the writer threads (the pool is shared by every store of the process; new uploads start
  * new threads). Uploads in flight fail and their files are removed. Used by tests to show that
@@ -113,12 +139,15 @@ export class IngestSink extends Writable {
   result: IngestResult | undefined;
   private readonly pooled: PooledWorker;
   private readonly job: number;
-  /** the batch being filled, and how far */
+  /** the batch being filled with copied bytes, and how far */
   private batch: ArrayBuffer | undefined;
   private fill = 0;
+  /** what the next data message carries, in order: whole chunks and filled batches */
+  private outgoing: OutgoingPart[] = [];
+  private outgoingBytes = 0;
   private inFlight = 0;
-  /** the chunk being copied into batches, with its write callback */
-  private pending: { chunk: Buffer; at: number; done: (err?: Error | null) => void } | undefined;
+  /** the chunk being queued (its length kept: a handed-over chunk reads as empty), with its write callback */
+  private pending: { chunk: Buffer; length: number; at: number; done: (err?: Error | null) => void } | undefined;
   private finishing: ((err?: Error | null) => void) | undefined;
   private aborting: (() => void) | undefined;
   private workerLost = false;
@@ -132,32 +161,49 @@ export class IngestSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.pending = { chunk, at: 0, done };
+    this.pending = { chunk, length: chunk.length, at: 0, done };
     this.pump();
   }
 
-  /** Copy the pending chunk into batches until it is all sent, or too many are in flight. */
+  /**
+   * Queue the pending chunk for the worker, sending a message whenever about a batch's worth is
+   * queued, until the chunk is all queued or too many messages are in flight (then onAck resumes).
+   */
   private pump(): void {
     const p = this.pending;
     if (!p || this.destroyed) return;
-    while (p.at < p.chunk.length) {
+    for (;;) {
+      if (this.outgoingBytes >= BATCH_BYTES) {
+        if (this.inFlight >= MAX_IN_FLIGHT) return;
+        this.sendOutgoing();
+      }
+      const left = p.length - p.at;
+      if (left === 0) break;
+      if (p.at === 0 && ownsWholeBuffer(p.chunk)) {
+        // Handed over as it is: no copy, and its memory leaves this thread's heap at once.
+        this.closeBatch();
+        this.outgoing.push({ buf: p.chunk.buffer as ArrayBuffer, length: left, batch: false });
+        this.outgoingBytes += left;
+        p.at = p.length;
+        continue;
+      }
       if (this.batch === undefined) {
-        if (this.inFlight >= MAX_IN_FLIGHT) return; // resumed by onAck
         this.batch = pool.batch();
         this.fill = 0;
       }
-      const n = Math.min(BATCH_BYTES - this.fill, p.chunk.length - p.at);
+      const n = Math.min(BATCH_BYTES - this.fill, left);
       p.chunk.copy(new Uint8Array(this.batch), this.fill, p.at, p.at + n);
       this.fill += n;
       p.at += n;
-      if (this.fill === BATCH_BYTES) this.sendBatch();
+      this.outgoingBytes += n;
+      if (this.fill === BATCH_BYTES) this.closeBatch();
     }
     this.pending = undefined;
     p.done();
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    if (this.batch !== undefined && this.fill > 0) this.sendBatch();
+    if (this.outgoingBytes > 0) this.sendOutgoing();
     this.finishing = done;
     this.post({ op: 'finish', job: this.job, fsync: this.fsync });
   }
@@ -166,6 +212,8 @@ export class IngestSink extends Writable {
     this.pending = undefined;
     if (this.batch !== undefined) pool.recycle(this.batch);
     this.batch = undefined;
+    for (const part of this.outgoing) if (part.batch) pool.recycle(part.buf);
+    this.outgoing = [];
     if (this.result || this.workerLost) {
       this.pooled.jobs.delete(this.job);
       return done(err);
@@ -179,11 +227,21 @@ export class IngestSink extends Writable {
     this.pooled.worker.postMessage(msg);
   }
 
-  private sendBatch(): void {
-    const buf = this.batch!;
-    this.pooled.worker.postMessage({ op: 'data', job: this.job, buf, length: this.fill }, [buf]);
+  /** Put the batch being filled (if any bytes are in it) after the queued parts. */
+  private closeBatch(): void {
+    if (this.batch === undefined) return;
+    if (this.fill > 0) this.outgoing.push({ buf: this.batch, length: this.fill, batch: true });
+    else pool.recycle(this.batch);
     this.batch = undefined;
     this.fill = 0;
+  }
+
+  private sendOutgoing(): void {
+    this.closeBatch();
+    const parts = this.outgoing;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    this.pooled.worker.postMessage({ op: 'data', job: this.job, parts }, parts.map((part) => part.buf));
     this.inFlight++;
   }
 

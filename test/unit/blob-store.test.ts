@@ -151,6 +151,31 @@ describe('BlobStore', () => {
     }
   });
 
+  it('hands whole-buffer chunks to the writer thread without copying, and copies every other chunk', async () => {
+    // Whole buffers of various sizes (as the HTTP parser delivers them) between views into
+    // shared memory (as a decoder's slices are), and buffers too small to be worth a transfer.
+    const shared = randomBytes(300_000);
+    const chunks = [
+      Buffer.from(randomBytes(65_536)),
+      shared.subarray(0, 100_000),
+      Buffer.from(randomBytes(1 << 20)),
+      Buffer.from(randomBytes(1000)),
+      shared.subarray(100_000),
+      Buffer.from(randomBytes(3 * 65_536 + 17)),
+    ];
+    const expected = Buffer.concat(chunks);
+    const sharedCopy = Buffer.from(shared);
+    const written = await store.blobs.write(Readable.from(chunks, { objectMode: false }), [], { declaredSize: expected.length, md5: true });
+    expect(readFileSync(store.blobs.pathOf(written.id)).equals(expected)).toBe(true);
+    expect(written.md5!.toString('hex')).toBe(createHash('md5').update(expected).digest('hex'));
+    // The large whole buffers went to the worker (their memory left this thread); the slices
+    // were copied, so the buffer they view is intact, and so is the small whole buffer.
+    expect([chunks[0].length, chunks[2].length, chunks[5].length]).toEqual([0, 0, 0]);
+    expect(shared.equals(sharedCopy)).toBe(true);
+    expect(chunks[3].length).toBe(1000);
+    await store.blobs.remove(written.id);
+  });
+
   it('fails an upload whose writer thread dies, removes its file, and writes the next one', async () => {
     const blobsBefore = files('blobs').length;
     let sent = 0;
