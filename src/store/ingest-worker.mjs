@@ -24,7 +24,7 @@
 //                  data   {parts: [{buf, length, batch}]}  bytes [0, length) of each buffer, in order
 //                  finish {fsync}                  write the tail, truncate, fdatasync, close
 //                  abort  {}                       close and unlink; always answered
-//   worker → main  ack    {batches}                a data message is done; its batch buffers come back
+//   worker → main  ack    {batches, chunks}        a data message is done; its buffers come back
 //                  finished {size, md5, sha256}
 //                  aborted {}
 //                  error  {message, code}          the job failed; the main thread then aborts it
@@ -175,15 +175,18 @@ port.on('message', (msg) => {
         open(msg);
         return;
       case 'data': {
-        /** @type {ArrayBuffer[]} */
-        const batches = msg.parts.filter((part) => part.batch).map((part) => part.buf);
         try {
           for (const part of msg.parts) {
             if (job && !job.failed) data(job, Buffer.from(part.buf, 0, part.length));
           }
         } finally {
-          // A failed job still returns every batch, so the main thread's pool does not leak.
-          port.postMessage({ op: 'ack', job: msg.job, batches }, batches);
+          // Every buffer goes back, even for a failed job: batches to be reused, chunks to be
+          // freed by the main thread's young-generation collections, which its own allocations
+          // trigger every few tens of megabytes. Kept here, they would wait for this thread's
+          // rare full collections (measured: +50 MB of peak RSS during one large upload).
+          const batches = msg.parts.filter((part) => part.batch).map((part) => part.buf);
+          const chunks = msg.parts.filter((part) => !part.batch).map((part) => part.buf);
+          port.postMessage({ op: 'ack', job: msg.job, batches, chunks }, [...batches, ...chunks]);
         }
         return;
       }
