@@ -56,7 +56,7 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      ctx.store.commitObject(record, precondition, (previous) => quota.atCommit(previous?.size ?? 0, record.size));
+      await ctx.store.commitObjectSoon(record, precondition, (previous) => quota.atCommit(previous?.size ?? 0, record.size));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;

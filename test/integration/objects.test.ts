@@ -204,6 +204,17 @@ describe('objects', () => {
     expect(await got.Body!.transformToString()).toBe('third');
   });
 
+  it('lets exactly one of many concurrent If-None-Match: * PUTs of a key win (their commits share transactions)', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => `racer-${i}`);
+    const settled = await Promise.allSettled(bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'race', Body, IfNoneMatch: '*' }))));
+    const winners = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ body: bodies[i], etag: s.value.ETag }] : []));
+    expect(winners).toHaveLength(1);
+    for (const s of settled) if (s.status === 'rejected') expect(s.reason.$metadata?.httpStatusCode).toBe(412);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'race' }));
+    expect(await got.Body!.transformToString()).toBe(winners[0].body);
+    expect(got.ETag).toBe(winners[0].etag);
+  });
+
   it('applies response-* overrides', async () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'override', Body: 'x', ContentType: 'text/plain' }));
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'override', ResponseContentType: 'application/json', ResponseContentDisposition: 'inline' }));
