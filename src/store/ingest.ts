@@ -182,7 +182,7 @@ export class IngestSink extends Writable {
       const left = p.length - p.at;
       if (left === 0) break;
       if (p.at === 0 && ownsWholeBuffer(p.chunk)) {
-        // Handed over as it is: no copy, and its memory leaves this thread's heap at once.
+        // Handed over as it is, without a copy (it comes back with the ack, to be freed here).
         this.closeBatch();
         this.outgoing.push({ buf: p.chunk.buffer as ArrayBuffer, length: left, batch: false });
         this.outgoingBytes += left;
