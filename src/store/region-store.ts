@@ -438,6 +438,16 @@ export class RegionStore {
   private commitQueued(): void {
     const queue = this.commitQueue;
     this.commitQueue = [];
+    if (queue.length === 1) {
+      // Alone in its turn: no savepoint needed.
+      const [item] = queue;
+      try {
+        item.resolve(this.commitObject(item.record, item.precondition, item.check));
+      } catch (error) {
+        item.reject(error);
+      }
+      return;
+    }
     const outcomes: ({ ok: true; result: CommitResult; released: string[] } | { ok: false; error: unknown })[] = [];
     try {
       this.db.transaction(() => {
