@@ -55,7 +55,6 @@
  */
 
 import {
-  createCipheriv,
   createDecipheriv,
   createHash,
   hkdfSync,
@@ -65,19 +64,15 @@ import {
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { S3Error } from '../errors.ts';
+import { CHUNK_SIZE, CIPHER, ChunkSealer, TAG_SIZE, fillIvAad } from './sse-c-seal.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Format constants
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Plaintext bytes per chunk (format v1).
- * DO NOT CHANGE: every SSE-C blob already written depends on this value. A different chunk size
- * needs a new format version, and the reader must keep version 1.
- */
-export const CHUNK_SIZE = 65536;
-/** GCM tag bytes after each chunk's ciphertext (format v1). DO NOT CHANGE. */
-export const TAG_SIZE = 16;
+// CHUNK_SIZE (plaintext bytes per chunk), TAG_SIZE, the cipher and the IV/AAD layout are
+// defined once, in sse-c-seal.mjs, which the blob writer threads share. DO NOT CHANGE them.
+export { CHUNK_SIZE, TAG_SIZE };
 /** Stored bytes of every chunk except the last one. */
 export const STORED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
 /** Current (and only) format version written. */
@@ -88,7 +83,6 @@ const KEY_SIZE = 32;
 // HKDF info labels of format v1. DO NOT CHANGE.
 const INFO_DATA_KEY = Buffer.from('strata sse-c v1', 'utf8');
 const INFO_KEY_CHECK = Buffer.from('strata sse-c v1 key check', 'utf8');
-const CIPHER = 'aes-256-gcm';
 
 // ---------------------------------------------------------------------------------------------
 // Header parsing and the SSE-C errors (AWS behaviour, s3-semantics.md §2.2 / §7)
@@ -499,22 +493,6 @@ export class SseIntegrityError extends Error {
 }
 
 /**
- * Fill the per-stream IV (12 bytes: 4 zero bytes then uint64_be(index)) and AAD (9 bytes:
- * uint64_be(index) then the last-chunk flag) for chunk `index`. The buffers can be reused
- * because createCipheriv copies the IV and setAAD consumes the AAD immediately.
- */
-function fillIvAad(iv: Buffer, aad: Buffer, index: number, last: boolean): void {
-  const hi = Math.floor(index / 0x1_0000_0000);
-  const lo = index >>> 0;
-  iv.writeUInt32BE(0, 0);
-  iv.writeUInt32BE(hi, 4);
-  iv.writeUInt32BE(lo, 8);
-  aad.writeUInt32BE(hi, 0);
-  aad.writeUInt32BE(lo, 4);
-  aad[8] = last ? 1 : 0;
-}
-
-/**
  * A queue of Buffers that hands out byte ranges as sub-views, copying only where a range crosses
  * buffer boundaries and the caller needs one contiguous buffer.
  */
@@ -573,23 +551,19 @@ function assertDataKey(dataKey: Buffer): void {
 }
 
 class EncryptStream extends Transform {
-  private readonly key: Buffer;
-  private readonly pending = new SliceQueue();
-  private readonly iv = Buffer.alloc(12);
-  private readonly aad = Buffer.alloc(9);
-  private index = 0;
+  private readonly sealer: ChunkSealer;
+  private readonly pushStored = (stored: Buffer) => {
+    this.push(stored);
+  };
 
   constructor(dataKey: Buffer) {
     super({ readableHighWaterMark: STORED_CHUNK_SIZE, writableHighWaterMark: CHUNK_SIZE });
-    this.key = dataKey;
+    this.sealer = new ChunkSealer(dataKey);
   }
 
   override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.pending.push(data);
-      // A full chunk is known not to be the last only once at least one more byte exists,
-      // so at most one chunk (plus the tail of the latest write) is held.
-      while (this.pending.length > CHUNK_SIZE) this.seal(CHUNK_SIZE, false);
+      this.sealer.write(data, this.pushStored);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -598,30 +572,18 @@ class EncryptStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      this.seal(this.pending.length, true); // may be empty: an empty object is one empty chunk
+      this.sealer.end(this.pushStored); // an empty object is one empty chunk
       cb();
     } catch (err) {
       cb(err as Error);
     }
   }
-
-  private seal(n: number, last: boolean): void {
-    fillIvAad(this.iv, this.aad, this.index, last);
-    const cipher = createCipheriv(CIPHER, this.key, this.iv, { authTagLength: TAG_SIZE });
-    cipher.setAAD(this.aad);
-    this.pending.consume(n, (view) => {
-      this.push(cipher.update(view));
-    });
-    cipher.final(); // GCM emits nothing here
-    this.push(cipher.getAuthTag());
-    this.index++;
-  }
 }
 
 /**
- * Encrypts plaintext into the stored format (steps 5-7). Memory is constant: at most one chunk
- * plus the rest of the latest input buffer. Input buffers are held by reference until sealed,
- * so callers must not reuse them after writing (the usual stream contract).
+ * Encrypts plaintext into the stored format (steps 5-7), on the calling thread. Memory is
+ * constant: one chunk. (Large uploads are sealed by the blob writer threads instead; see
+ * BlobStore.write's encryptWith.)
  */
 export function createEncryptStream(dataKey: Buffer): Transform {
   assertDataKey(dataKey);
