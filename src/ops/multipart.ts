@@ -127,7 +127,7 @@ export const UploadPart: Operation = {
     const received = await receiveBody(ctx, {
       maxBytes: maxPartBytes,
       requiredAlgorithm: upload.meta.checksumAlgorithm,
-      encrypt: encryption?.encrypt,
+      encryptWith: encryption?.dataKey,
       beforeRead: quota.beforeRead,
       onProgress: quota.onProgress,
     });

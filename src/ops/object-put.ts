@@ -38,7 +38,7 @@ export const PutObject: Operation = {
     const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
     const received = await receiveBody(ctx, {
       maxBytes: maxSinglePutBytes,
-      encrypt: encryption?.encrypt,
+      encryptWith: encryption?.dataKey,
       beforeRead: quota.beforeRead,
       onProgress: quota.onProgress,
     });

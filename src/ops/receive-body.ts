@@ -31,8 +31,8 @@ export interface ReceiveOptions {
   maxBytes: number;
   /** checksum algorithm required by the multipart upload this part belongs to */
   requiredAlgorithm?: ChecksumAlgorithm;
-  /** encryption of the bytes at rest (SSE-C); applied after hashing the plaintext */
-  encrypt?: () => Transform;
+  /** SSE-C data key: the bytes are sealed at rest, after hashing the plaintext (BlobStore.write) */
+  encryptWith?: Buffer;
   /** called with the declared length before any byte is read (quota checks) */
   beforeRead?: (declaredLength: number | undefined) => void;
   /** called as bytes arrive, with the running total (quota checks for undeclared lengths) */
@@ -96,10 +96,9 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   if (opts.requiredAlgorithm && declared && declared.algorithm !== opts.requiredAlgorithm) {
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${opts.requiredAlgorithm.toLowerCase()}, actual checksum Type: ${declared.algorithm.toLowerCase()}`);
   }
-  // Without encryption, the bytes hashed are the bytes written, so the blob writer computes MD5
-  // and the payload SHA-256 where it writes (a worker thread for files), off the event loop.
-  const encrypting = opts.encrypt !== undefined;
-  const body = decodedBody(ctx, { deferSha256: !encrypting });
+  // The blob writer computes MD5 and the payload SHA-256 of the plaintext where it writes (a
+  // worker thread for files, which also seals SSE-C bodies), off the event loop.
+  const body = decodedBody(ctx, { deferSha256: true });
   if (body.declaredLength === undefined && !isChunkedPayload(ctx) && ctx.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (body.declaredLength !== undefined) {
     if (!Number.isSafeInteger(body.declaredLength) || body.declaredLength < 0) throw new S3Error('InvalidArgument', 'Invalid Content-Length');
@@ -111,16 +110,16 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   if (declared) algorithms.add(declared.algorithm);
   if (opts.requiredAlgorithm) algorithms.add(opts.requiredAlgorithm);
   const limit = new LimitStream(opts.maxBytes, opts.onProgress);
-  // Flexible checksums (and, under encryption, the plaintext MD5) are computed here.
-  const hashing = algorithms.size > 0 || encrypting ? checksumTransform([...algorithms], encrypting) : undefined;
+  // Flexible checksums are computed here.
+  const hashing = algorithms.size > 0 ? checksumTransform([...algorithms], false) : undefined;
   const transforms: Transform[] = [limit];
   if (hashing) transforms.push(hashing);
-  if (opts.encrypt) transforms.push(opts.encrypt());
 
   const written = await ctx.store.blobs.write(body.stream, transforms, {
     declaredSize: body.declaredLength,
-    md5: !encrypting,
+    md5: true,
     sha256: body.deferredSha256 !== undefined,
+    encryptWith: opts.encryptWith,
   });
   try {
     if (body.deferredSha256 !== undefined) {
@@ -130,7 +129,7 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
       }
     }
     if (body.declaredLength !== undefined && limit.bytes !== body.declaredLength) throw new S3Error('IncompleteBody');
-    const md5 = encrypting ? hashing!.md5()! : written.md5!;
+    const md5 = written.md5!;
     if (expectedMd5 && !md5.equals(expectedMd5)) throw new S3Error('BadDigest');
     let checksum: ReceivedBody['checksum'];
     const digests = hashing?.digests() ?? new Map<ChecksumAlgorithm, Buffer>();

@@ -96,8 +96,10 @@ export function decryptingOpener(
 }
 
 export interface WriteEncryption {
-  /** the stream that encrypts the plaintext on its way to disk */
+  /** the stream that encrypts the plaintext on its way to disk (copies, POST uploads) */
   encrypt: () => ReturnType<typeof createEncryptStream>;
+  /** the data key, for BlobStore.write's encryptWith (request bodies: sealed in a writer thread) */
+  dataKey: Buffer;
   /** the record to store with the object or part */
   sse: string;
   /** computes the ETag to publish from the plaintext MD5 */
@@ -110,6 +112,7 @@ export function writeEncryption(key: SseCustomerKey): WriteEncryption {
   const enc = newObjectEncryption(key);
   return {
     encrypt: () => createEncryptStream(enc.dataKey),
+    dataKey: enc.dataKey,
     sse: serializeSseRecord(enc.record),
     // AWS: the ETag of an SSE-C object is not the MD5 of its data (publishing it would leak a
     // digest of the plaintext); Ceph publishes the MD5. We follow AWS with a digest keyed by the

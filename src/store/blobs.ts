@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
+import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
 import { FileSyncer } from './db.ts';
 import { IngestSink } from './ingest.ts';
 import { PooledFileReader } from './pooled-reader.ts';
@@ -55,13 +56,19 @@ export function isInlineBlob(id: string): boolean {
 export interface BlobWriteOptions {
   /** the source's length, when known before the first byte: a small body goes inline */
   declaredSize?: number;
-  /** digests of the bytes as written, computed wherever they are written (a worker for files) */
+  /** digests of the bytes that come out of the transforms, computed wherever they are written (a worker for files) */
   md5?: boolean;
   sha256?: boolean;
+  /**
+   * SSE-C data key: seal those bytes into the SSE-C stored format (crypto/sse-c-seal.mjs) as
+   * they are written, after hashing them; for files, in the writer thread.
+   */
+  encryptWith?: Buffer;
 }
 
 export interface BlobWriteResult {
   id: string;
+  /** bytes stored */
   size: number;
   md5?: Buffer;
   sha256?: Buffer;
@@ -129,7 +136,7 @@ export class BlobStore {
     if (declaredSize !== undefined && declaredSize <= this.inlineMaxBytes) return this.writeInline(source, transforms, declaredSize, options);
     const id = BlobStore.newId();
     const tmpPath = join(this.tmpDir, id);
-    const out = new IngestSink(tmpPath, { md5: options.md5 === true, sha256: options.sha256 === true, fsync: this.fsync });
+    const out = new IngestSink(tmpPath, { md5: options.md5 === true, sha256: options.sha256 === true, fsync: this.fsync, dataKey: options.encryptWith });
     try {
       await lightPipeline([source, ...transforms, out]);
     } catch (err) {
@@ -137,7 +144,7 @@ export class BlobStore {
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    const { size, md5, sha256 } = out.result!;
+    const { stored: size, md5, sha256 } = out.result!;
     try {
       await rename(tmpPath, this.pathOf(id));
       await this.shardSyncer(id.slice(-2)).sync();
@@ -154,10 +161,11 @@ export class BlobStore {
     await lightPipeline([source, ...transforms, sink]);
     const id = INLINE_PREFIX + BlobStore.newId();
     const data = sink.chunks.length === 1 ? sink.chunks[0] : Buffer.concat(sink.chunks, sink.bytes);
-    this.pendingInline.set(id, data);
+    const stored = options.encryptWith ? sealed(options.encryptWith, data) : data;
+    this.pendingInline.set(id, stored);
     return {
       id,
-      size: sink.bytes,
+      size: stored.length,
       md5: options.md5 ? createHash('md5').update(data).digest() : undefined,
       sha256: options.sha256 ? createHash('sha256').update(data).digest() : undefined,
     };
@@ -260,6 +268,15 @@ export class BlobStore {
       for (const name of readdirSync(dir)) yield name;
     }
   }
+}
+
+/** `plain` in the SSE-C stored format. */
+function sealed(dataKey: Buffer, plain: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  const sealer = new ChunkSealer(dataKey);
+  sealer.write(plain, (part) => parts.push(part));
+  sealer.end((part) => parts.push(part));
+  return Buffer.concat(parts);
 }
 
 /** Upper bound of what SSE-C adds to an inline body (a header and one tag per 64 KiB chunk). */

@@ -1,6 +1,7 @@
 // @ts-check
 // Worker thread that receives one or more blob files' bytes from the main thread, hashes them
-// (MD5 for the ETag, SHA-256 to verify a signed payload) and writes them to disk.
+// (MD5 for the ETag, SHA-256 to verify a signed payload), seals them for SSE-C when asked, and
+// writes them to disk.
 //
 // Why a worker: on the event loop, MD5 alone costs ~2 ms per MiB, and every asynchronous write
 // is a thread-pool round trip. Why O_DIRECT: on this class of machine a buffered write followed
@@ -20,17 +21,20 @@
 // be reused. (Measured alternatives: a SharedArrayBuffer ring makes V8 copy into it 4x slower;
 // structured-clone copies cost more in serialisation than the hashing they move.)
 // Protocol (every message carries `job`, a number chosen by the main thread):
-//   main → worker  open   {path, md5, sha256}      create the file (exclusive)
+//   main → worker  open   {path, md5, sha256, dataKey?}  create the file (exclusive); with
+//                                                  dataKey, seal the bytes in the SSE-C format
+//                                                  (after hashing them: digests are of the plaintext)
 //                  data   {parts: [{buf, length, batch}]}  bytes [0, length) of each buffer, in order
 //                  finish {fsync}                  write the tail, truncate, fdatasync, close
 //                  abort  {}                       close and unlink; always answered
 //   worker → main  ack    {batches, chunks}        a data message is done; its buffers come back
-//                  finished {size, md5, sha256}
+//                  finished {size, stored, md5, sha256}  bytes received, bytes in the file
 //                  aborted {}
 //                  error  {message, code}          the job failed; the main thread then aborts it
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
 
 /** Bytes staged before a direct write. */
 const STAGE = 1 << 20;
@@ -39,7 +43,7 @@ const BLOCK = 4096;
 const PROBE_STEP = 16;
 
 /** @typedef {{ buf: Buffer, base: number }} Stage */
-/** @typedef {{ fd: number, path: string, direct: boolean, stage: Stage | undefined, fill: number, offset: number, size: number, md5: import('node:crypto').Hash | undefined, sha256: import('node:crypto').Hash | undefined, failed: boolean }} Job */
+/** @typedef {{ fd: number, path: string, direct: boolean, stage: Stage | undefined, fill: number, offset: number, size: number, stored: number, md5: import('node:crypto').Hash | undefined, sha256: import('node:crypto').Hash | undefined, sealer: ChunkSealer | undefined, failed: boolean }} Job */
 
 /** @type {Map<number, Job>} */
 const jobs = new Map();
@@ -85,7 +89,7 @@ function stageFor(fd) {
 function open(msg) {
   const { path } = msg;
   /** @type {Job} */
-  const job = { fd: -1, path, direct: false, stage: undefined, fill: 0, offset: 0, size: 0, md5: msg.md5 ? createHash('md5') : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, failed: false };
+  const job = { fd: -1, path, direct: false, stage: undefined, fill: 0, offset: 0, size: 0, stored: 0, md5: msg.md5 ? createHash('md5') : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, sealer: msg.dataKey ? new ChunkSealer(Buffer.from(msg.dataKey)) : undefined, failed: false };
   jobs.set(msg.job, job);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   if (!directUnsupported && fs.constants.O_DIRECT) {
@@ -112,10 +116,18 @@ function open(msg) {
   job.fd = fs.openSync(path, flags, 0o644);
 }
 
+/** Bytes that arrived: hashed as they are (the plaintext, under SSE-C), then stored. */
 function data(job, bytes) {
   job.md5?.update(bytes);
   job.sha256?.update(bytes);
   job.size += bytes.length;
+  if (job.sealer) job.sealer.write(bytes, (sealed) => store(job, sealed));
+  else store(job, bytes);
+}
+
+/** Append bytes to the file, through the aligned stage when writing directly. */
+function store(job, bytes) {
+  job.stored += bytes.length;
   if (!job.direct) {
     writeFully(job.fd, bytes, 0, bytes.length, job.offset);
     job.offset += bytes.length;
@@ -137,6 +149,7 @@ function data(job, bytes) {
 }
 
 function finish(job, fsync) {
+  job.sealer?.end((sealed) => store(job, sealed));
   if (job.direct) {
     const stage = /** @type {Stage} */ (job.stage);
     if (job.fill > 0) {
@@ -145,7 +158,7 @@ function finish(job, fsync) {
       writeFully(job.fd, stage.buf, stage.base, padded, job.offset);
     }
     // The padding of the last block (and the probe block of an empty file) is cut off.
-    fs.ftruncateSync(job.fd, job.size);
+    fs.ftruncateSync(job.fd, job.stored);
   }
   if (fsync) fs.fdatasyncSync(job.fd);
   release(job);
@@ -196,7 +209,7 @@ port.on('message', (msg) => {
         jobs.delete(msg.job);
         const md5 = job.md5?.digest();
         const sha256 = job.sha256?.digest();
-        port.postMessage({ op: 'finished', job: msg.job, size: job.size, md5, sha256 });
+        port.postMessage({ op: 'finished', job: msg.job, size: job.size, stored: job.stored, md5, sha256 });
         return;
       }
       case 'abort':

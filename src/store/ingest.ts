@@ -25,17 +25,22 @@ export interface IngestOptions {
   md5: boolean;
   sha256: boolean;
   fsync: boolean;
+  /** SSE-C data key: the worker seals the bytes (after hashing them) into the stored format */
+  dataKey?: Buffer;
 }
 
 export interface IngestResult {
+  /** bytes received */
   size: number;
+  /** bytes in the file (more than size when sealed) */
+  stored: number;
   md5?: Buffer;
   sha256?: Buffer;
 }
 
 type WorkerMessage =
   | { op: 'ack'; job: number; batches: ArrayBuffer[]; chunks: ArrayBuffer[] }
-  | { op: 'finished'; job: number; size: number; md5?: Uint8Array; sha256?: Uint8Array }
+  | { op: 'finished'; job: number; size: number; stored: number; md5?: Uint8Array; sha256?: Uint8Array }
   | { op: 'aborted'; job: number }
   | { op: 'error'; job: number; message: string; code?: string };
 
@@ -159,7 +164,7 @@ export class IngestSink extends Writable {
     super({ highWaterMark: BATCH_BYTES });
     this.fsync = options.fsync;
     ({ pooled: this.pooled, job: this.job } = pool.assign(this));
-    this.post({ op: 'open', job: this.job, path, md5: options.md5, sha256: options.sha256 });
+    this.post({ op: 'open', job: this.job, path, md5: options.md5, sha256: options.sha256, dataKey: options.dataKey });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -259,6 +264,7 @@ export class IngestSink extends Writable {
       case 'finished':
         this.result = {
           size: msg.size,
+          stored: msg.stored,
           md5: msg.md5 ? Buffer.from(msg.md5) : undefined,
           sha256: msg.sha256 ? Buffer.from(msg.sha256) : undefined,
         };

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDecryptStream, createEncryptStream, encryptedSize, fullStoredRange } from '../../src/crypto/sse-c.ts';
 import { BlobStore, isInlineBlob } from '../../src/store/blobs.ts';
 import { retireIngestWorkers } from '../../src/store/ingest.ts';
 import { PooledFileReader } from '../../src/store/pooled-reader.ts';
@@ -174,6 +175,27 @@ describe('BlobStore', () => {
     expect(shared.equals(sharedCopy)).toBe(true);
     expect(chunks[3].length).toBe(1000);
     await store.blobs.remove(written.id);
+  });
+
+  it('seals SSE-C bodies as the event-loop encrypter does, inline and in the writer thread, hashing the plaintext', async () => {
+    const dataKey = randomBytes(32);
+    for (const size of [0, 1, 65_535, 65_536, 65_537, 70_000, 3 * 65_536, 200_003]) {
+      const plain = randomBytes(size);
+      // Declared (inline at most inlineMax) and undeclared (always a file), as requests can be.
+      for (const declaredSize of [size, undefined]) {
+        const written = await store.blobs.write(chunked(plain), [], { declaredSize, md5: true, sha256: true, encryptWith: dataKey });
+        expect(isInlineBlob(written.id)).toBe(declaredSize !== undefined && size <= inlineMax);
+        const stored = await collect(store.blobs.read(written.id));
+        expect(written.size).toBe(encryptedSize(size));
+        expect(stored.length).toBe(encryptedSize(size));
+        // Byte for byte what createEncryptStream produces, so every reader opens it.
+        expect(stored.equals(await collect(Readable.from([plain]).pipe(createEncryptStream(dataKey))))).toBe(true);
+        expect((await collect(Readable.from([stored]).pipe(createDecryptStream(dataKey, fullStoredRange(size))))).equals(plain)).toBe(true);
+        expect(written.md5!.toString('hex')).toBe(createHash('md5').update(plain).digest('hex'));
+        expect(written.sha256!.toString('hex')).toBe(sha(plain));
+        await store.blobs.remove(written.id);
+      }
+    }
   });
 
   it('fails an upload whose writer thread dies, removes its file, and writes the next one', async () => {
