@@ -97,6 +97,7 @@ function streamBody(res: ServerResponse, source: Readable): Promise<void> {
       source.pipe(res);
       return;
     }
+    source.lendBuffers();
     res.on('drain', () => source.resume());
     source.on('data', (chunk: Buffer) => {
       const more = res.write(chunk, (err) => {

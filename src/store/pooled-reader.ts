@@ -1,10 +1,12 @@
 // Reading blob files into reused buffers. A large GET through fs.createReadStream allocates a
 // fresh 1 MiB buffer per read; on a server with a real heap, that stream of external memory
 // makes V8 run full garbage collections (measured: a third of a 64 MiB GET's main-thread time).
-// A PooledFileReader takes its buffers from a small pool instead, and whoever writes a chunk to
-// its final destination (the HTTP response, see http/reply.ts) hands it back with release()
-// once the write has completed. A chunk that is never released is simply garbage collected, so
-// a consumer that does not know about the pool is still correct.
+// A PooledFileReader takes its buffers from a small pool instead when its consumer has promised,
+// with lendBuffers(), to hand each chunk back with release() once done with it: the HTTP
+// response does (see http/reply.ts), when the socket write has completed. Any other consumer
+// (a decrypting stream, a multipart concatenation, a copy) gets fresh buffers that the reader
+// does not remember, so they are garbage collected as they are consumed. (Remembering them until
+// a release that never came kept a whole multipart or SSE-C download in memory.)
 import { close, open, read } from 'node:fs';
 import { Readable } from 'node:stream';
 
@@ -19,8 +21,9 @@ function takeBuffer(): Buffer {
 export class PooledFileReader extends Readable {
   private fd: number | undefined;
   private position: number;
-  /** chunks pushed and not yet released, by their memory */
+  /** chunks pushed and not yet released, by their memory (only while lending) */
   private readonly lent = new Map<ArrayBufferLike, Buffer>();
+  private lending = false;
 
   /** Bytes [start, end] (inclusive) of the file at `path`. */
   constructor(private readonly path: string, start = 0, private readonly end = Number.MAX_SAFE_INTEGER) {
@@ -41,18 +44,31 @@ export class PooledFileReader extends Readable {
       this.push(null);
       return;
     }
-    const buf = takeBuffer();
+    const buf = this.lending ? takeBuffer() : Buffer.allocUnsafeSlow(length);
     read(this.fd!, buf, 0, length, this.position, (err, n) => {
       if (err) return this.destroy(err);
       if (n === 0) {
-        spare.push(buf);
+        if (this.lending) spare.push(buf);
         this.push(null);
         return;
       }
       this.position += n;
-      this.lent.set(buf.buffer, buf);
+      if (this.lending) this.lent.set(buf.buffer, buf);
       this.push(buf.subarray(0, n));
     });
+  }
+
+  /**
+   * The consumer will release() every chunk it gets: from now on chunks are lent from the pool.
+   * Call it before reading starts.
+   */
+  lendBuffers(): void {
+    this.lending = true;
+  }
+
+  /** Chunks lent and not yet released (diagnostics and tests). */
+  get lentCount(): number {
+    return this.lent.size;
   }
 
   /** The consumer is done with `chunk` (a chunk this reader produced): its memory may be reused. */

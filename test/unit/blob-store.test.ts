@@ -101,6 +101,7 @@ describe('BlobStore', () => {
       new Promise<string>((resolve, reject) => {
         const reader = store.blobs.read(id, start, end) as PooledFileReader;
         expect(reader).toBeInstanceOf(PooledFileReader);
+        reader.lendBuffers();
         const hash = createHash('sha256');
         reader.on('data', (chunk: Buffer) => {
           if (seen.has(chunk.buffer)) reused++;
@@ -119,6 +120,26 @@ describe('BlobStore', () => {
     }
     // Released buffers were read into again: the pool was in use, not just allocation.
     expect(reused).toBeGreaterThan(0);
+  });
+
+  it('remembers no chunk for a consumer that does not release them (multipart concatenation, SSE-C, copies)', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 3);
+    const written = await store.blobs.write(chunked(data), [], { declaredSize: data.length });
+    const reader = store.blobs.read(written.id) as PooledFileReader;
+    const buffers = new Set<ArrayBufferLike>();
+    const hash = createHash('sha256');
+    let maxLent = 0;
+    reader.on('data', (chunk: Buffer) => {
+      buffers.add(chunk.buffer);
+      hash.update(chunk);
+      maxLent = Math.max(maxLent, reader.lentCount);
+    });
+    await new Promise((resolve, reject) => reader.on('end', resolve).on('error', reject));
+    expect(hash.digest('hex')).toBe(sha(data));
+    // Nothing held for a release that never comes: every chunk is free to be collected.
+    expect(maxLent).toBe(0);
+    expect(buffers.size).toBe(6);
+    await store.blobs.remove(written.id);
   });
 
   it('leaves nothing behind when the source fails, inline or not', async () => {
