@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataVersionCache } from '../store/db.ts';
 import { AdminTokenStore } from './admin-tokens.ts';
 
 export type AccessLevel = 'read' | 'write' | 'readwrite' | 'full';
@@ -77,7 +78,7 @@ export function loadOrCreateMasterKey(dataDir: string): Buffer {
 export class IdentityStore {
   readonly db: Database.Database;
   /** Decrypted secrets, cached: SigV4 needs one per request and decryption is not free. */
-  private readonly secretCache = new Map<string, { secret: string; principal: Principal }>();
+  private readonly secretCache: DataVersionCache<{ secret: string; principal: Principal } | undefined>;
   /** Admin API tokens (hashed), in the same database. */
   readonly tokens: AdminTokenStore;
 
@@ -88,6 +89,7 @@ export class IdentityStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(schema);
+    this.secretCache = new DataVersionCache(this.db);
     this.tokens = new AdminTokenStore(this.db);
   }
 
@@ -173,24 +175,17 @@ export class IdentityStore {
    * entry is revalidated against the database's data_version.
    */
   credentialsFor(accessKey: string): { secret: string; principal: Principal } | undefined {
-    // A prepared statement: db.pragma() would compile the statement again on every request.
-    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
-    const version = this.dataVersion.get() as number;
-    if (version !== this.cacheVersion) {
-      this.secretCache.clear();
-      this.cacheVersion = version;
-    }
-    const cached = this.secretCache.get(accessKey);
-    if (cached) return cached;
-    const key = this.keyByAccessKey(accessKey);
-    if (!key) return undefined;
-    const entry = { secret: this.secretOf(accessKey)!, principal: { org: key.org, user: key.user, level: key.level, accessKey } };
-    if (this.secretCache.size > 10_000) this.secretCache.clear();
-    this.secretCache.set(accessKey, entry);
-    return entry;
+    return this.secretCache.get(
+      accessKey,
+      () => {
+        const key = this.keyByAccessKey(accessKey);
+        if (!key) return undefined;
+        return { secret: this.secretOf(accessKey)!, principal: { org: key.org, user: key.user, level: key.level, accessKey } };
+      },
+      // Unknown access keys are not remembered: anyone can send any number of them.
+      (entry) => entry !== undefined,
+    );
   }
-  private cacheVersion = -1;
-  private dataVersion: Database.Statement | undefined;
 
   deleteKey(accessKey: string): boolean {
     const changed = this.db.prepare('DELETE FROM keys WHERE access_key = ?').run(accessKey).changes > 0;

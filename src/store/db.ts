@@ -149,3 +149,45 @@ export class FileSyncer {
     this.handle = undefined;
   }
 }
+
+/**
+ * Values read from a database that another connection (another process on the same data root,
+ * such as the CLI) may change: the whole cache is dropped whenever PRAGMA data_version moves,
+ * which it does when another connection commits. Writes made through this process's own
+ * connection do not move it, so they must call delete() or clear(). Bounded: at `maxEntries`
+ * the cache starts over.
+ */
+export class DataVersionCache<V> {
+  private readonly entries = new Map<string, V>();
+  private version = -1;
+  // A prepared statement: db.pragma() would compile the statement again on every call.
+  private readonly dataVersion: Database.Statement;
+
+  constructor(db: Db, private readonly maxEntries = 10_000) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /** The cached value for `key`, else `load()`'s, which is cached when `keep` accepts it. */
+  get(key: string, load: () => V, keep: (value: V) => boolean = () => true): V {
+    const version = this.dataVersion.get() as number;
+    if (version !== this.version) {
+      this.entries.clear();
+      this.version = version;
+    }
+    if (this.entries.has(key)) return this.entries.get(key) as V;
+    const value = load();
+    if (keep(value)) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

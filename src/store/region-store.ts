@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
-import { openDatabase, FileSyncer, type Db } from './db.ts';
+import { openDatabase, DataVersionCache, FileSyncer, type Db } from './db.ts';
 import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
 import type { StrataConfig } from '../config.ts';
 import { S3Error } from '../errors.ts';
@@ -208,19 +208,19 @@ export class RegionStore {
   readonly blobs: BlobStore;
   private readonly wal: FileSyncer;
   private readonly stmts;
-  private readonly bucketCache = new Map<string, BucketRecord | undefined>();
-  private bucketCacheVersion = -1;
+  /** Every request loads its bucket; records are cached. Callers must not modify a record. */
+  private readonly bucketCache: DataVersionCache<BucketRecord | undefined>;
 
   constructor(readonly name: string, root: string, options: StoreOptions) {
     const { fsync } = options;
     mkdirSync(root, { recursive: true });
     this.db = openDatabase(join(root, 'meta.db'));
+    this.bucketCache = new DataVersionCache(this.db);
     this.blobs = new BlobStore(root, fsync, this.db, options.inlineMaxBytes);
     this.wal = new FileSyncer(join(root, 'meta.db-wal'), fsync);
     const db = this.db;
     this.stmts = {
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_org = ? ORDER BY name'),
       allBuckets: db.prepare<[], BucketRow>('SELECT * FROM buckets ORDER BY name'),
       insertBucket: db.prepare('INSERT INTO buckets (name, owner_org, created_at, acl) VALUES (?, ?, ?, ?)'),
@@ -320,23 +320,12 @@ export class RegionStore {
 
   // ---- buckets ----------------------------------------------------------------------
 
-  /**
-   * Every request loads its bucket, so records are cached. This process's own changes drop the
-   * entry; PRAGMA data_version changes when another connection (another process on the same
-   * data root) commits, and then the whole cache is dropped. Callers must not modify the record.
-   */
+  /** The bucket's record (cached: this process's bucket changes drop their entry). */
   getBucket(name: string): BucketRecord | undefined {
-    const version = this.stmts.dataVersion.get() as number;
-    if (version !== this.bucketCacheVersion) {
-      this.bucketCache.clear();
-      this.bucketCacheVersion = version;
-    }
-    if (this.bucketCache.has(name)) return this.bucketCache.get(name);
-    const row = this.stmts.bucket.get(name);
-    const record = row ? toBucket(row) : undefined;
-    if (this.bucketCache.size >= 10_000) this.bucketCache.clear();
-    this.bucketCache.set(name, record);
-    return record;
+    return this.bucketCache.get(name, () => {
+      const row = this.stmts.bucket.get(name);
+      return row ? toBucket(row) : undefined;
+    });
   }
 
   listBuckets(ownerOrg?: string): BucketRecord[] {
