@@ -86,8 +86,8 @@ export class BlobStore {
   private readonly pendingInline = new Map<string, Buffer>();
 
   /**
-   * @param inlineMaxBytes bodies declared at most this long are stored in `db` (0: never).
-   *   Written in their own transaction, before the metadata commit that references them.
+   * @param inlineMaxBytes bodies declared at most this long are stored in `db` (0: never),
+   *   inserted by the metadata transaction that first references them (persistInline).
    */
   constructor(root: string, private readonly fsync: boolean, db: Db, private readonly inlineMaxBytes: number) {
     this.inline = {
@@ -279,7 +279,7 @@ function sealed(dataKey: Buffer, plain: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Upper bound of what SSE-C adds to an inline body (a header and one tag per 64 KiB chunk). */
+/** Upper bound of what an encrypting transform (SSE-C: a 16-byte tag per 64 KiB chunk) adds to an inline body, with slack. */
 function inlineOverhead(size: number): number {
   return 1024 + 32 * Math.ceil((size + 1) / 65536);
 }

@@ -18,6 +18,10 @@ function takeBuffer(): Buffer {
   return spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
 }
 
+function giveBack(buf: Buffer): void {
+  if (spare.length < MAX_SPARE) spare.push(buf);
+}
+
 export class PooledFileReader extends Readable {
   private fd: number | undefined;
   private position: number;
@@ -48,7 +52,7 @@ export class PooledFileReader extends Readable {
     read(this.fd!, buf, 0, length, this.position, (err, n) => {
       if (err) return this.destroy(err);
       if (n === 0) {
-        if (this.lending) spare.push(buf);
+        if (this.lending) giveBack(buf);
         this.push(null);
         return;
       }
@@ -76,7 +80,7 @@ export class PooledFileReader extends Readable {
     const buf = this.lent.get(chunk.buffer);
     if (!buf) return;
     this.lent.delete(chunk.buffer);
-    if (spare.length < MAX_SPARE) spare.push(buf);
+    giveBack(buf);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
