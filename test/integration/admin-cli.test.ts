@@ -363,7 +363,8 @@ describe('the API model: --server URL --token TOKEN', () => {
     const out = await strata(['apply', '-f', file('scoped-bad.yaml', manifest('theirs', 'ns-other', 'full')), ...api]);
     expect(out.code).toBe(1);
     expect(out.stderr).toBe('error: the token may not manage users in namespace "ns-other"\n');
-    const forged = await strata(['get', 'users', '--server', server.admin.endpoint, '--token', t.slice(0, -4) + 'ffff']);
+    const forgedToken = t.slice(0, -1) + (t.endsWith('a') ? 'b' : 'a'); // always differs from t
+    const forged = await strata(['get', 'users', '--server', server.admin.endpoint, '--token', forgedToken]);
     expect(forged.code).toBe(1);
     expect(forged.stderr).toBe('error: the token is not valid\n');
     expect(state()).toBe(before);
