@@ -4,7 +4,9 @@
 // writes them to disk.
 //
 // Why a worker: on the event loop, MD5 alone costs ~2 ms per MiB, and every asynchronous write
-// is a thread-pool round trip. Why O_DIRECT: on this class of machine a buffered write followed
+// is a thread-pool round trip. The MD5s of a thread's uploads are computed side by side, four
+// to a vector (checksum/md5-lanes.mjs); an upload that runs ahead of the others in its group
+// waits for them a little (see "Pacing" below). Why O_DIRECT: on this class of machine a buffered write followed
 // by fdatasync costs ~2 ms of kernel CPU per MiB (page-cache copy and writeback), a direct write
 // ~0.2 ms, and the data is on the device when the write returns, so the final fdatasync only
 // flushes metadata. Direct I/O needs block-aligned memory, offsets and lengths: bytes are staged
@@ -34,6 +36,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { Md5Lanes } from '../checksum/md5-lanes.mjs';
 import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
 
 /** Bytes staged before a direct write. */
@@ -43,10 +46,12 @@ const BLOCK = 4096;
 const PROBE_STEP = 16;
 
 /** @typedef {{ buf: Buffer, base: number }} Stage */
-/** @typedef {{ fd: number, path: string, direct: boolean, stage: Stage | undefined, fill: number, offset: number, size: number, stored: number, md5: import('node:crypto').Hash | undefined, sha256: import('node:crypto').Hash | undefined, sealer: ChunkSealer | undefined, failed: boolean }} Job */
+/** @typedef {{ fd: number, path: string, direct: boolean, stage: Stage | undefined, fill: number, offset: number, size: number, stored: number, md5: import('../checksum/md5-lanes.mjs').Md5Lane | undefined, sha256: import('node:crypto').Hash | undefined, sealer: ChunkSealer | undefined, failed: boolean, deferred: any[] }} Job */
 
 /** @type {Map<number, Job>} */
 const jobs = new Map();
+/** The MD5s of this thread's uploads, computed side by side. */
+const md5Lanes = new Md5Lanes();
 /** Staging buffers with a known aligned start, reused across jobs. @type {Stage[]} */
 const spareStages = [];
 /** Buffers of this size can never be aligned for direct I/O on this file system: stop trying. */
@@ -89,7 +94,7 @@ function stageFor(fd) {
 function open(msg) {
   const { path } = msg;
   /** @type {Job} */
-  const job = { fd: -1, path, direct: false, stage: undefined, fill: 0, offset: 0, size: 0, stored: 0, md5: msg.md5 ? createHash('md5') : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, sealer: msg.dataKey ? new ChunkSealer(Buffer.from(msg.dataKey)) : undefined, failed: false };
+  const job = { fd: -1, path, direct: false, stage: undefined, fill: 0, offset: 0, size: 0, stored: 0, md5: msg.md5 ? md5Lanes.open() : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, sealer: msg.dataKey ? new ChunkSealer(Buffer.from(msg.dataKey)) : undefined, failed: false, deferred: [] };
   jobs.set(msg.job, job);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   if (!directUnsupported && fs.constants.O_DIRECT) {
@@ -180,6 +185,75 @@ function release(job) {
   }
 }
 
+/** Bytes a data message carries. */
+const messageBytes = (msg) => msg.parts.reduce((sum, part) => sum + part.length, 0);
+
+/**
+ * Write and hash a data message's bytes, then give its buffers back (the main thread sends more
+ * of the upload only when it has few messages unanswered: this ack is its backpressure).
+ */
+function processData(job, msg) {
+  try {
+    for (const part of msg.parts) {
+      if (job && !job.failed) data(job, Buffer.from(part.buf, 0, part.length));
+    }
+  } catch (err) {
+    fail(job, msg.job, err);
+  } finally {
+    // Every buffer goes back, even for a failed job: batches to be reused, chunks to be
+    // freed by the main thread's young-generation collections, which its own allocations
+    // trigger every few tens of megabytes. Kept here, they would wait for this thread's
+    // rare full collections (measured: +50 MB of peak RSS during one large upload).
+    const batches = msg.parts.filter((part) => part.batch).map((part) => part.buf);
+    const chunks = msg.parts.filter((part) => !part.batch).map((part) => part.buf);
+    port.postMessage({ op: 'ack', job: msg.job, batches, chunks }, [...batches, ...chunks]);
+  }
+}
+
+// Pacing for the MD5 lanes. An upload that runs ahead of the others in its lane group would
+// fill its ring and be hashed alone, at a quarter of the group's speed. Its data messages wait
+// here instead, unanswered, which slows its client down (backpressure) while the others catch
+// up; each round that hashes the whole group makes room. If they do not catch up within
+// WAIT_FOR_LANES_MS (a slow or stalled client), the waiting messages are processed anyway.
+const WAIT_FOR_LANES_MS = 20;
+/** @type {Set<Job>} */
+const waiting = new Set();
+/** @type {NodeJS.Timeout | undefined} */
+let waitTimer;
+
+/** Process waiting messages that now fit (all of them when `force`). */
+function drainWaiting(force) {
+  let progressed = true;
+  while (progressed) {
+    progressed = false;
+    for (const job of waiting) {
+      while (job.deferred.length > 0 && (force || job.failed || !job.md5?.shouldWait(messageBytes(job.deferred[0])))) {
+        processData(job, job.deferred.shift());
+        progressed = true;
+      }
+      if (job.deferred.length === 0) waiting.delete(job);
+    }
+  }
+  if (waiting.size === 0 && waitTimer) {
+    clearTimeout(waitTimer);
+    waitTimer = undefined;
+  }
+}
+
+function armWaitTimer() {
+  waitTimer ??= setTimeout(() => {
+    waitTimer = undefined;
+    drainWaiting(true);
+  }, WAIT_FOR_LANES_MS);
+}
+
+/** Mark the job failed and tell the main thread, which then aborts it. */
+function fail(job, jobId, err) {
+  const e = /** @type {NodeJS.ErrnoException} */ (err);
+  if (job) job.failed = true;
+  port.postMessage({ op: 'error', job: jobId, message: e.message, code: e.code });
+}
+
 port.on('message', (msg) => {
   const job = jobs.get(msg.job);
   try {
@@ -188,46 +262,46 @@ port.on('message', (msg) => {
         open(msg);
         return;
       case 'data': {
-        try {
-          for (const part of msg.parts) {
-            if (job && !job.failed) data(job, Buffer.from(part.buf, 0, part.length));
-          }
-        } finally {
-          // Every buffer goes back, even for a failed job: batches to be reused, chunks to be
-          // freed by the main thread's young-generation collections, which its own allocations
-          // trigger every few tens of megabytes. Kept here, they would wait for this thread's
-          // rare full collections (measured: +50 MB of peak RSS during one large upload).
-          const batches = msg.parts.filter((part) => part.batch).map((part) => part.buf);
-          const chunks = msg.parts.filter((part) => !part.batch).map((part) => part.buf);
-          port.postMessage({ op: 'ack', job: msg.job, batches, chunks }, [...batches, ...chunks]);
+        if (job && !job.failed && (job.deferred.length > 0 || job.md5?.shouldWait(messageBytes(msg)))) {
+          job.deferred.push(msg);
+          waiting.add(job);
+          armWaitTimer();
+          return;
         }
+        processData(job, msg);
+        if (waiting.size > 0) drainWaiting(false);
         return;
       }
       case 'finish': {
         if (!job || job.failed) return;
+        // Its messages come first, and no other upload is worth waiting for any more.
+        while (job.deferred.length > 0) processData(job, job.deferred.shift());
+        waiting.delete(job);
+        if (job.failed) return;
         finish(job, msg.fsync);
         jobs.delete(msg.job);
         const md5 = job.md5?.digest();
         const sha256 = job.sha256?.digest();
         port.postMessage({ op: 'finished', job: msg.job, size: job.size, stored: job.stored, md5, sha256 });
+        if (waiting.size > 0) drainWaiting(false);
         return;
       }
       case 'abort':
         if (job) {
+          job.failed = true;
+          for (const deferred of job.deferred.splice(0)) processData(job, deferred);
+          waiting.delete(job);
+          job.md5?.discard();
           release(job);
           jobs.delete(msg.job);
           fs.rmSync(job.path, { force: true });
+          if (waiting.size > 0) drainWaiting(false);
         }
         port.postMessage({ op: 'aborted', job: msg.job });
         return;
     }
   } catch (err) {
-    const e = /** @type {NodeJS.ErrnoException} */ (err);
-    if (job) job.failed = true;
-    else if (msg.op === 'open') {
-      const opened = jobs.get(msg.job);
-      if (opened) opened.failed = true;
-    }
-    port.postMessage({ op: 'error', job: msg.job, message: e.message, code: e.code });
+    if (!job && msg.op === 'open') fail(jobs.get(msg.job), msg.job, err);
+    else fail(job, msg.job, err);
   }
 });

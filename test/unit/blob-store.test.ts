@@ -198,6 +198,33 @@ describe('BlobStore', () => {
     await store.blobs.remove(written.id);
   });
 
+  it('hashes concurrent uploads side by side in the writer threads, and one stalled upload holds up no other', async () => {
+    // Twice as many uploads as writer threads, so each thread hashes two of them in one lane
+    // group; one stalls halfway until every other upload has finished. Its group partner runs
+    // ahead, waits for it a little, then goes on alone (it would hang here if it waited for good).
+    const uploads = Array.from({ length: 8 }, (_, i) => randomBytes(6 * 1024 * 1024 + i * 4099));
+    let releaseStalled: () => void = () => {};
+    const othersDone = new Promise<void>((resolve) => (releaseStalled = resolve));
+    async function* stalledSource(data: Buffer) {
+      const half = 3 * 1024 * 1024;
+      for (let at = 0; at < half; at += 65_536) yield Buffer.from(data.subarray(at, Math.min(at + 65_536, half)));
+      await othersDone;
+      for (let at = half; at < data.length; at += 65_536) yield Buffer.from(data.subarray(at, at + 65_536));
+    }
+    const writes = uploads.map((data, i) =>
+      store.blobs.write(i === 0 ? Readable.from(stalledSource(data), { objectMode: false }) : chunked(data), [], { declaredSize: data.length, md5: true, sha256: true }),
+    );
+    const others = await Promise.all(writes.slice(1));
+    releaseStalled();
+    const written = [await writes[0], ...others];
+    for (const [i, w] of written.entries()) {
+      expect(w.md5!.toString('hex')).toBe(createHash('md5').update(uploads[i]).digest('hex'));
+      expect(w.sha256!.toString('hex')).toBe(sha(uploads[i]));
+      expect(sha(readFileSync(store.blobs.pathOf(w.id)))).toBe(sha(uploads[i]));
+      await store.blobs.remove(w.id);
+    }
+  });
+
   it('seals SSE-C bodies as the event-loop encrypter does, inline and in the writer thread, hashing the plaintext', async () => {
     const dataKey = randomBytes(32);
     for (const size of [0, 1, 65_535, 65_536, 65_537, 70_000, 3 * 65_536, 200_003]) {

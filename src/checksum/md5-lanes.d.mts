@@ -1,0 +1,15 @@
+// Types for md5-lanes.mjs (plain JavaScript, see there).
+export declare const SEGMENT: number;
+export declare const RING: number;
+export declare class Md5Lanes {
+  open(): Md5Lane;
+  /** Rounds run, by the number of lanes that took part (index 1-4). */
+  readonly roundsByLanes: number[];
+  readonly lanesInUse: number;
+}
+export declare class Md5Lane {
+  update(bytes: Uint8Array): this;
+  shouldWait(bytes: number): boolean;
+  digest(): Buffer;
+  discard(): void;
+}

@@ -1,0 +1,277 @@
+// @ts-check
+// MD5 of several uploads at once, four side by side in the vector lanes of md5-wasm.mjs.
+//
+// Each hasher (one per upload) owns a lane: a slot in groups of four that share one call of
+// the kernel, and a ring buffer in the kernel's memory that holds its bytes until they are
+// hashed. Bytes are copied into the ring as they arrive, so the caller can let go of its buffer
+// at once; they are hashed in rounds of SEGMENT bytes from every lane of the group that has that
+// many waiting:
+// - as soon as every open lane of the group has a segment waiting (and there are at least two:
+//   one lane alone is better served by OpenSSL), or
+// - when a lane's ring is full (the other lanes are slow or idle): then only the lanes with a
+//   segment waiting take part, and the others' state is put back after the call.
+// A lane that fills its ring while alone in its group and before any round hands its bytes to
+// OpenSSL and continues there (a single upload hashes at OpenSSL's full single-stream speed),
+// as does a hasher opened when every slot is taken. digest() hashes what is left of a lane in
+// shared rounds while it has whole segments, then pads the tail in a round of its own.
+//
+// Plain JavaScript: the blob writer threads (store/ingest-worker.mjs) load it without a
+// TypeScript loader.
+import { createHash } from 'node:crypto';
+import { instantiateMd5Kernel, MD5_INITIAL_STATE } from './md5-wasm.mjs';
+
+const LANES = 4;
+/** Bytes of each lane hashed by one round. */
+export const SEGMENT = 128 * 1024;
+/** Bytes a lane may hold before it forces a round; a whole number of segments. */
+export const RING = 4 * 1024 * 1024;
+/** Lanes per instance; hashers opened beyond it use OpenSSL. */
+const MAX_LANES = 64;
+const PAGE = 65536;
+/** Memory layout: the groups' states, then the scratch block for final padding, then the rings. */
+const STATE_BYTES = 64;
+const SCRATCH = Math.ceil((STATE_BYTES * (MAX_LANES / LANES)) / PAGE) * PAGE;
+const SCRATCH_BYTES = SEGMENT + 2 * 64;
+const RINGS = SCRATCH + Math.ceil(SCRATCH_BYTES / PAGE) * PAGE;
+
+export class Md5Lanes {
+  /** Open hashers by slot; slot s is lane s % 4 of group s / 4. @type {(Md5Lane | undefined)[]} */
+  slots = [];
+  kernel = instantiateMd5Kernel();
+  /** Rounds run, by the number of lanes that took part (index 1-4): how well streams line up. */
+  roundsByLanes = [0, 0, 0, 0, 0];
+  /** Views of the kernel's memory, renewed when it grows. */
+  bytes = Buffer.alloc(0);
+  words = new Uint32Array(0);
+
+  constructor() {
+    this.ensureMemory(RINGS);
+  }
+
+  /** A new hasher, in a free lane if there is one, else on OpenSSL. */
+  open() {
+    const lane = new Md5Lane(this);
+    let slot = this.slots.findIndex((s) => s === undefined);
+    if (slot < 0 && this.slots.length < MAX_LANES) slot = this.slots.length;
+    if (slot < 0) {
+      lane.fallback = createHash('md5');
+      return lane;
+    }
+    this.ensureMemory(ringAt(slot) + RING);
+    this.slots[slot] = lane;
+    lane.slot = slot;
+    for (let word = 0; word < 4; word++) this.words[stateWord(slot, word)] = MD5_INITIAL_STATE[word];
+    return lane;
+  }
+
+  /** Lanes in use (for tests and diagnostics). */
+  get lanesInUse() {
+    return this.slots.filter((s) => s !== undefined).length;
+  }
+
+  /** @param {number} size */
+  ensureMemory(size) {
+    const memory = this.kernel.memory;
+    if (memory.buffer.byteLength < size) memory.grow(Math.ceil((size - memory.buffer.byteLength) / PAGE));
+    if (this.bytes.buffer !== memory.buffer) {
+      this.bytes = Buffer.from(memory.buffer);
+      this.words = new Uint32Array(memory.buffer);
+    }
+  }
+
+  /** Open lanes of a group, in lane order. @param {number} group */
+  members(group) {
+    /** @type {Md5Lane[]} */
+    const out = [];
+    for (let slot = group * LANES; slot < group * LANES + LANES; slot++) {
+      const lane = this.slots[slot];
+      if (lane) out.push(lane);
+    }
+    return out;
+  }
+
+  /** @param {Md5Lane} lane @param {Uint8Array} bytes */
+  append(lane, bytes) {
+    let at = 0;
+    while (at < bytes.length) {
+      if (lane.length === RING) this.makeRoom(lane);
+      if (lane.fallback) {
+        lane.fallback.update(bytes.subarray(at));
+        return;
+      }
+      const writeAt = (lane.start + lane.length) % RING;
+      const n = Math.min(bytes.length - at, RING - lane.length, RING - writeAt);
+      this.bytes.set(bytes.subarray(at, at + n), ringAt(lane.slot) + writeAt);
+      lane.length += n;
+      lane.total += n;
+      at += n;
+    }
+    this.hashWhileAllReady(groupOf(lane.slot));
+  }
+
+  /** @param {number} group */
+  hashWhileAllReady(group) {
+    for (;;) {
+      const members = this.members(group);
+      if (members.length < 2 || members.some((m) => m.length < SEGMENT)) return;
+      this.round(group, members);
+    }
+  }
+
+  /** A full ring: hash a segment of it, with whichever lanes of its group have one ready. @param {Md5Lane} lane */
+  makeRoom(lane) {
+    if (!lane.started && this.lanesInUse === 1) {
+      // Alone: OpenSSL hashes one stream faster than the scalar kernel. Before any round the
+      // lane's bytes are at the start of its ring, in order.
+      const hash = createHash('md5').update(this.bytes.subarray(ringAt(lane.slot), ringAt(lane.slot) + lane.length));
+      this.free(lane);
+      lane.fallback = hash;
+      return;
+    }
+    const group = groupOf(lane.slot);
+    this.round(
+      group,
+      this.members(group).filter((m) => m.length >= SEGMENT),
+    );
+  }
+
+  /**
+   * Hash one segment of each lane in `ready` (all of one group, each with a segment waiting).
+   * @param {number} group @param {Md5Lane[]} ready
+   */
+  round(group, ready) {
+    this.roundsByLanes[ready.length]++;
+    if (ready.length === 1) {
+      const [only] = ready;
+      this.kernel.laneBlocks(group * STATE_BYTES, only.slot % LANES, ringAt(only.slot) + only.start, SEGMENT / 64);
+    } else this.vectorRound(group, ready);
+    for (const m of ready) {
+      m.start = (m.start + SEGMENT) % RING;
+      m.length -= SEGMENT;
+      m.started = true;
+    }
+  }
+
+  /** @param {number} group @param {Md5Lane[]} ready */
+  vectorRound(group, ready) {
+    const pointers = [0, 0, 0, 0];
+    /** @type {number[]} */
+    const idle = [];
+    for (let lane = 0; lane < LANES; lane++) {
+      const member = ready.find((m) => m.slot % LANES === lane);
+      if (member) pointers[lane] = ringAt(member.slot) + member.start;
+      else idle.push(lane);
+    }
+    this.withIdleLanesKept(group, idle, () => {
+      for (const lane of idle) pointers[lane] = pointers[ready[0].slot % LANES];
+      this.kernel.blocks(group * STATE_BYTES, pointers[0], pointers[1], pointers[2], pointers[3], SEGMENT / 64);
+    });
+  }
+
+  /**
+   * Run `hash`, which also advances the lanes in `idle` (they read someone else's bytes), and
+   * put their state back.
+   * @param {number} group @param {number[]} idle @param {() => void} hash
+   */
+  withIdleLanesKept(group, idle, hash) {
+    const kept = idle.map((lane) => [0, 1, 2, 3].map((word) => this.words[stateWord(group * LANES + lane, word)]));
+    hash();
+    idle.forEach((lane, i) => {
+      for (let word = 0; word < 4; word++) this.words[stateWord(group * LANES + lane, word)] = kept[i][word];
+    });
+  }
+
+  /** The lane's digest; frees the lane. @param {Md5Lane} lane @returns {Buffer} */
+  finish(lane) {
+    const slot = lane.slot;
+    if (!lane.started) {
+      const digest = createHash('md5').update(this.bytes.subarray(ringAt(slot), ringAt(slot) + lane.length)).digest();
+      this.free(lane);
+      return digest;
+    }
+    const group = groupOf(slot);
+    while (lane.length >= SEGMENT) this.round(group, this.members(group).filter((m) => m.length >= SEGMENT));
+    // The tail (less than a segment, so not wrapped: segments start at multiples of SEGMENT),
+    // then 0x80, zeros, and the length in bits as a little-endian u64, to a whole block.
+    const tail = lane.length;
+    const padded = Math.ceil((tail + 9) / 64) * 64;
+    this.bytes.copyWithin(SCRATCH, ringAt(slot) + lane.start, ringAt(slot) + lane.start + tail);
+    this.bytes.fill(0, SCRATCH + tail, SCRATCH + padded);
+    this.bytes[SCRATCH + tail] = 0x80;
+    const bits = lane.total * 8;
+    this.bytes.writeUInt32LE(bits % 2 ** 32, SCRATCH + padded - 8);
+    this.bytes.writeUInt32LE(Math.floor(bits / 2 ** 32), SCRATCH + padded - 4);
+    this.kernel.laneBlocks(group * STATE_BYTES, slot % LANES, SCRATCH, padded / 64);
+    const digest = Buffer.alloc(16);
+    for (let word = 0; word < 4; word++) digest.writeUInt32LE(this.words[stateWord(slot, word)], word * 4);
+    this.free(lane);
+    return digest;
+  }
+
+  /** @param {Md5Lane} lane */
+  free(lane) {
+    if (lane.slot < 0) return;
+    this.slots[lane.slot] = undefined;
+    while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
+    lane.slot = -1;
+  }
+}
+
+/** One stream's MD5, with the update/digest shape of node:crypto's Hash. */
+export class Md5Lane {
+  slot = -1;
+  /** Ring offset of the first byte not yet hashed (a multiple of SEGMENT). */
+  start = 0;
+  /** Bytes waiting in the ring. */
+  length = 0;
+  /** Bytes given to update() while in a lane. */
+  total = 0;
+  /** Whether a round has hashed any of this lane's bytes. */
+  started = false;
+  /** @type {import('node:crypto').Hash | undefined} */
+  fallback;
+  done = false;
+
+  /** @param {Md5Lanes} owner */
+  constructor(owner) {
+    this.owner = owner;
+  }
+
+  /** @param {Uint8Array} bytes */
+  update(bytes) {
+    if (this.done) throw new Error('MD5 lane already finished');
+    if (this.fallback) this.fallback.update(bytes);
+    else this.owner.append(this, bytes);
+    return this;
+  }
+
+  /**
+   * Whether taking `bytes` now would hash this lane without the others of its group: its ring
+   * lacks room, and another upload shares the group and may catch up.
+   * @param {number} bytes
+   */
+  shouldWait(bytes) {
+    if (this.fallback || this.slot < 0 || this.length + bytes <= RING) return false;
+    return this.owner.members(groupOf(this.slot)).length > 1;
+  }
+
+  /** @returns {Buffer} */
+  digest() {
+    if (this.done) throw new Error('MD5 lane already finished');
+    this.done = true;
+    return this.fallback ? this.fallback.digest() : this.owner.finish(this);
+  }
+
+  /** Give the lane up without a digest (the upload failed); idempotent. */
+  discard() {
+    this.done = true;
+    this.owner.free(this);
+  }
+}
+
+/** @param {number} slot */
+const groupOf = (slot) => Math.floor(slot / LANES);
+/** @param {number} slot */
+const ringAt = (slot) => RINGS + slot * RING;
+/** Index in the Uint32 view of state word `word` (A..D) of a slot's lane. @param {number} slot @param {number} word */
+const stateWord = (slot, word) => (groupOf(slot) * STATE_BYTES + 16 * word + 4 * (slot % LANES)) / 4;
