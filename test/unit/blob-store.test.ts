@@ -200,13 +200,13 @@ describe('BlobStore', () => {
 
   it('hashes concurrent uploads side by side in the writer threads, and one stalled upload holds up no other', async () => {
     // Twice as many uploads as writer threads, so each thread hashes two of them in one lane
-    // group; one stalls halfway until every other upload has finished. Its group partner runs
+    // group; one stalls after 1 MiB until every other upload has finished. Its group partner runs
     // ahead, waits for it a little, then goes on alone (it would hang here if it waited for good).
-    const uploads = Array.from({ length: 8 }, (_, i) => randomBytes(6 * 1024 * 1024 + i * 4099));
+    const uploads = Array.from({ length: 8 }, (_, i) => randomBytes(8 * 1024 * 1024 + i * 4099));
     let releaseStalled: () => void = () => {};
     const othersDone = new Promise<void>((resolve) => (releaseStalled = resolve));
     async function* stalledSource(data: Buffer) {
-      const half = 3 * 1024 * 1024;
+      const half = 1024 * 1024;
       for (let at = 0; at < half; at += 65_536) yield Buffer.from(data.subarray(at, Math.min(at + 65_536, half)));
       await othersDone;
       for (let at = half; at < data.length; at += 65_536) yield Buffer.from(data.subarray(at, at + 65_536));
