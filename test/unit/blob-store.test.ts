@@ -202,7 +202,7 @@ describe('BlobStore', () => {
     // Twice as many uploads as writer threads, so each thread hashes two of them in one lane
     // group; one stalls after 1 MiB until every other upload has finished. Its group partner runs
     // ahead, waits for it a little, then goes on alone (it would hang here if it waited for good).
-    const uploads = Array.from({ length: 8 }, (_, i) => randomBytes(8 * 1024 * 1024 + i * 4099));
+    const uploads = Array.from({ length: 8 }, (_, i) => randomBytes(16 * 1024 * 1024 + i * 4099));
     let releaseStalled: () => void = () => {};
     const othersDone = new Promise<void>((resolve) => (releaseStalled = resolve));
     async function* stalledSource(data: Buffer) {
