@@ -2,6 +2,8 @@
 export declare const SEGMENT: number;
 export declare const RING: number;
 export declare class Md5Lanes {
+  /** now: a millisecond clock (default performance.now) */
+  constructor(options?: { now?: () => number });
   open(): Md5Lane;
   /** Rounds run, by the number of lanes that took part (index 1-4). */
   readonly roundsByLanes: number[];

@@ -25,6 +25,12 @@ const LANES = 4;
 export const SEGMENT = 128 * 1024;
 /** Bytes a lane may hold before it forces a round; a whole number of segments. */
 export const RING = 4 * 1024 * 1024;
+/**
+ * A partner that has had no bytes for this long is not waited for. Longer than the usual gap
+ * between an upload's data messages (about 1 MiB each) under load, so that ordinary jitter does
+ * not count as a stall.
+ */
+const ACTIVE_MS = 100;
 /** Lanes per instance; hashers opened beyond it use OpenSSL. */
 const MAX_LANES = 64;
 const PAGE = 65536;
@@ -44,13 +50,16 @@ export class Md5Lanes {
   bytes = Buffer.alloc(0);
   words = new Uint32Array(0);
 
-  constructor() {
+  /** @param {{ now?: () => number }} [options] `now`: a millisecond clock (tests pass their own) */
+  constructor(options = {}) {
+    this.now = options.now ?? (() => performance.now());
     this.ensureMemory(RINGS);
   }
 
   /** A new hasher, in a free lane if there is one, else on OpenSSL. */
   open() {
     const lane = new Md5Lane(this);
+    lane.lastUpdate = this.now();
     let slot = this.slots.findIndex((s) => s === undefined);
     if (slot < 0 && this.slots.length < MAX_LANES) slot = this.slots.length;
     if (slot < 0) {
@@ -226,6 +235,8 @@ export class Md5Lane {
   length = 0;
   /** Bytes given to update() while in a lane. */
   total = 0;
+  /** When bytes last arrived (the owner's clock, ms). */
+  lastUpdate = 0;
   /** Whether a round has hashed any of this lane's bytes. */
   started = false;
   /** @type {import('node:crypto').Hash | undefined} */
@@ -240,19 +251,23 @@ export class Md5Lane {
   /** @param {Uint8Array} bytes */
   update(bytes) {
     if (this.done) throw new Error('MD5 lane already finished');
+    this.lastUpdate = this.owner.now();
     if (this.fallback) this.fallback.update(bytes);
     else this.owner.append(this, bytes);
     return this;
   }
 
   /**
-   * Whether taking `bytes` now would hash this lane without the others of its group: its ring
-   * lacks room, and another upload shares the group and may catch up.
+   * Whether taking `bytes` now would hash this lane without a stream of its group that is worth
+   * waiting for: its ring lacks room, and a partner without a segment ready has had bytes (or
+   * was opened) within the last ACTIVE_MS. A partner quiet for longer (a stalled or very slow
+   * client) is not waited for.
    * @param {number} bytes
    */
   shouldWait(bytes) {
     if (this.fallback || this.slot < 0 || this.length + bytes <= RING) return false;
-    return this.owner.members(groupOf(this.slot)).length > 1;
+    const now = this.owner.now();
+    return this.owner.members(groupOf(this.slot)).some((m) => m !== this && m.length < SEGMENT && now - m.lastUpdate < ACTIVE_MS);
   }
 
   /** @returns {Buffer} */

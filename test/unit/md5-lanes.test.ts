@@ -130,15 +130,23 @@ describe('Md5Lanes', () => {
     expect(lane.digest().toString('hex')).toBe(md5(data));
   });
 
-  it('asks a stream to wait only when its ring is full and another stream shares its group', () => {
-    const lanes = new Md5Lanes();
+  it('asks a stream to wait only when its ring is full and a partner of its group is still sending', () => {
+    let now = 1000;
+    const lanes = new Md5Lanes({ now: () => now });
     const fast = lanes.open();
     const slow = lanes.open();
     fast.update(bytesOf(RING - 1000, 1));
     expect(fast.shouldWait(1000)).toBe(false);
     expect(fast.shouldWait(1001)).toBe(true);
+    // A partner quiet for 100 ms or more (a stalled client) is not waited for; one that sends is.
+    now += 100;
+    expect(fast.shouldWait(1001)).toBe(false);
+    slow.update(Buffer.from('x'));
+    expect(fast.shouldWait(1001)).toBe(true);
+    now += 99;
+    expect(fast.shouldWait(1001)).toBe(true);
     // Once the other stream has a segment too, a round of both makes room.
-    slow.update(bytesOf(SEGMENT, 2));
+    slow.update(bytesOf(SEGMENT - 1, 2));
     expect(fast.shouldWait(1001)).toBe(false);
     slow.discard();
     // Alone in its group: nobody to wait for.
