@@ -9,9 +9,11 @@
 // - as soon as every open lane of the group has a segment waiting (and there are at least two:
 //   one lane alone is better served by OpenSSL), or
 // - when a lane's ring is full (the other lanes are slow or idle): then only the lanes with a
-//   segment waiting take part, and the others' state is put back after the call.
+//   segment waiting take part (one alone runs the scalar kernel), and the others' state is put
+//   back after the call. The caller avoids this where it can: shouldWait() tells it to hold a
+//   stream's bytes back while a partner that is still sending catches up.
 // A lane that fills its ring while alone in its group and before any round hands its bytes to
-// OpenSSL and continues there (a single upload hashes at OpenSSL's full single-stream speed),
+// OpenSSL and continues there (OpenSSL hashes one stream about 1.4x as fast as the scalar kernel),
 // as does a hasher opened when every slot is taken. digest() hashes what is left of a lane in
 // shared rounds while it has whole segments, then pads the tail in a round of its own.
 //
@@ -129,9 +131,9 @@ export class Md5Lanes {
 
   /** A full ring: hash a segment of it, with whichever lanes of its group have one ready. @param {Md5Lane} lane */
   makeRoom(lane) {
-    if (!lane.started && this.lanesInUse === 1) {
-      // Alone: OpenSSL hashes one stream faster than the scalar kernel. Before any round the
-      // lane's bytes are at the start of its ring, in order.
+    if (!lane.started && this.members(groupOf(lane.slot)).length === 1) {
+      // Alone in its group: OpenSSL hashes one stream faster than the scalar kernel. Before any
+      // round the lane's bytes are at the start of its ring, in order.
       const hash = createHash('md5').update(this.bytes.subarray(ringAt(lane.slot), ringAt(lane.slot) + lane.length));
       this.free(lane);
       lane.fallback = hash;

@@ -120,7 +120,7 @@ describe('Md5Lanes', () => {
     expect(one + two + three).toBe(0);
   });
 
-  it('moves a stream that is alone to OpenSSL once its ring is full, and still gives the right digest', () => {
+  it('moves a stream that is alone in its group to OpenSSL once its ring is full, and still gives the right digest', () => {
     const lanes = new Md5Lanes();
     const data = bytesOf(RING * 2 + 12_345, 7);
     const lane = lanes.open();
@@ -128,6 +128,13 @@ describe('Md5Lanes', () => {
     expect(lanes.lanesInUse).toBe(0);
     expect(lanes.roundsByLanes.reduce((a, b) => a + b)).toBe(0);
     expect(lane.digest().toString('hex')).toBe(md5(data));
+    // The same for a fifth stream, alone in the second group while the first is full.
+    const four = [0, 1, 2, 3].map(() => lanes.open());
+    const fifth = lanes.open();
+    for (let at = 0; at < data.length; at += 65_536) fifth.update(data.subarray(at, at + 65_536));
+    expect(lanes.lanesInUse).toBe(4);
+    expect(fifth.digest().toString('hex')).toBe(md5(data));
+    for (const lane of four) lane.discard();
   });
 
   it('asks a stream to wait only when its ring is full and a partner of its group is still sending', () => {
