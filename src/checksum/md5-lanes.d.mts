@@ -8,6 +8,8 @@ export declare class Md5Lanes {
   /** Rounds run, by the number of lanes that took part (index 1-4). */
   readonly roundsByLanes: number[];
   readonly lanesInUse: number;
+  /** bytes of kernel memory: state, scratch and the rings of the lanes used so far */
+  readonly memoryBytes: number;
 }
 export declare class Md5Lane {
   update(bytes: Uint8Array): this;

@@ -33,8 +33,13 @@ export const RING = 4 * 1024 * 1024;
  * not count as a stall.
  */
 const ACTIVE_MS = 100;
-/** Lanes per instance; hashers opened beyond it use OpenSSL. */
-const MAX_LANES = 64;
+/**
+ * Lanes per instance (a writer thread); hashers opened beyond it use OpenSSL. Each lane's ring
+ * costs RING bytes of memory while the thread has uploads: 64 MiB at most.
+ */
+const MAX_LANES = 16;
+/** Memory kept when the last lane closes; a larger memory is dropped with its instance. */
+const IDLE_LANES = 4;
 const PAGE = 65536;
 /** Memory layout: the groups' states, then the scratch block for final padding, then the rings. */
 const STATE_BYTES = 64;
@@ -225,6 +230,16 @@ export class Md5Lanes {
     this.slots[lane.slot] = undefined;
     while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
     lane.slot = -1;
+    // WebAssembly memory cannot shrink: after a burst of uploads, start over with a small one.
+    if (this.slots.length === 0 && this.memoryBytes > ringAt(IDLE_LANES)) {
+      this.kernel = instantiateMd5Kernel();
+      this.ensureMemory(RINGS);
+    }
+  }
+
+  /** Bytes of kernel memory (state, scratch and the rings of the lanes used so far). */
+  get memoryBytes() {
+    return this.kernel.memory.buffer.byteLength;
   }
 }
 

@@ -163,19 +163,26 @@ describe('Md5Lanes', () => {
     expect(lanes.lanesInUse).toBe(0);
   });
 
-  it('uses OpenSSL beyond the last lane, and reuses lanes given up', () => {
+  it('uses OpenSSL beyond the last lane, reuses lanes given up, and gives memory back when idle', () => {
     const lanes = new Md5Lanes();
-    const opened = Array.from({ length: 70 }, () => lanes.open());
-    expect(lanes.lanesInUse).toBe(64);
+    const idleMemory = lanes.memoryBytes;
+    const opened = Array.from({ length: 20 }, () => lanes.open());
+    expect(lanes.lanesInUse).toBe(16);
+    expect(lanes.memoryBytes).toBeGreaterThanOrEqual(idleMemory + 16 * RING);
     const data = bytesOf(SEGMENT * 3, 9);
     for (const lane of opened) lane.update(data);
-    for (const lane of opened.slice(0, 10)) lane.discard();
-    expect(lanes.lanesInUse).toBe(54);
+    for (const lane of opened.slice(0, 6)) lane.discard();
+    expect(lanes.lanesInUse).toBe(10);
     const again = lanes.open();
     again.update(data);
-    expect(lanes.lanesInUse).toBe(55);
-    for (const lane of [...opened.slice(10), again]) expect(lane.digest().toString('hex')).toBe(md5(data));
+    expect(lanes.lanesInUse).toBe(11);
+    for (const lane of [...opened.slice(6), again]) expect(lane.digest().toString('hex')).toBe(md5(data));
     expect(lanes.lanesInUse).toBe(0);
+    expect(lanes.memoryBytes).toBe(idleMemory);
+    // And it works as before on the fresh memory.
+    const next = [0, 1].map(() => lanes.open());
+    for (const lane of next) lane.update(data);
+    for (const lane of next) expect(lane.digest().toString('hex')).toBe(md5(data));
   });
 
   it('refuses bytes and digests after the digest', () => {
