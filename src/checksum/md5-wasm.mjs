@@ -16,7 +16,10 @@
 //   blocks(state, p0, p1, p2, p3, count)
 // which hashes `count` 64-byte blocks of each lane: lane i reads bytes [pi, pi + 64*count).
 // The state is 64 bytes at `state`: four vectors A, B, C, D, each holding the word of lanes
-// 0-3 in order (so lane i's A is the little-endian u32 at state + 4*i).
+// 0-3 in order (so lane i's A is the little-endian u32 at state + 4*i). It also exports
+//   laneBlocks(state, lane, p, count)
+// which hashes `count` blocks at p into one lane of the same state with scalar instructions,
+// leaving the other lanes as they are.
 
 /** Per-step shift amounts (RFC 1321), by round and step within the round. */
 const SHIFTS = [
