@@ -277,7 +277,7 @@ port.on('message', (msg) => {
       }
       case 'finish': {
         if (!job || job.failed) return;
-        // Its messages come first, and no other upload is worth waiting for any more.
+        // Its held-back data first: a finishing upload waits for no partner.
         while (job.deferred.length > 0) processData(job, job.deferred.shift());
         waiting.delete(job);
         if (job.failed) return;
