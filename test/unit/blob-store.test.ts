@@ -258,8 +258,11 @@ describe('BlobStore', () => {
     });
     const upload = store.blobs.write(endless, [], { declaredSize: 100 * 1024 * 1024 });
     while (sent < 8) await new Promise((r) => setTimeout(r, 5));
+    // Expect the failure before causing it: the upload may fail while retireIngestWorkers() is
+    // still being awaited, and a rejection nobody handles yet is reported as unhandled.
+    const failed = expect(upload).rejects.toThrow(/writer thread exited/);
     await retireIngestWorkers();
-    await expect(upload).rejects.toThrow(/writer thread exited/);
+    await failed;
     endless.destroy();
     expect(files('tmp')).toEqual([]);
     expect(files('blobs').length).toBe(blobsBefore);
