@@ -2,8 +2,8 @@
 export declare const SEGMENT: number;
 export declare const RING: number;
 export declare class Md5Lanes {
-  /** now: a millisecond clock (default performance.now) */
-  constructor(options?: { now?: () => number });
+  /** now: a millisecond clock (default performance.now); kernel: how to instantiate the kernel */
+  constructor(options?: { now?: () => number; kernel?: typeof import('./md5-wasm.mjs').instantiateMd5Kernel });
   open(): Md5Lane;
   /** Rounds run, by the number of lanes that took part (index 1-4). */
   readonly roundsByLanes: number[];

@@ -50,17 +50,28 @@ const RINGS = SCRATCH + Math.ceil(SCRATCH_BYTES / PAGE) * PAGE;
 export class Md5Lanes {
   /** Open hashers by slot; slot s is lane s % 4 of group s / 4. @type {(Md5Lane | undefined)[]} */
   slots = [];
-  kernel = instantiateMd5Kernel();
   /** Rounds run, by the number of lanes that took part (index 1-4): how well streams line up. */
   roundsByLanes = [0, 0, 0, 0, 0];
   /** Views of the kernel's memory, renewed when it grows. */
   bytes = Buffer.alloc(0);
   words = new Uint32Array(0);
 
-  /** @param {{ now?: () => number }} [options] `now`: a millisecond clock (tests pass their own) */
+  /**
+   * @param {{ now?: () => number, kernel?: typeof instantiateMd5Kernel }} [options] `now`: a
+   *   millisecond clock; `kernel`: how to instantiate the kernel (tests pass their own of both)
+   */
   constructor(options = {}) {
     this.now = options.now ?? (() => performance.now());
-    this.ensureMemory(RINGS);
+    this.instantiate = options.kernel ?? instantiateMd5Kernel;
+    /** @type {ReturnType<typeof instantiateMd5Kernel> | undefined} */
+    this.kernel = undefined;
+    try {
+      this.kernel = this.instantiate();
+      this.ensureMemory(RINGS);
+    } catch {
+      // No WebAssembly SIMD here (node --jitless, or a CPU without it): every hasher uses OpenSSL.
+      this.kernel = undefined;
+    }
   }
 
   /** A new hasher, in a free lane if there is one, else on OpenSSL. */
@@ -69,7 +80,7 @@ export class Md5Lanes {
     lane.lastUpdate = this.now();
     let slot = this.slots.findIndex((s) => s === undefined);
     if (slot < 0 && this.slots.length < MAX_LANES) slot = this.slots.length;
-    if (slot < 0) {
+    if (slot < 0 || !this.kernel) {
       lane.fallback = createHash('md5');
       return lane;
     }
@@ -87,7 +98,7 @@ export class Md5Lanes {
 
   /** @param {number} size */
   ensureMemory(size) {
-    const memory = this.kernel.memory;
+    const memory = /** @type {WebAssembly.Memory} */ (this.kernel?.memory);
     if (memory.buffer.byteLength < size) memory.grow(Math.ceil((size - memory.buffer.byteLength) / PAGE));
     if (this.bytes.buffer !== memory.buffer) {
       this.bytes = Buffer.from(memory.buffer);
@@ -232,14 +243,14 @@ export class Md5Lanes {
     lane.slot = -1;
     // WebAssembly memory cannot shrink: after a burst of uploads, start over with a small one.
     if (this.slots.length === 0 && this.memoryBytes > ringAt(IDLE_LANES)) {
-      this.kernel = instantiateMd5Kernel();
+      this.kernel = this.instantiate();
       this.ensureMemory(RINGS);
     }
   }
 
   /** Bytes of kernel memory (state, scratch and the rings of the lanes used so far). */
   get memoryBytes() {
-    return this.kernel.memory.buffer.byteLength;
+    return this.kernel ? this.kernel.memory.buffer.byteLength : 0;
   }
 }
 

@@ -185,6 +185,20 @@ describe('Md5Lanes', () => {
     for (const lane of next) expect(lane.digest().toString('hex')).toBe(md5(data));
   });
 
+  it('hashes with OpenSSL where the WebAssembly kernel cannot be instantiated', () => {
+    const lanes = new Md5Lanes({
+      kernel: () => {
+        throw new Error('WebAssembly.CompileError: no SIMD here');
+      },
+    });
+    const data = bytesOf(RING + 5, 4);
+    const streams = [0, 1, 2, 3, 4].map(() => lanes.open());
+    for (const lane of streams) lane.update(data);
+    expect(lanes.lanesInUse).toBe(0);
+    expect(lanes.memoryBytes).toBe(0);
+    for (const lane of streams) expect(lane.digest().toString('hex')).toBe(md5(data));
+  });
+
   it('refuses bytes and digests after the digest', () => {
     const lane = new Md5Lanes().open();
     lane.update(Buffer.from('abc'));
