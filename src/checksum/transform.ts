@@ -1,22 +1,19 @@
 // Pass-through stream that hashes everything flowing through it.
 
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
-import { createHasher, createMd5, type ChecksumAlgorithm, type Hasher } from './hashers.ts';
+import { createHasher, type ChecksumAlgorithm, type Hasher } from './hashers.ts';
 
 export class ChecksumTransform extends Transform {
   /** Bytes seen so far (the total once the stream has finished). */
   bytes = 0;
   private readonly algs: ChecksumAlgorithm[];
   private readonly hashers: Hasher[];
-  private readonly md5Hasher: Hasher | undefined;
   private results: Map<ChecksumAlgorithm, Buffer> | undefined;
-  private md5Result: Buffer | undefined;
 
-  constructor(algs: readonly ChecksumAlgorithm[], alsoMd5: boolean, opts?: TransformOptions) {
+  constructor(algs: readonly ChecksumAlgorithm[], opts?: TransformOptions) {
     super(opts);
     this.algs = [...new Set(algs)];
     this.hashers = this.algs.map((a) => createHasher(a));
-    this.md5Hasher = alsoMd5 ? createMd5() : undefined;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -26,7 +23,6 @@ export class ChecksumTransform extends Transform {
     }
     const hs = this.hashers;
     for (let i = 0; i < hs.length; i++) hs[i].update(chunk);
-    if (this.md5Hasher !== undefined) this.md5Hasher.update(chunk);
     this.bytes += chunk.length;
     cb(null, chunk);
   }
@@ -41,7 +37,6 @@ export class ChecksumTransform extends Transform {
     const m = new Map<ChecksumAlgorithm, Buffer>();
     for (let i = 0; i < this.algs.length; i++) m.set(this.algs[i], this.hashers[i].digest());
     this.results = m;
-    this.md5Result = this.md5Hasher?.digest();
   }
 
   /**
@@ -54,17 +49,9 @@ export class ChecksumTransform extends Transform {
     return this.results!;
   }
 
-  /** Raw MD5 digest (undefined unless alsoMd5 was set). Same timing rule as digests(). */
-  md5(): Buffer | undefined {
-    this.finalizeDigests();
-    return this.md5Result;
-  }
 }
 
-export function checksumTransform(
-  algs: readonly ChecksumAlgorithm[],
-  alsoMd5: boolean,
-  opts?: TransformOptions,
-): ChecksumTransform {
-  return new ChecksumTransform(algs, alsoMd5, opts);
+// MD5 (the ETag) is not computed here: the blob writer computes it where the bytes are written.
+export function checksumTransform(algs: readonly ChecksumAlgorithm[], opts?: TransformOptions): ChecksumTransform {
+  return new ChecksumTransform(algs, opts);
 }

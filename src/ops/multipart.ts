@@ -186,17 +186,20 @@ export const UploadPartCopy: Operation = {
     const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
     quota.beforeRead(end - start + 1);
     const algorithm = upload.meta.checksumAlgorithm;
-    const hashing = checksumTransform(algorithm ? [algorithm] : [], true);
-    const transforms = encryption ? [hashing, encryption.encrypt()] : [hashing];
-    const written = await ctx.store.blobs.write(openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), transforms);
-    const etag = encryption ? encryption.etag(hashing.md5()!) : hashing.md5()!.toString('hex');
-    const checksum = algorithm ? hashing.digests().get(algorithm)!.toString('base64') : null;
+    // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
+    const hashing = algorithm ? checksumTransform([algorithm]) : undefined;
+    const written = await ctx.store.blobs.write(openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), hashing ? [hashing] : [], {
+      md5: true,
+      encryptWith: encryption?.dataKey,
+    });
+    const etag = encryption ? encryption.etag(written.md5!) : written.md5!.toString('hex');
+    const checksum = algorithm ? hashing!.digests().get(algorithm)!.toString('base64') : null;
     const lastModified = Date.now();
     try {
       ctx.store.commitPart(
-        { uploadId: upload.uploadId, partNumber, size: hashing.bytes, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: encryption?.sse ?? null },
+        { uploadId: upload.uploadId, partNumber, size: written.received, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: encryption?.sse ?? null },
         upload.ownerOrg,
-        (previous) => quota.atCommit(previous?.size ?? 0, hashing.bytes),
+        (previous) => quota.atCommit(previous?.size ?? 0, written.received),
       );
     } catch (err) {
       await ctx.store.blobs.remove(written.id);

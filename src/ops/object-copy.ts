@@ -74,17 +74,20 @@ export const CopyObject: Operation = {
       record = { ...src, meta, lastModified: now };
       ctx.store.commitObject(record, precondition, quotaAtCommit);
     } else {
-      const hashing = checksumTransform(algorithm ? [algorithm] : [], true);
-      const transforms = encryption ? [hashing, encryption.encrypt()] : [hashing];
-      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), transforms);
-      const digest = algorithm ? hashing.digests().get(algorithm) : undefined;
+      // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
+      const hashing = algorithm ? checksumTransform([algorithm]) : undefined;
+      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), hashing ? [hashing] : [], {
+        md5: true,
+        encryptWith: encryption?.dataKey,
+      });
+      const digest = algorithm ? hashing!.digests().get(algorithm) : undefined;
       if (algorithm && digest) meta.checksum = { algorithm, value: digest.toString('base64'), type: 'FULL_OBJECT' };
       else delete meta.checksum;
       record = {
         bucket: ctx.bucketName!,
         key: ctx.key!,
         size: src.size,
-        etag: encryption ? encryption.etag(hashing.md5()!) : hashing.md5()!.toString('hex'),
+        etag: encryption ? encryption.etag(written.md5!) : written.md5!.toString('hex'),
         lastModified: now,
         ownerOrg: ctx.bucket!.ownerOrg,
         meta,

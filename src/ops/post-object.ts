@@ -232,8 +232,9 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   quota.beforeRead(undefined);
   const encryption = sseKey ? writeEncryption(sseKey) : undefined;
   const limit = new SizeLimit(maxBytes, quota.onProgress);
-  const hashing = checksumTransform(checksum ? [checksum.algorithm] : [], true);
-  const written = await ctx.store.blobs.write(file.stream, encryption ? [limit, hashing, encryption.encrypt()] : [limit, hashing]);
+  // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
+  const hashing = checksum ? checksumTransform([checksum.algorithm]) : undefined;
+  const written = await ctx.store.blobs.write(file.stream, hashing ? [limit, hashing] : [limit], { md5: true, encryptWith: encryption?.dataKey });
 
   let record: ObjectRecord;
   let checksumValue: string | undefined;
@@ -241,10 +242,10 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
     if (range && limit.bytes < range.min) {
       throw new S3Error('EntityTooSmall', undefined, { ProposedSize: String(limit.bytes), MinSizeAllowed: String(range.min) });
     }
-    const md5 = hashing.md5()!;
+    const md5 = written.md5!;
     if (expectedMd5 && !md5.equals(expectedMd5)) throw new S3Error('BadDigest');
     if (checksum) {
-      const computed = hashing.digests().get(checksum.algorithm)!;
+      const computed = hashing!.digests().get(checksum.algorithm)!;
       if (checksum.expected && !checksum.expected.equals(computed)) {
         throw new S3Error('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
       }

@@ -111,7 +111,7 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
   if (opts.requiredAlgorithm) algorithms.add(opts.requiredAlgorithm);
   const limit = new LimitStream(opts.maxBytes, opts.onProgress);
   // Flexible checksums are computed here.
-  const hashing = algorithms.size > 0 ? checksumTransform([...algorithms], false) : undefined;
+  const hashing = algorithms.size > 0 ? checksumTransform([...algorithms]) : undefined;
   const transforms: Transform[] = [limit];
   if (hashing) transforms.push(hashing);
 

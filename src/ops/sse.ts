@@ -6,7 +6,6 @@ import { pipeline } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import {
   createDecryptStream,
-  createEncryptStream,
   newObjectEncryption,
   openObjectEncryption,
   parseSseCustomerHeaders,
@@ -96,9 +95,7 @@ export function decryptingOpener(
 }
 
 export interface WriteEncryption {
-  /** the stream that encrypts the plaintext on its way to disk (copies, POST uploads) */
-  encrypt: () => ReturnType<typeof createEncryptStream>;
-  /** the data key, for BlobStore.write's encryptWith (request bodies: sealed in a writer thread) */
+  /** the data key, for BlobStore.write's encryptWith (the bytes are sealed where they are written) */
   dataKey: Buffer;
   /** the record to store with the object or part */
   sse: string;
@@ -111,7 +108,6 @@ export interface WriteEncryption {
 export function writeEncryption(key: SseCustomerKey): WriteEncryption {
   const enc = newObjectEncryption(key);
   return {
-    encrypt: () => createEncryptStream(enc.dataKey),
     dataKey: enc.dataKey,
     sse: serializeSseRecord(enc.record),
     // AWS: the ETag of an SSE-C object is not the MD5 of its data (publishing it would leak a

@@ -68,8 +68,10 @@ export interface BlobWriteOptions {
 
 export interface BlobWriteResult {
   id: string;
-  /** bytes stored */
+  /** bytes stored (with SSE-C, the sealed bytes) */
   size: number;
+  /** bytes that came out of the transforms (with SSE-C, the plaintext) */
+  received: number;
   md5?: Buffer;
   sha256?: Buffer;
 }
@@ -144,7 +146,7 @@ export class BlobStore {
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    const { stored: size, md5, sha256 } = out.result!;
+    const { size: received, stored: size, md5, sha256 } = out.result!;
     try {
       await rename(tmpPath, this.pathOf(id));
       await this.shardSyncer(id.slice(-2)).sync();
@@ -153,7 +155,7 @@ export class BlobStore {
       await this.remove(id).catch(() => undefined);
       throw err;
     }
-    return { id, size, md5, sha256 };
+    return { id, size, received, md5, sha256 };
   }
 
   private async writeInline(source: Readable, transforms: Transform[], declaredSize: number, options: BlobWriteOptions): Promise<BlobWriteResult> {
@@ -166,6 +168,7 @@ export class BlobStore {
     return {
       id,
       size: stored.length,
+      received: data.length,
       md5: options.md5 ? createHash('md5').update(data).digest() : undefined,
       sha256: options.sha256 ? createHash('sha256').update(data).digest() : undefined,
     };

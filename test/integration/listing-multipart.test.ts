@@ -209,6 +209,12 @@ describe('multipart', () => {
       s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'copy-dst', UploadId: id, PartNumber: 3, CopySource: `${bucket}/copy-src`, CopySourceRange: `bytes=0-${7 * MiB}` })),
       'InvalidRange',
     );
+    // Each part's ETag is the MD5 of the range it copied (computed by the blob writer thread).
+    const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
+    expect(p1.CopyPartResult?.ETag).toBe(`"${md5Hex(source.subarray(0, 5 * MiB))}"`);
+    expect(p2.CopyPartResult?.ETag).toBe(`"${md5Hex(source.subarray(5 * MiB))}"`);
+    const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'copy-dst', UploadId: id }));
+    expect(listed.Parts?.map((p) => p.Size)).toEqual([5 * MiB, MiB]);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'copy-dst', UploadId: id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult?.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult?.ETag }] } }));
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'copy-dst' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(source)).toBe(true);
