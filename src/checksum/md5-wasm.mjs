@@ -210,6 +210,44 @@ function vectorBody() {
 }
 
 /**
+ * @typedef {object} StepInstructions how one instruction set (vector or scalar) emits a step
+ * @property {() => void} add pops two values, pushes their sum (mod 2^32 per lane)
+ * @property {((b: number, c: number, d: number) => void)[]} functions F, G, H, I of the locals b, c, d
+ * @property {(word: number) => void} word pushes message word `word` of the block
+ * @property {(value: number) => void} constant pushes a constant
+ * @property {(scratch: number, shift: number) => void} rotateLeft rotates the value on the stack (may use local `scratch`)
+ */
+
+/**
+ * The 64 steps of one block over the state locals `abcd`, which are saved first and added back
+ * after (RFC 1321): a = b + rotl(a + f(b, c, d) + m[word] + sine, shift).
+ * @param {Emitter} e @param {number[]} abcd @param {number[]} saved @param {StepInstructions} isa
+ */
+function blockSteps(e, abcd, saved, isa) {
+  e.copyLocals(abcd, saved);
+  for (const step of STEPS) {
+    const [a, b, c, d] = step.roles.map((role) => abcd[role]);
+    isa.functions[step.round](b, c, d);
+    e.get(a);
+    isa.add();
+    isa.word(step.word);
+    isa.add();
+    isa.constant(step.sine);
+    isa.add();
+    isa.rotateLeft(a, step.shift);
+    e.get(b);
+    isa.add();
+    e.set(a);
+  }
+  abcd.forEach((reg, i) => {
+    e.get(reg);
+    e.get(saved[i]);
+    isa.add();
+    e.set(reg);
+  });
+}
+
+/**
  * One 64-byte block of each lane: read at the lane pointers, which then move on by 64.
  * @param {Emitter} e @param {number[]} lanePointers
  * @param {{ abcd: number[], saved: number[], words: number[], loaded: number[], pairs: number[] }} locals
@@ -236,59 +274,52 @@ function vectorBlock(e, lanePointers, { abcd, saved, words, loaded, pairs }) {
     interleave(pairs[2], pairs[3], [0, 1, 4, 5], words[4 * quarter + 2]);
     interleave(pairs[2], pairs[3], [2, 3, 6, 7], words[4 * quarter + 3]);
   }
-  e.copyLocals(abcd, saved);
-  for (const step of STEPS) {
-    const [a, b, c, d] = step.roles.map((role) => abcd[role]);
-    if (step.round === 0) {
+  blockSteps(e, abcd, saved, {
+    add: () => e.simd(simd.i32x4Add),
+    functions: [
       // F = (b & c) | (~b & d)
-      e.get(c);
-      e.get(d);
-      e.get(b);
-      e.simd(simd.bitselect);
-    } else if (step.round === 1) {
+      (b, c, d) => {
+        e.get(c);
+        e.get(d);
+        e.get(b);
+        e.simd(simd.bitselect);
+      },
       // G = (b & d) | (c & ~d)
-      e.get(b);
-      e.get(c);
-      e.get(d);
-      e.simd(simd.bitselect);
-    } else if (step.round === 2) {
+      (b, c, d) => {
+        e.get(b);
+        e.get(c);
+        e.get(d);
+        e.simd(simd.bitselect);
+      },
       // H = b ^ c ^ d
-      e.get(b);
-      e.get(c);
-      e.simd(simd.xor);
-      e.get(d);
-      e.simd(simd.xor);
-    } else {
+      (b, c, d) => {
+        e.get(b);
+        e.get(c);
+        e.simd(simd.xor);
+        e.get(d);
+        e.simd(simd.xor);
+      },
       // I = c ^ (b | ~d)
-      e.get(c);
-      e.get(b);
-      e.get(d);
-      e.simd(simd.not);
+      (b, c, d) => {
+        e.get(c);
+        e.get(b);
+        e.get(d);
+        e.simd(simd.not);
+        e.simd(simd.or);
+        e.simd(simd.xor);
+      },
+    ],
+    word: (word) => e.get(words[word]),
+    constant: (value) => e.splat(value),
+    // No vector rotate in WebAssembly: (x << s) | (x >>> (32 - s)), through a local.
+    rotateLeft: (scratch, shift) => {
+      e.set(scratch);
+      e.get(scratch);
+      e.shift(simd.i32x4Shl, shift);
+      e.get(scratch);
+      e.shift(simd.i32x4ShrU, 32 - shift);
       e.simd(simd.or);
-      e.simd(simd.xor);
-    }
-    e.get(a);
-    e.simd(simd.i32x4Add);
-    e.get(words[step.word]);
-    e.simd(simd.i32x4Add);
-    e.splat(step.sine);
-    e.simd(simd.i32x4Add);
-    e.set(a);
-    // No vector rotate in WebAssembly: (a << s) | (a >>> (32 - s)).
-    e.get(a);
-    e.shift(simd.i32x4Shl, step.shift);
-    e.get(a);
-    e.shift(simd.i32x4ShrU, 32 - step.shift);
-    e.simd(simd.or);
-    e.get(b);
-    e.simd(simd.i32x4Add);
-    e.set(a);
-  }
-  abcd.forEach((reg, i) => {
-    e.get(reg);
-    e.get(saved[i]);
-    e.simd(simd.i32x4Add);
-    e.set(reg);
+    },
   });
   for (const pointer of lanePointers) {
     e.get(pointer);
@@ -339,54 +370,51 @@ function scalarBody() {
  */
 function scalarBlock(e, pointer, abcd, saved) {
   const i32 = (/** @type {number} */ value) => e.raw(op.i32Const, ...signedLeb(value | 0));
-  e.copyLocals(abcd, saved);
-  for (const step of STEPS) {
-    const [a, b, c, d] = step.roles.map((role) => abcd[role]);
-    if (step.round === 0) {
+  blockSteps(e, abcd, saved, {
+    add: () => e.raw(op.i32Add),
+    functions: [
       // F = d ^ (b & (c ^ d))
-      e.get(d);
-      e.get(b);
-      e.get(c);
-      e.get(d);
-      e.raw(op.i32Xor, op.i32And, op.i32Xor);
-    } else if (step.round === 1) {
+      (b, c, d) => {
+        e.get(d);
+        e.get(b);
+        e.get(c);
+        e.get(d);
+        e.raw(op.i32Xor, op.i32And, op.i32Xor);
+      },
       // G = c ^ (d & (b ^ c))
-      e.get(c);
-      e.get(d);
-      e.get(b);
-      e.get(c);
-      e.raw(op.i32Xor, op.i32And, op.i32Xor);
-    } else if (step.round === 2) {
-      e.get(b);
-      e.get(c);
-      e.raw(op.i32Xor);
-      e.get(d);
-      e.raw(op.i32Xor);
-    } else {
+      (b, c, d) => {
+        e.get(c);
+        e.get(d);
+        e.get(b);
+        e.get(c);
+        e.raw(op.i32Xor, op.i32And, op.i32Xor);
+      },
+      // H = b ^ c ^ d
+      (b, c, d) => {
+        e.get(b);
+        e.get(c);
+        e.raw(op.i32Xor);
+        e.get(d);
+        e.raw(op.i32Xor);
+      },
       // I = c ^ (b | ~d)
-      e.get(c);
-      e.get(b);
-      e.get(d);
-      i32(-1);
-      e.raw(op.i32Xor, op.i32Or, op.i32Xor);
-    }
-    e.get(a);
-    e.raw(op.i32Add);
-    e.get(pointer);
-    e.raw(op.i32Load, 2, ...unsignedLeb(4 * step.word), op.i32Add);
-    i32(step.sine);
-    e.raw(op.i32Add);
-    i32(step.shift);
-    e.raw(op.i32Rotl);
-    e.get(b);
-    e.raw(op.i32Add);
-    e.set(a);
-  }
-  abcd.forEach((reg, i) => {
-    e.get(reg);
-    e.get(saved[i]);
-    e.raw(op.i32Add);
-    e.set(reg);
+      (b, c, d) => {
+        e.get(c);
+        e.get(b);
+        e.get(d);
+        i32(-1);
+        e.raw(op.i32Xor, op.i32Or, op.i32Xor);
+      },
+    ],
+    word: (word) => {
+      e.get(pointer);
+      e.raw(op.i32Load, 2, ...unsignedLeb(4 * word));
+    },
+    constant: (value) => i32(value),
+    rotateLeft: (_scratch, shift) => {
+      i32(shift);
+      e.raw(op.i32Rotl);
+    },
   });
   e.get(pointer);
   i32(64);
