@@ -17,6 +17,12 @@
 // as does a hasher opened when every slot is taken. digest() hashes what is left of a lane in
 // shared rounds while it has whole segments, then pads the tail in a round of its own.
 //
+// A lane's ring can also be where its owner writes the bytes from (the blob writer writes them
+// to disk with direct I/O straight out of the ring, saving a copy per byte): ringView() shows
+// them, and onLeavingRing is called before a lane gives its ring up for OpenSSL, while its
+// bytes are still there. The ring does not know what its owner has written: an owner that
+// reads from it must read every byte before RING more bytes have been appended after it.
+//
 // Plain JavaScript: the blob writer threads (store/ingest-worker.mjs) load it without a
 // TypeScript loader.
 import { createHash } from 'node:crypto';
@@ -45,6 +51,8 @@ const PAGE = 65536;
 const STATE_BYTES = 64;
 const SCRATCH = Math.ceil((STATE_BYTES * (MAX_LANES / LANES)) / PAGE) * PAGE;
 const SCRATCH_BYTES = SEGMENT + 2 * 64;
+/** Size of alignmentProbe()'s block: a multiple of every common logical block size. */
+const PROBE_BYTES = 4096;
 const RINGS = SCRATCH + Math.ceil(SCRATCH_BYTES / PAGE) * PAGE;
 
 export class Md5Lanes {
@@ -150,6 +158,7 @@ export class Md5Lanes {
     if (!lane.started && this.members(groupOf(lane.slot)).length === 1) {
       // Alone in its group: OpenSSL hashes one stream faster than the scalar kernel. Before any
       // round the lane's bytes are at the start of its ring, in order.
+      lane.onLeavingRing?.();
       const hash = createHash('md5').update(this.bytes.subarray(ringAt(lane.slot), ringAt(lane.slot) + lane.length));
       this.free(lane);
       lane.fallback = hash;
@@ -248,6 +257,16 @@ export class Md5Lanes {
     }
   }
 
+  /**
+   * A zeroed block of BLOCK bytes of the kernel memory, aligned as every ring is (each starts at
+   * a multiple of PAGE): where a direct write from it is refused, it would be from the rings too.
+   */
+  alignmentProbe() {
+    const probe = this.bytes.subarray(SCRATCH, SCRATCH + PROBE_BYTES);
+    probe.fill(0);
+    return probe;
+  }
+
   /** Bytes of kernel memory (state, scratch and the rings of the lanes used so far). */
   get memoryBytes() {
     return this.kernel ? this.kernel.memory.buffer.byteLength : 0;
@@ -270,6 +289,12 @@ export class Md5Lane {
   /** @type {import('node:crypto').Hash | undefined} */
   fallback;
   done = false;
+  /**
+   * Called before the lane gives its ring up for OpenSSL (alone in its group), while its bytes
+   * [0, total) are still in the ring, so that an owner reading them from there can take them.
+   * @type {(() => void) | undefined}
+   */
+  onLeavingRing;
 
   /** @param {Md5Lanes} owner */
   constructor(owner) {
@@ -296,6 +321,27 @@ export class Md5Lane {
     if (this.fallback || this.slot < 0 || this.length + bytes <= RING) return false;
     const now = this.owner.now();
     return this.owner.members(groupOf(this.slot)).some((m) => m !== this && m.length < SEGMENT && now - m.lastUpdate < ACTIVE_MS);
+  }
+
+  /** Whether the lane's bytes go through a ring (else OpenSSL has them, and ringView cannot show them). */
+  get inRing() {
+    return this.slot >= 0 && !this.fallback;
+  }
+
+  /**
+   * The bytes at stream positions [from, to) as a view of the ring (valid until the next
+   * update, digest or discard). They must not cross the ring's end (a multiple of RING) and
+   * must be among the last RING bytes appended: the caller reads each byte in time (see above).
+   * @param {number} from @param {number} to
+   * @returns {Buffer}
+   */
+  ringView(from, to) {
+    const crossesEnd = to > from && Math.floor(from / RING) !== Math.floor((to - 1) / RING);
+    if (!this.inRing || from < this.total - RING || to > this.total || from > to || crossesEnd) {
+      throw new Error(`MD5 lane ring holds no bytes [${from}, ${to}) (${this.total} appended)`);
+    }
+    const at = ringAt(this.slot) + (from % RING);
+    return this.owner.bytes.subarray(at, at + (to - from));
   }
 
   /** @returns {Buffer} */

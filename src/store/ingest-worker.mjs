@@ -14,6 +14,12 @@
 // stages are written, and the last partial block is written padded and the file truncated to
 // its exact length. Where O_DIRECT is refused (tmpfs, some file systems) the job falls back to
 // buffered writes.
+// The staging copy is skipped where it can be: an upload whose MD5 is computed in a lane
+// (md5-lanes.mjs) already has its bytes in the lane's ring, block-aligned in the kernel's
+// memory, so whole blocks are written straight from there ("ring" jobs). Its last partial block
+// is staged at the end, as is everything from the moment the lane leaves its ring for OpenSSL.
+// Measured at 16 concurrent 64 MiB uploads: the staging copy was about a seventh of the server's
+// CPU time.
 //
 // Plain JavaScript on purpose: a worker is loaded by Node itself, with no TypeScript loader in
 // every context that starts one (tests, the CLI, an installed package).
@@ -30,13 +36,14 @@
 //                  finish {fsync}                  write the tail, truncate, fdatasync, close
 //                  abort  {}                       close and unlink; always answered
 //   worker → main  ack    {batches, chunks}        a data message is done; its buffers come back
-//                  finished {size, stored, md5, sha256}  bytes received, bytes in the file
+//                  finished {size, stored, ringBytes, md5, sha256}  bytes received, bytes in the
+//                                                  file, bytes written straight from the MD5 ring
 //                  aborted {}
 //                  error  {message, code}          the job failed; the main thread then aborts it
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { Md5Lanes } from '../checksum/md5-lanes.mjs';
+import { Md5Lanes, RING } from '../checksum/md5-lanes.mjs';
 import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
 
 /** Bytes staged before a direct write. */
@@ -44,9 +51,19 @@ const STAGE = 1 << 20;
 /** Alignment of direct writes (offset and length); a multiple of every common logical block size. */
 const BLOCK = 4096;
 const PROBE_STEP = 16;
+/**
+ * Most bytes appended to a lane's ring at once. A ring job writes from the ring once STAGE bytes
+ * are waiting, so fewer than STAGE + RING_PIECE bytes are unwritten at any time: less than the
+ * RING bytes the ring takes before it wraps onto them.
+ */
+const RING_PIECE = 1 << 20;
 
 /** @typedef {{ buf: Buffer, base: number }} Stage */
-/** @typedef {{ fd: number, path: string, direct: boolean, stage: Stage | undefined, fill: number, offset: number, size: number, stored: number, md5: import('../checksum/md5-lanes.mjs').Md5Lane | undefined, sha256: import('node:crypto').Hash | undefined, sealer: ChunkSealer | undefined, failed: boolean, deferred: any[] }} Job */
+/**
+ * An upload being written. `stored` bytes have been accepted for the file, of which `offset` are
+ * written; the rest wait in the stage (`fill` bytes) or, for a ring job, in the MD5 lane's ring.
+ * @typedef {{ fd: number, path: string, direct: boolean, ring: boolean, ringBytes: number, stage: Stage | undefined, fill: number, offset: number, size: number, stored: number, md5: import('../checksum/md5-lanes.mjs').Md5Lane | undefined, sha256: import('node:crypto').Hash | undefined, sealer: ChunkSealer | undefined, failed: boolean, deferred: any[] }} Job
+ */
 
 /** @type {Map<number, Job>} */
 const jobs = new Map();
@@ -56,6 +73,9 @@ const md5Lanes = new Md5Lanes();
 const spareStages = [];
 /** Buffers of this size can never be aligned for direct I/O on this file system: stop trying. */
 let directUnsupported = false;
+/** The MD5 kernel memory last probed for direct writes from its rings, and the outcome. */
+let probedRingMemory = /** @type {ArrayBufferLike | undefined} */ (undefined);
+let ringMemoryAligned = false;
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
@@ -71,18 +91,18 @@ function writeFully(fd, buf, from, length, position) {
 
 /**
  * A staging buffer whose `base` is aligned for direct I/O on `fd`, found by trying one block
- * write at file position 0 from successive offsets (the block is overwritten or truncated later).
- * Undefined when no offset works.
+ * write at file position `position` (a multiple of BLOCK at or past the bytes written so far:
+ * it is overwritten or truncated later) from successive offsets. Undefined when none works.
  * @returns {Stage | undefined}
  */
-function stageFor(fd) {
+function stageFor(fd, position) {
   const spare = spareStages.pop();
   if (spare) return spare;
   const buf = Buffer.allocUnsafeSlow(STAGE + BLOCK);
   buf.fill(0, 0, BLOCK * 2);
   for (let base = 0; base < BLOCK; base += PROBE_STEP) {
     try {
-      fs.writeSync(fd, buf, base, BLOCK, 0);
+      fs.writeSync(fd, buf, base, BLOCK, position);
       return { buf, base };
     } catch (err) {
       if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EINVAL') throw err;
@@ -91,16 +111,42 @@ function stageFor(fd) {
   return undefined;
 }
 
+/**
+ * Whether the rings of the MD5 kernel's memory are aligned for direct writes to `fd` (a new,
+ * empty file): tried once per kernel memory with a zeroed block at file position 0.
+ */
+function ringsAligned(fd) {
+  const probe = md5Lanes.alignmentProbe();
+  if (probe.buffer === probedRingMemory) return ringMemoryAligned;
+  probedRingMemory = probe.buffer;
+  try {
+    fs.writeSync(fd, probe, 0, probe.length, 0);
+    ringMemoryAligned = true;
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EINVAL') throw err;
+    ringMemoryAligned = false;
+  }
+  return ringMemoryAligned;
+}
+
 function open(msg) {
   const { path } = msg;
   /** @type {Job} */
-  const job = { fd: -1, path, direct: false, stage: undefined, fill: 0, offset: 0, size: 0, stored: 0, md5: msg.md5 ? md5Lanes.open() : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, sealer: msg.dataKey ? new ChunkSealer(Buffer.from(msg.dataKey)) : undefined, failed: false, deferred: [] };
+  const job = { fd: -1, path, direct: false, ring: false, ringBytes: 0, stage: undefined, fill: 0, offset: 0, size: 0, stored: 0, md5: msg.md5 ? md5Lanes.open() : undefined, sha256: msg.sha256 ? createHash('sha256') : undefined, sealer: msg.dataKey ? new ChunkSealer(Buffer.from(msg.dataKey)) : undefined, failed: false, deferred: [] };
   jobs.set(msg.job, job);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   if (!directUnsupported && fs.constants.O_DIRECT) {
     try {
       job.fd = fs.openSync(path, flags | fs.constants.O_DIRECT, 0o644);
-      job.stage = stageFor(job.fd);
+      // Sealed bytes differ from the plaintext in the ring: those are staged.
+      if (job.md5?.inRing && !job.sealer && ringsAligned(job.fd)) {
+        const lane = job.md5;
+        job.direct = true;
+        job.ring = true;
+        lane.onLeavingRing = () => leaveRing(job, lane.total);
+        return;
+      }
+      job.stage = stageFor(job.fd, 0);
       job.direct = job.stage !== undefined;
       if (!job.direct) {
         directUnsupported = true;
@@ -123,11 +169,81 @@ function open(msg) {
 
 /** Bytes that arrived: hashed as they are (the plaintext, under SSE-C), then stored. */
 function data(job, bytes) {
-  job.md5?.update(bytes);
   job.sha256?.update(bytes);
   job.size += bytes.length;
-  if (job.sealer) job.sealer.write(bytes, (sealed) => store(job, sealed));
-  else store(job, bytes);
+  const rest = job.ring ? storeThroughRing(job, bytes) : bytes;
+  if (rest.length === 0) return;
+  job.md5?.update(rest);
+  if (job.sealer) job.sealer.write(rest, (sealed) => store(job, sealed));
+  else store(job, rest);
+}
+
+/**
+ * A ring job's bytes: the MD5 lane copies them into its ring, and whole blocks are written from
+ * there. Returns the bytes still to be hashed and stored the usual way: those after the lane
+ * left its ring, if it did.
+ */
+function storeThroughRing(job, bytes) {
+  const lane = /** @type {import('../checksum/md5-lanes.mjs').Md5Lane} */ (job.md5);
+  let at = 0;
+  while (at < bytes.length) {
+    const piece = bytes.subarray(at, at + RING_PIECE);
+    const position = job.stored;
+    lane.update(piece);
+    at += piece.length;
+    if (!job.ring) {
+      // The lane moved to OpenSSL during this piece, which hashed the bytes its ring did not
+      // take; leaveRing staged those it did. The rest of the piece only needs storing.
+      store(job, piece.subarray(job.stored - position));
+      return bytes.subarray(at);
+    }
+    job.stored += piece.length;
+    // Writes of about a stage each: a write per chunk would cost a device request per 64 KiB.
+    if (job.stored - job.offset >= STAGE) writeFromRing(job);
+  }
+  return bytes.subarray(at);
+}
+
+/** Write a ring job's whole blocks, straight from the lane's ring (in two writes where it wraps). */
+function writeFromRing(job) {
+  const lane = /** @type {import('../checksum/md5-lanes.mjs').Md5Lane} */ (job.md5);
+  const end = job.stored - (job.stored % BLOCK);
+  while (job.offset < end) {
+    const to = Math.min(end, (Math.floor(job.offset / RING) + 1) * RING);
+    const view = lane.ringView(job.offset, to);
+    writeFully(job.fd, view, 0, view.length, job.offset);
+    job.ringBytes += view.length;
+    job.offset = to;
+  }
+}
+
+/**
+ * A ring job becomes a staged one: of the bytes it holds in the ring, [offset, upTo) of its
+ * stream, the whole blocks are written from there, and the last partial block is copied into a
+ * stage (or, where no stage can be aligned, written buffered). Called when the lane leaves its
+ * ring, and before the last partial block is written.
+ */
+function leaveRing(job, upTo) {
+  const lane = /** @type {import('../checksum/md5-lanes.mjs').Md5Lane} */ (job.md5);
+  job.stored = upTo;
+  writeFromRing(job);
+  const unwritten = lane.ringView(job.offset, upTo);
+  job.ring = false;
+  job.stage = stageFor(job.fd, job.offset);
+  if (job.stage) {
+    unwritten.copy(job.stage.buf, job.stage.base);
+    job.fill = unwritten.length;
+    return;
+  }
+  // No aligned stage after all: buffered writes from here on (finish() then syncs the data).
+  directUnsupported = true;
+  job.direct = false;
+  fs.closeSync(job.fd);
+  job.fd = fs.openSync(job.path, fs.constants.O_WRONLY);
+  writeFully(job.fd, unwritten, 0, unwritten.length, job.offset);
+  job.offset = upTo;
+  // The probe block written at open reaches past a short stream's end.
+  fs.ftruncateSync(job.fd, upTo);
 }
 
 /** Append bytes to the file, through the aligned stage when writing directly. */
@@ -154,6 +270,8 @@ function store(job, bytes) {
 }
 
 function finish(job, fsync) {
+  // A ring job's last partial block is written from a stage, padded.
+  if (job.ring && job.stored > job.offset) leaveRing(job, job.stored);
   job.sealer?.end((sealed) => store(job, sealed));
   if (job.direct) {
     const stage = /** @type {Stage} */ (job.stage);
@@ -285,7 +403,7 @@ port.on('message', (msg) => {
         jobs.delete(msg.job);
         const md5 = job.md5?.digest();
         const sha256 = job.sha256?.digest();
-        port.postMessage({ op: 'finished', job: msg.job, size: job.size, stored: job.stored, md5, sha256 });
+        port.postMessage({ op: 'finished', job: msg.job, size: job.size, stored: job.stored, ringBytes: job.ringBytes, md5, sha256 });
         if (waiting.size > 0) drainWaiting(false);
         return;
       }

@@ -34,13 +34,15 @@ export interface IngestResult {
   size: number;
   /** bytes in the file (more than size when sealed) */
   stored: number;
+  /** bytes written to the file straight from the MD5 lane's ring, without a staging copy (diagnostics, tests) */
+  ringBytes: number;
   md5?: Buffer;
   sha256?: Buffer;
 }
 
 type WorkerMessage =
   | { op: 'ack'; job: number; batches: ArrayBuffer[]; chunks: ArrayBuffer[] }
-  | { op: 'finished'; job: number; size: number; stored: number; md5?: Uint8Array; sha256?: Uint8Array }
+  | { op: 'finished'; job: number; size: number; stored: number; ringBytes: number; md5?: Uint8Array; sha256?: Uint8Array }
   | { op: 'aborted'; job: number }
   | { op: 'error'; job: number; message: string; code?: string };
 
@@ -265,6 +267,7 @@ export class IngestSink extends Writable {
         this.result = {
           size: msg.size,
           stored: msg.stored,
+          ringBytes: msg.ringBytes,
           md5: msg.md5 ? Buffer.from(msg.md5) : undefined,
           sha256: msg.sha256 ? Buffer.from(msg.sha256) : undefined,
         };
