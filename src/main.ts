@@ -100,8 +100,8 @@ function adminPortFor(config: StrataConfig, s3Port: number): number {
  * (32 during 40 uploads of 64 MiB), each with about 80 ms of concurrent marking on helper
  * threads. Whether a server process fell into that state varied from run to run.
  * Measured (16 concurrent 64 MiB uploads, about 50 per run): full collections 14 at 150%,
- * 3 at 200%, 0-1 at 400%; against V8's own factor in that state, a quarter less CPU per
- * upload (interleaved A/B). 4 KiB PUTs cost the same within the noise at 200-300%.
+ * 3 at 200%, 1 at 300%, 0-1 at 400%; at 400% against V8's own factor in that state, a quarter
+ * less CPU per upload (interleaved A/B). 4 KiB PUTs cost the same within the noise at 200-300%.
  * V8 reads the factor each time it recomputes its limits, so setting it at start-up is enough.
  */
 const HEAP_GROWING_PERCENT = 300;
