@@ -110,7 +110,10 @@ export async function startServer(
   config: StrataConfig,
   options: { logger?: boolean } = {},
 ): Promise<RunningServer & { bootstrap?: BootstrapResult; /** the bootstrap admin API token, present only when created now (shown once) */ adminToken?: string }> {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // An operator's own `node --heap-growing-percent=…` wins.
+  if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) {
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  }
   const services = openServices(config);
   services.accel = createAccelService(services);
   const boot = bootstrap(services);

@@ -73,8 +73,11 @@ const md5Lanes = new Md5Lanes();
 const spareStages = [];
 /** Buffers of this size can never be aligned for direct I/O on this file system: stop trying. */
 let directUnsupported = false;
-/** The MD5 kernel memory last probed for direct writes from its rings, and the outcome. */
-let probedRingMemory = /** @type {ArrayBufferLike | undefined} */ (undefined);
+/**
+ * The MD5 kernel memory last probed for direct writes from its rings (weakly: a memory the
+ * lanes have dropped must not be kept alive by this), and the outcome.
+ */
+let probedRingMemory = /** @type {WeakRef<ArrayBufferLike> | undefined} */ (undefined);
 let ringMemoryAligned = false;
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
@@ -117,16 +120,18 @@ function stageFor(fd, position) {
  */
 function ringsAligned(fd) {
   const probe = md5Lanes.alignmentProbe();
-  if (probe.buffer === probedRingMemory) return ringMemoryAligned;
-  probedRingMemory = probe.buffer;
+  if (probedRingMemory?.deref() === probe.buffer) return ringMemoryAligned;
+  let aligned = true;
   try {
     fs.writeSync(fd, probe, 0, probe.length, 0);
-    ringMemoryAligned = true;
   } catch (err) {
+    // Any other error says nothing about alignment: nothing is remembered.
     if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EINVAL') throw err;
-    ringMemoryAligned = false;
+    aligned = false;
   }
-  return ringMemoryAligned;
+  probedRingMemory = new WeakRef(probe.buffer);
+  ringMemoryAligned = aligned;
+  return aligned;
 }
 
 function open(msg) {
@@ -151,6 +156,8 @@ function open(msg) {
       if (!job.direct) {
         directUnsupported = true;
         fs.closeSync(job.fd);
+        // Not closed twice if the reopening fails: the number may already be another file's.
+        job.fd = -1;
         job.fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
       }
       return;
@@ -239,6 +246,7 @@ function leaveRing(job, upTo) {
   directUnsupported = true;
   job.direct = false;
   fs.closeSync(job.fd);
+  job.fd = -1;
   job.fd = fs.openSync(job.path, fs.constants.O_WRONLY);
   writeFully(job.fd, unwritten, 0, unwritten.length, job.offset);
   job.offset = upTo;
