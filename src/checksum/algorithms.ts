@@ -1,5 +1,5 @@
 // Public facade of the checksum module: S3 flexible checksums (CRC32, CRC32C, CRC64NVME,
-// SHA1, SHA256), MD5, multipart composite / full-object values and a hashing pass-through.
+// SHA1, SHA256), multipart composite / full-object values and a hashing pass-through.
 // Wire values are base64 of the big-endian raw digest.
 
 export {
@@ -12,7 +12,6 @@ export {
   digestLength,
   isCrcAlgorithm,
   createHasher,
-  createMd5,
   computeChecksum,
   decodeChecksumValue,
   encodeChecksumValue,

@@ -1,4 +1,5 @@
-// Algorithm names and incremental hashers for S3 flexible checksums (and MD5 for ETags).
+// Algorithm names and incremental hashers for S3 flexible checksums. (MD5, for ETags, is computed by the
+// blob writer threads: checksum/md5-lanes.mjs.)
 
 import { createHash, type Hash } from 'node:crypto';
 import zlib from 'node:zlib';
@@ -125,11 +126,6 @@ export function createHasher(alg: ChecksumAlgorithm): Hasher {
     default:
       throw new TypeError(`unknown checksum algorithm: ${String(alg)}`);
   }
-}
-
-/** MD5 (ETag, Content-MD5). */
-export function createMd5(): Hasher {
-  return new CryptoHasher('md5');
 }
 
 /** One-shot raw digest of `data`. */

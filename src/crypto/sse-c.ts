@@ -64,7 +64,7 @@ import {
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { S3Error } from '../errors.ts';
-import { CHUNK_SIZE, CIPHER, ChunkSealer, TAG_SIZE, fillIvAad } from './sse-c-seal.mjs';
+import { CHUNK_SIZE, CIPHER, TAG_SIZE, fillIvAad } from './sse-c-seal.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Format constants
@@ -322,7 +322,7 @@ export interface SseRecord {
 export interface ObjectEncryption {
   /** persist this (serializeSseRecord) with the object, part or upload */
   record: SseRecord;
-  /** 32-byte data key for createEncryptStream; keep in memory only */
+  /** 32-byte data key (sealing: ChunkSealer, BlobStore.write's encryptWith); keep in memory only */
   dataKey: Buffer;
 }
 
@@ -548,46 +548,6 @@ class SliceQueue {
 
 function assertDataKey(dataKey: Buffer): void {
   if (!Buffer.isBuffer(dataKey) || dataKey.length !== KEY_SIZE) throw new Error('SSE-C: data key must be 32 bytes');
-}
-
-class EncryptStream extends Transform {
-  private readonly sealer: ChunkSealer;
-  private readonly pushStored = (stored: Buffer) => {
-    this.push(stored);
-  };
-
-  constructor(dataKey: Buffer) {
-    super({ readableHighWaterMark: STORED_CHUNK_SIZE, writableHighWaterMark: CHUNK_SIZE });
-    this.sealer = new ChunkSealer(dataKey);
-  }
-
-  override _transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.sealer.write(data, this.pushStored);
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
-  }
-
-  override _flush(cb: TransformCallback): void {
-    try {
-      this.sealer.end(this.pushStored); // an empty object is one empty chunk
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
-  }
-}
-
-/**
- * Encrypts plaintext into the stored format (steps 5-7), on the calling thread. Memory is
- * constant: one chunk. (Large uploads are sealed by the blob writer threads instead; see
- * BlobStore.write's encryptWith.)
- */
-export function createEncryptStream(dataKey: Buffer): Transform {
-  assertDataKey(dataKey);
-  return new EncryptStream(dataKey);
 }
 
 class DecryptStream extends Transform {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDecryptStream, createEncryptStream, encryptedSize, fullStoredRange } from '../../src/crypto/sse-c.ts';
+import { ChunkSealer } from '../../src/crypto/sse-c-seal.mjs';
+import { createDecryptStream, encryptedSize, fullStoredRange } from '../../src/crypto/sse-c.ts';
 import { BlobStore, isInlineBlob } from '../../src/store/blobs.ts';
 import { retireIngestWorkers } from '../../src/store/ingest.ts';
 import { PooledFileReader } from '../../src/store/pooled-reader.ts';
@@ -225,7 +226,7 @@ describe('BlobStore', () => {
     }
   });
 
-  it('seals SSE-C bodies as the event-loop encrypter does, inline and in the writer thread, hashing the plaintext', async () => {
+  it('seals SSE-C bodies as a one-piece seal does, inline and in the writer thread, hashing the plaintext', async () => {
     const dataKey = randomBytes(32);
     for (const size of [0, 1, 65_535, 65_536, 65_537, 70_000, 3 * 65_536, 200_003]) {
       const plain = randomBytes(size);
@@ -236,8 +237,13 @@ describe('BlobStore', () => {
         const stored = await collect(store.blobs.read(written.id));
         expect(written.size).toBe(encryptedSize(size));
         expect(stored.length).toBe(encryptedSize(size));
-        // Byte for byte what createEncryptStream produces, so every reader opens it.
-        expect(stored.equals(await collect(Readable.from([plain]).pipe(createEncryptStream(dataKey))))).toBe(true);
+        // Byte for byte what sealing the whole plaintext in one piece produces: the pieces the
+        // writer was given do not show in the stored format.
+        const parts: Buffer[] = [];
+        const sealer = new ChunkSealer(dataKey);
+        sealer.write(plain, (part) => parts.push(Buffer.from(part)));
+        sealer.end((part) => parts.push(Buffer.from(part)));
+        expect(stored.equals(Buffer.concat(parts))).toBe(true);
         expect((await collect(Readable.from([stored]).pipe(createDecryptStream(dataKey, fullStoredRange(size))))).equals(plain)).toBe(true);
         expect(written.md5!.toString('hex')).toBe(createHash('md5').update(plain).digest('hex'));
         expect(written.sha256!.toString('hex')).toBe(sha(plain));

@@ -12,7 +12,6 @@ import {
   TAG_SIZE,
   chunkCount,
   createDecryptStream,
-  createEncryptStream,
   deriveDataKey,
   encryptedSize,
   fullStoredRange,
@@ -34,6 +33,7 @@ import {
   type HeaderBag,
   type SseCustomerKey,
 } from '../../src/crypto/sse-c.ts';
+import { ChunkSealer } from '../../src/crypto/sse-c-seal.mjs';
 import { S3Error } from '../../src/errors.ts';
 
 const C = CHUNK_SIZE;
@@ -81,8 +81,13 @@ async function run(t: Transform, input: Buffer[]): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
+/** Seal `plain`, given to the sealer in pieces, into the stored format (as the blob writers do). */
 async function encrypt(dataKey: Buffer, plain: Buffer, size: number | 'random' = 'random'): Promise<Buffer> {
-  return run(createEncryptStream(dataKey), pieces(plain, size));
+  const out: Buffer[] = [];
+  const sealer = new ChunkSealer(dataKey);
+  for (const piece of pieces(plain, size)) sealer.write(piece, (stored) => out.push(Buffer.from(stored)));
+  sealer.end((stored) => out.push(Buffer.from(stored)));
+  return Buffer.concat(out);
 }
 
 /** Decrypt; resolves with the output, or rejects with the error and what was emitted before it. */
