@@ -6,7 +6,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   checksumHeaderName,
-  checksumTransform,
   compositeChecksum,
   decodeChecksumValue,
   fullObjectCrc,
@@ -26,7 +25,7 @@ import { loadCopySource } from './copy-source.ts';
 import { urlEncodeKey } from './list-objects.ts';
 import { openObjectRange } from './read-object.ts';
 import { checkReadKey, copySourceKey, keyCheckRecord, keyMatchesRecord, openerFor, requestKey, sseErrors, sseResponseHeaders, writeEncryption, type WriteEncryption } from './sse.ts';
-import { receiveBody } from './receive-body.ts';
+import { receiveBody, storeBytes } from './receive-body.ts';
 import { quotaGuard } from '../quota/quota.ts';
 
 function checksumTypeFor(ctx: RequestContext, algorithm: ChecksumAlgorithm | undefined): ChecksumType | undefined {
@@ -186,14 +185,9 @@ export const UploadPartCopy: Operation = {
     const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
     quota.beforeRead(end - start + 1);
     const algorithm = upload.meta.checksumAlgorithm;
-    // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
-    const hashing = algorithm ? checksumTransform([algorithm]) : undefined;
-    const written = await ctx.store.blobs.write(openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), hashing ? [hashing] : [], {
-      md5: true,
-      encryptWith: encryption?.dataKey,
-    });
+    const written = await storeBytes(ctx, openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), { algorithm, encryption });
     const etag = encryption ? encryption.etag(written.md5!) : written.md5!.toString('hex');
-    const checksum = algorithm ? hashing!.digests().get(algorithm)!.toString('base64') : null;
+    const checksum = written.checksum?.toString('base64') ?? null;
     const lastModified = Date.now();
     try {
       ctx.store.commitPart(

@@ -1,7 +1,7 @@
 // CopyObject (s3:PutObject on the destination, s3:GetObject on the source): metadata and
 // tagging directives COPY/REPLACE, x-amz-copy-source-if-* preconditions, copy onto itself with
 // REPLACE (a metadata-only rewrite that shares the blobs). Sources up to 5 GiB.
-import { checksumTransform, parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import { parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import type { Operation } from '../http/operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
@@ -12,6 +12,7 @@ import { loadCopySource } from './copy-source.ts';
 import { writePreconditions } from './conditions.ts';
 import { quotaGuard } from '../quota/quota.ts';
 import { openObjectRange } from './read-object.ts';
+import { storeBytes } from './receive-body.ts';
 import { checkReadKey, copySourceKey, openerFor, requestKey, writeEncryption } from './sse.ts';
 
 function directive(ctx: Parameters<Operation['handle']>[0], name: string): 'COPY' | 'REPLACE' {
@@ -74,13 +75,8 @@ export const CopyObject: Operation = {
       record = { ...src, meta, lastModified: now };
       ctx.store.commitObject(record, precondition, quotaAtCommit);
     } else {
-      // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
-      const hashing = algorithm ? checksumTransform([algorithm]) : undefined;
-      const written = await ctx.store.blobs.write(openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), hashing ? [hashing] : [], {
-        md5: true,
-        encryptWith: encryption?.dataKey,
-      });
-      const digest = algorithm ? hashing!.digests().get(algorithm) : undefined;
+      const written = await storeBytes(ctx, openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), { algorithm, encryption });
+      const digest = written.checksum;
       if (algorithm && digest) meta.checksum = { algorithm, value: digest.toString('base64'), type: 'FULL_OBJECT' };
       else delete meta.checksum;
       record = {

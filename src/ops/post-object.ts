@@ -12,7 +12,7 @@
 // would refuse.
 import { Transform, type TransformCallback } from 'node:stream';
 import { authorizeRequest } from '../access/check.ts';
-import { checksumHeaderName, checksumTransform, decodeChecksumValue, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import { checksumHeaderName, decodeChecksumValue, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { regionEndpointMap } from '../config.ts';
 import { S3Error } from '../errors.ts';
 import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
@@ -24,6 +24,7 @@ import { contentMd5, header, maxSinglePutBytes, metaFromHeaders, quoteEtag } fro
 import { authenticateForm, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
+import { storeBytes } from './receive-body.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { parseTaggingDocument } from './tagging.ts';
 
@@ -232,9 +233,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   quota.beforeRead(undefined);
   const encryption = sseKey ? writeEncryption(sseKey) : undefined;
   const limit = new SizeLimit(maxBytes, quota.onProgress);
-  // MD5 (of the plaintext) and SSE-C sealing happen where the bytes are written: a writer thread.
-  const hashing = checksum ? checksumTransform([checksum.algorithm]) : undefined;
-  const written = await ctx.store.blobs.write(file.stream, hashing ? [limit, hashing] : [limit], { md5: true, encryptWith: encryption?.dataKey });
+  const written = await storeBytes(ctx, file.stream, { algorithm: checksum?.algorithm, encryption, before: [limit] });
 
   let record: ObjectRecord;
   let checksumValue: string | undefined;
@@ -245,7 +244,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
     const md5 = written.md5!;
     if (expectedMd5 && !md5.equals(expectedMd5)) throw new S3Error('BadDigest');
     if (checksum) {
-      const computed = hashing!.digests().get(checksum.algorithm)!;
+      const computed = written.checksum!;
       if (checksum.expected && !checksum.expected.equals(computed)) {
         throw new S3Error('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
       }

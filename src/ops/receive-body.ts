@@ -1,8 +1,9 @@
 // Receiving object bytes (PutObject, UploadPart): stream the decoded body into a new blob while
 // counting, hashing (MD5 for the ETag, plus any flexible checksum the client declared) and
 // optionally encrypting; then verify every digest the client sent. Any failure removes the blob,
-// so a rejected upload leaves nothing behind.
-import { Transform, type TransformCallback } from 'node:stream';
+// so a rejected upload leaves nothing behind. storeBytes does the storing for bytes that are not
+// a request body (copies, POST form files).
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import {
   checksumHeaderName,
   checksumTransform,
@@ -15,6 +16,8 @@ import { signaturesEqual } from '../auth/sigv4.ts';
 import { decodedBody, isChunkedPayload } from '../http/body.ts';
 import type { RequestContext } from '../http/operation.ts';
 import { contentMd5, header } from './common.ts';
+import type { WriteEncryption } from './sse.ts';
+import type { BlobWriteResult } from '../store/blobs.ts';
 
 export interface ReceivedBody {
   blob: string;
@@ -154,4 +157,25 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
     await ctx.store.blobs.remove(written.id);
     throw err;
   }
+}
+
+/** A blob written by storeBytes, with the flexible checksum asked for. */
+export interface StoredBytes extends BlobWriteResult {
+  checksum?: Buffer;
+}
+
+/**
+ * Store `source` (a copy's source range, a POST form's file) as a new blob: MD5 of the plaintext
+ * and SSE-C sealing where the bytes are written (a writer thread), the flexible checksum
+ * `algorithm` on the way, after the transforms in `before` (size limits).
+ */
+export async function storeBytes(
+  ctx: RequestContext,
+  source: Readable,
+  opts: { algorithm?: ChecksumAlgorithm; encryption?: WriteEncryption; before?: Transform[] },
+): Promise<StoredBytes> {
+  const hashing = opts.algorithm ? checksumTransform([opts.algorithm]) : undefined;
+  const transforms = hashing ? [...(opts.before ?? []), hashing] : (opts.before ?? []);
+  const written = await ctx.store.blobs.write(source, transforms, { md5: true, encryptWith: opts.encryption?.dataKey });
+  return { ...written, checksum: opts.algorithm ? hashing!.digests().get(opts.algorithm) : undefined };
 }
