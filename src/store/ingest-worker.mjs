@@ -153,13 +153,7 @@ function open(msg) {
       }
       job.stage = stageFor(job.fd, 0);
       job.direct = job.stage !== undefined;
-      if (!job.direct) {
-        directUnsupported = true;
-        fs.closeSync(job.fd);
-        // Not closed twice if the reopening fails: the number may already be another file's.
-        job.fd = -1;
-        job.fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
-      }
+      if (!job.direct) reopenBuffered(job, true);
       return;
     } catch (err) {
       const code = /** @type {NodeJS.ErrnoException} */ (err).code;
@@ -172,6 +166,19 @@ function open(msg) {
     }
   }
   job.fd = fs.openSync(path, flags, 0o644);
+}
+
+/**
+ * Give up direct I/O for this job and every later one (no buffer can be aligned here): the file
+ * is reopened for buffered writes, emptied when `truncate` (nothing written to it counts yet).
+ */
+function reopenBuffered(job, truncate) {
+  directUnsupported = true;
+  job.direct = false;
+  fs.closeSync(job.fd);
+  // Not closed twice if the reopening fails: the number may already be another file's.
+  job.fd = -1;
+  job.fd = fs.openSync(job.path, fs.constants.O_WRONLY | (truncate ? fs.constants.O_TRUNC : 0));
 }
 
 /** Bytes that arrived: hashed as they are (the plaintext, under SSE-C), then stored. */
@@ -243,11 +250,7 @@ function leaveRing(job, upTo) {
     return;
   }
   // No aligned stage after all: buffered writes from here on (finish() then syncs the data).
-  directUnsupported = true;
-  job.direct = false;
-  fs.closeSync(job.fd);
-  job.fd = -1;
-  job.fd = fs.openSync(job.path, fs.constants.O_WRONLY);
+  reopenBuffered(job, false);
   writeFully(job.fd, unwritten, 0, unwritten.length, job.offset);
   job.offset = upTo;
   // The probe block written at open reaches past a short stream's end.
