@@ -89,10 +89,10 @@ const op = {
   i32Const: 0x41,
   i32Eqz: 0x45,
   i32Add: 0x6a,
-  i32Sub: 0x6b,
   i32And: 0x71,
   i32Or: 0x72,
   i32Xor: 0x73,
+  i32Shl: 0x74,
   i32Rotl: 0x77,
   i32Load: 0x28,
   i32Store: 0x36,
@@ -128,6 +128,17 @@ class Emitter {
   /** @param {number} local */
   set(local) {
     this.raw(op.localSet, ...unsignedLeb(local));
+  }
+  /** Push the 32-bit constant `value` (taken modulo 2^32). @param {number} value */
+  i32(value) {
+    this.raw(op.i32Const, ...signedLeb(value | 0));
+  }
+  /** `local += amount` for an i32 local. @param {number} local @param {number} amount */
+  addTo(local, amount) {
+    this.get(local);
+    this.i32(amount);
+    this.raw(op.i32Add);
+    this.set(local);
   }
   /** @param {number} code @param {number[]} immediates */
   simd(code, ...immediates) {
@@ -167,14 +178,12 @@ class Emitter {
     this.get(countLocal);
     this.raw(op.i32Eqz, op.brIf, 1); // count == 0: leave the loop
     body();
-    this.get(countLocal);
-    this.raw(op.i32Const, 1, op.i32Sub);
-    this.set(countLocal);
+    this.addTo(countLocal, -1);
     this.raw(op.br, 0, op.end, op.end); // again; end of loop and block
   }
   /** Shift every lane of the vector on the stack (left or logical right) by a constant. */
   shift(/** @type {number} */ code, /** @type {number} */ amount) {
-    this.raw(op.i32Const, ...signedLeb(amount));
+    this.i32(amount);
     this.simd(code);
   }
 }
@@ -321,11 +330,7 @@ function vectorBlock(e, lanePointers, { abcd, saved, words, loaded, pairs }) {
       e.simd(simd.or);
     },
   });
-  for (const pointer of lanePointers) {
-    e.get(pointer);
-    e.raw(op.i32Const, ...signedLeb(64), op.i32Add);
-    e.set(pointer);
-  }
+  for (const pointer of lanePointers) e.addTo(pointer, 64);
 }
 
 /**
@@ -342,12 +347,10 @@ function scalarBody() {
   const abcd = [5, 6, 7, 8];
   const saved = [9, 10, 11, 12];
   const e = new Emitter();
-  const i32 = (/** @type {number} */ value) => e.raw(op.i32Const, ...signedLeb(value | 0));
   e.get(STATE);
   e.get(LANE);
-  i32(2);
-  e.raw(0x74); // i32.shl
-  e.raw(op.i32Add);
+  e.i32(2);
+  e.raw(op.i32Shl, op.i32Add);
   e.set(ADDRESS);
   abcd.forEach((reg, i) => {
     e.get(ADDRESS);
@@ -369,7 +372,6 @@ function scalarBody() {
  * @param {Emitter} e @param {number} pointer @param {number[]} abcd @param {number[]} saved
  */
 function scalarBlock(e, pointer, abcd, saved) {
-  const i32 = (/** @type {number} */ value) => e.raw(op.i32Const, ...signedLeb(value | 0));
   blockSteps(e, abcd, saved, {
     add: () => e.raw(op.i32Add),
     functions: [
@@ -402,7 +404,7 @@ function scalarBlock(e, pointer, abcd, saved) {
         e.get(c);
         e.get(b);
         e.get(d);
-        i32(-1);
+        e.i32(-1);
         e.raw(op.i32Xor, op.i32Or, op.i32Xor);
       },
     ],
@@ -410,16 +412,13 @@ function scalarBlock(e, pointer, abcd, saved) {
       e.get(pointer);
       e.raw(op.i32Load, 2, ...unsignedLeb(4 * word));
     },
-    constant: (value) => i32(value),
+    constant: (value) => e.i32(value),
     rotateLeft: (_scratch, shift) => {
-      i32(shift);
+      e.i32(shift);
       e.raw(op.i32Rotl);
     },
   });
-  e.get(pointer);
-  i32(64);
-  e.raw(op.i32Add);
-  e.set(pointer);
+  e.addTo(pointer, 64);
 }
 
 /** The kernel module's bytes, for `pages` 64 KiB pages of initial memory. @param {number} pages */
