@@ -199,6 +199,38 @@ describe('Md5Lanes', () => {
     for (const lane of streams) expect(lane.digest().toString('hex')).toBe(md5(data));
   });
 
+  it('shows the bytes a ring holds (ringView), refuses what it no longer holds, and says before it leaves its ring', () => {
+    const lanes = new Md5Lanes();
+    const [a, b] = [lanes.open(), lanes.open()];
+    const data = bytesOf(RING + 3 * SEGMENT, 5);
+    // Two lanes fed evenly hash in rounds and never leave: the ring wraps.
+    for (let at = 0; at < data.length; at += SEGMENT) {
+      a.update(data.subarray(at, at + SEGMENT));
+      b.update(bytesOf(SEGMENT, at));
+    }
+    expect(a.ringView(RING - 100, RING).equals(data.subarray(RING - 100, RING))).toBe(true);
+    expect(a.ringView(RING, data.length).equals(data.subarray(RING))).toBe(true);
+    expect(a.ringView(data.length, data.length).length).toBe(0);
+    expect(() => a.ringView(RING - 1, RING + 1)).toThrow(/holds no bytes/); // across the ring's end
+    expect(() => a.ringView(data.length - 1, data.length + 1)).toThrow(/holds no bytes/); // not appended yet
+    expect(() => a.ringView(data.length - RING - 1, data.length - RING)).toThrow(/holds no bytes/); // overwritten
+    a.discard();
+    b.discard();
+
+    // Alone in its group, a lane leaves its ring for OpenSSL when the ring is full; the hook
+    // runs first, while its bytes are still there.
+    const alone = lanes.open();
+    const seen: Buffer[] = [];
+    alone.onLeavingRing = () => seen.push(Buffer.from(alone.ringView(0, alone.total)));
+    const first = bytesOf(RING + 10, 6);
+    alone.update(first);
+    expect(seen.length).toBe(1);
+    expect(seen[0].equals(first.subarray(0, RING))).toBe(true);
+    expect(alone.inRing).toBe(false);
+    expect(() => alone.ringView(0, 1)).toThrow(/holds no bytes/);
+    expect(alone.digest().toString('hex')).toBe(md5(first));
+  });
+
   it('refuses bytes and digests after the digest', () => {
     const lane = new Md5Lanes().open();
     lane.update(Buffer.from('abc'));
