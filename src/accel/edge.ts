@@ -18,6 +18,7 @@
 // Every answer that consulted the cache carries x-strata-cache: hit | miss | revalidated.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../access/authorize.ts';
+import { missingObjectError } from '../access/check.ts';
 import { requestConditions, sourceIpOf } from '../access/request-conditions.ts';
 import { authenticate } from '../auth/sigv4.ts';
 import { S3Error, isS3Error } from '../errors.ts';
@@ -121,6 +122,8 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       const bucket = bucketRecordOf(answer.bucket);
       ctx.bucket = bucket;
       const record = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
+      // A missing key is answered as the origin answers it, whether or not GetObject is allowed.
+      if (!record) throw missingObjectError(ctx, bucket, key);
       authorize({
         principal,
         action: 's3:GetObject',
@@ -133,7 +136,6 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       const sseKey = requestKey(ctx, 'read');
       const versionId = ctx.query.get('versionId');
       if (versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.', { Key: key, VersionId: versionId });
-      if (!record) throw new S3Error('NoSuchKey', undefined, { Key: key });
       checkReadKey(record, sseKey);
       return { record, sseKey };
     };

@@ -26,13 +26,23 @@ export function authorizeRequest(
       object: loadObject,
     });
   } catch (err) {
-    // S3 tells a caller who may list the bucket that a missing key is missing (404), and
-    // everyone else only that access is denied, so that keys cannot be probed.
+    // A caller who may list the bucket learns that a missing key is missing even when it may not
+    // read it (AWS); see missingObjectError for the other half of the rule.
     if (err instanceof S3Error && err.code === 'AccessDenied' && action === 's3:GetObject' && bucket && loadObject && !loadObject()) {
       if (mayList(ctx, bucket, key!)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
     }
     throw err;
   }
+}
+
+/**
+ * The error for a key that does not exist, once the caller was allowed to read it: S3 tells a
+ * caller who may list the bucket that the key is missing (404 NoSuchKey), and everyone else only
+ * that access is denied (403), so that keys cannot be probed by whoever may merely read them.
+ */
+export function missingObjectError(ctx: RequestContext, bucket: BucketRecord, key: string, detail: Record<string, string> = {}): S3Error {
+  if (mayList(ctx, bucket, key)) return new S3Error('NoSuchKey', undefined, { Key: key, ...detail });
+  return new S3Error('AccessDenied');
 }
 
 /**

@@ -3,6 +3,7 @@
 import { S3Error } from '../errors.ts';
 import type { RequestContext } from '../http/operation.ts';
 import type { Acl, BucketRecord, Grant } from '../store/types.ts';
+import { authorizeObjectAction } from './object-access.ts';
 
 export const allUsersUri = 'http://acs.amazonaws.com/groups/global/AllUsers';
 export const authenticatedUsersUri = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -76,13 +77,26 @@ function parseGrantees(value: string, permission: Grant['permission']): Grant[] 
  * An object written into another organisation's bucket belongs to its writer (S3 object
  * ownership), so the writer can read it back; the bucket owner keeps its own rights over the bucket.
  */
-export function newObjectAcl(ctx: Pick<RequestContext, 'headers' | 'principal' | 'bucket' | 'services'>): Acl | undefined {
+export function newObjectAcl(ctx: RequestContext): Acl | undefined {
   const bucketOwner = ctx.bucket!.ownerOrg;
   const writer = ctx.principal?.org ?? bucketOwner;
   const requested = aclFromRequestHeaders(ctx, writer, 'object', bucketOwner);
   refusePublicAcl(ctx.bucket, requested); // BlockPublicAcls (PutObject, CopyObject, CreateMultipartUpload)
+  // An ACL that opens the object to anyone beyond its writer and the bucket owner is a PutObjectAcl
+  // in disguise, and needs what PutObjectAcl needs: the full level, or s3:PutObjectAcl from policy.
+  // Otherwise a readwrite key could publish any object by copying it onto itself with
+  // x-amz-acl: public-read. AWS asks s3:PutObjectAcl for any ACL header; we do not for ACLs that
+  // widen nothing (private, bucket-owner-full-control), because rclone sends x-amz-acl: private
+  // by default and ceph/s3-tests (test_bucket_policy_put_obj_grant) grant the bucket owner with
+  // s3:PutObject alone.
+  if (requested && widensAccess(requested, writer, bucketOwner)) authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
   if (requested) return checkGrantees(ctx, requested);
   return writer !== bucketOwner ? privateAcl(writer) : undefined;
+}
+
+/** Whether an ACL grants anything to someone other than the object's writer and the bucket's owner. */
+function widensAccess(acl: Acl, writer: string, bucketOwner: string): boolean {
+  return acl.grants.some((g) => g.grantee.type !== 'CanonicalUser' || (g.grantee.id !== writer && g.grantee.id !== bucketOwner));
 }
 
 /** AWS's "public ACL": one that grants anything to the AllUsers or AuthenticatedUsers group. */

@@ -1,5 +1,6 @@
 // The x-amz-copy-source header of CopyObject and UploadPartCopy: which object to read, after
 // checking the caller may read it (s3:GetObject against the source bucket's own rules).
+import { missingObjectError } from '../access/check.ts';
 import { S3Error } from '../errors.ts';
 import type { RequestContext } from '../http/operation.ts';
 import type { BucketRecord, ObjectRecord } from '../store/types.ts';
@@ -43,7 +44,7 @@ export function loadCopySource(ctx: RequestContext): CopySource {
   authorizeObjectAction(ctx, 's3:GetObject', 'read', parsed.key, bucket);
   const record = ctx.store.getObject(parsed.bucket, parsed.key);
   if (parsed.versionId !== undefined && parsed.versionId !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.', { Key: parsed.key });
-  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: parsed.key });
+  if (!record) throw missingObjectError(ctx, bucket, parsed.key);
   checkCopySourceConditions(ctx, record);
   return { bucket, record, raw: `${parsed.bucket}/${parsed.key}` };
 }

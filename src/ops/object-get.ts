@@ -1,6 +1,7 @@
 // GetObject and HeadObject (s3:GetObject): single byte ranges, partNumber, conditional headers,
 // response-* overrides, and x-amz-checksum-mode. Multi-range requests are served whole, as S3
 // does. Not supported: versionId other than "null", torrents.
+import { missingObjectError } from '../access/check.ts';
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import type { Operation, RequestContext, OperationResult } from '../http/operation.ts';
@@ -47,7 +48,7 @@ export function loadObject(ctx: RequestContext): ObjectRecord {
     // Versioning is not implemented: only the "null" version exists.
     throw new S3Error(record ? 'NoSuchKey' : 'NoSuchKey', 'The specified version does not exist.', { Key: ctx.key!, VersionId: versionId });
   }
-  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
+  if (!record) throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
   return record;
 }
 

@@ -445,6 +445,64 @@ const matrix: Cell[] = [
     },
   },
 
+  // ACLs set by a write are PutObjectAcl in disguise (issue 11): full only, whatever the write.
+  {
+    op: 'PutObject with a public ACL',
+    allowed: fullOnly,
+    async run(who, id) {
+      const key = `putacl-${id}`;
+      const res = await send(who, 'PUT', `/${shared}/${key}`, { body: 'acl bytes', headers: { 'x-amz-acl': 'public-read' } });
+      return {
+        res,
+        success: 200,
+        changed: async () => expect((await sendAs(server, 'anonymous', 'GET', `/${shared}/${key}`)).text).toBe('acl bytes'),
+        unchanged: async () => expect(await objectBody(shared, key)).toBe(404),
+      };
+    },
+  },
+  {
+    op: 'PutObject with x-amz-acl: private',
+    allowed: writing,
+    async run(who, id) {
+      const key = `putprivate-${id}`;
+      const res = await send(who, 'PUT', `/${shared}/${key}`, { body: 'private bytes', headers: { 'x-amz-acl': 'private' } });
+      return {
+        res,
+        success: 200,
+        changed: async () => expect(await objectBody(shared, key)).toBe('private bytes'),
+        unchanged: async () => expect(await objectBody(shared, key)).toBe(404),
+      };
+    },
+  },
+  {
+    op: 'CopyObject onto itself with x-amz-acl: public-read',
+    allowed: fullOnly,
+    async run(who, id) {
+      const key = `selfcopy-${id}`;
+      await putObject(shared, key, 'secret bytes');
+      const res = await send(who, 'PUT', `/${shared}/${key}`, {
+        headers: { 'x-amz-copy-source': `/${shared}/${key}`, 'x-amz-metadata-directive': 'REPLACE', 'x-amz-acl': 'public-read' },
+      });
+      const anonymousStatus = async () => (await sendAs(server, 'anonymous', 'GET', `/${shared}/${key}`)).status;
+      return {
+        res,
+        success: 200,
+        changed: async () => expect(await anonymousStatus()).toBe(200),
+        unchanged: async () => expect(await anonymousStatus()).toBe(403),
+      };
+    },
+  },
+  {
+    op: 'CreateMultipartUpload with a grant to AllUsers',
+    allowed: fullOnly,
+    async run(who, id) {
+      const key = `mpacl-${id}`;
+      const res = await send(who, 'POST', `/${shared}/${key}?uploads`, { headers: { 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' } });
+      const uploads = async () => (await ok(admin('GET', `/${shared}?uploads&prefix=${key}`))).text.includes(`<Key>${key}</Key>`);
+      return { res, success: 200, changed: async () => expect(await uploads()).toBe(true), unchanged: async () => expect(await uploads()).toBe(false) };
+    },
+  },
+
   // Bucket administration: full.
   {
     op: 'CreateBucket',
@@ -587,6 +645,8 @@ describe('access levels of the owning organisation (s3-semantics §4)', () => {
         'DeleteObject', 'DeleteObjects', 'AbortMultipartUpload',
         'CopyObject', 'UploadPartCopy',
         'GetBucketAcl', 'PutBucketAcl', 'GetObjectAcl', 'PutObjectAcl',
+        'PutObject with a public ACL', 'PutObject with x-amz-acl: private', 'CopyObject onto itself with x-amz-acl: public-read',
+        'CreateMultipartUpload with a grant to AllUsers',
         'CreateBucket', 'DeleteBucket',
         'PutBucketPolicy', 'GetBucketPolicy', 'DeleteBucketPolicy',
         'PutBucketTagging', 'GetBucketTagging', 'DeleteBucketTagging',

@@ -236,7 +236,8 @@ describe('GetObjectAttributes authorization', () => {
       await expectStatus(attrs(alice, 'plain.txt', 'ETag'), 403, 'AccessDenied');
       await setPolicy(['s3:GetObject', 's3:GetObjectAttributes']);
       await expectStatus(attrs(alice, 'plain.txt', 'ETag'), 200);
-      await expectStatus(attrs(alice, 'missing.txt', 'ETag'), 404, 'NoSuchKey');
+      // Allowed to read but not to list, a caller learns nothing about a missing key (issue 11).
+      await expectStatus(attrs(alice, 'missing.txt', 'ETag'), 403, 'AccessDenied');
       // Refused a missing key, a caller who may list the bucket learns it is missing (as on GetObject).
       await setPolicy(['s3:GetObjectAttributes']);
       await expectStatus(attrs(alice, 'missing.txt', 'ETag'), 403, 'AccessDenied');

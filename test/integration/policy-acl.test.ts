@@ -290,6 +290,42 @@ describe('anonymous requests', () => {
     expect((await ok(send('anonymous', 'GET', `/${b}?list-type=2`))).text).toContain('<Key>dropbox.txt</Key>');
   });
 
+  it('a missing key is 403 for a caller allowed GetObject but not ListBucket, 404 once ListBucket is allowed', async () => {
+    const b = await mkBucket('anon-probe');
+    await put(b, 'exists.txt', 'here');
+    await setPolicy(b, [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: objects(b) }]);
+    expect((await ok(send('anonymous', 'GET', `/${b}/exists.txt`))).text).toBe('here');
+    await denied(send('anonymous', 'GET', `/${b}/missing.txt`));
+    await denied(send('anonymous', 'HEAD', `/${b}/missing.txt`));
+    await denied(send(carol, 'GET', `/${b}/missing.txt?attributes`, { headers: { 'x-amz-object-attributes': 'ETag' } }));
+    // A copy whose source is missing tells no more than a GET would.
+    const dest = await mkBucket('anon-probe-dest');
+    await setPolicy(dest, [{ Effect: 'Allow', Principal: { AWS: root(third) }, Action: 's3:PutObject', Resource: objects(dest) }]);
+    await denied(send(carol, 'PUT', `/${dest}/copy.txt`, { headers: { 'x-amz-copy-source': `/${b}/missing.txt` } }));
+    // The owner's own keys may list, so they learn that the key is missing.
+    await denied(admin('GET', `/${b}/missing.txt`), 'NoSuchKey', 404);
+    await setPolicy(b, [
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: objects(b) },
+      { Effect: 'Allow', Principal: '*', Action: 's3:ListBucket', Resource: bucketArn(b) },
+    ]);
+    await denied(send('anonymous', 'GET', `/${b}/missing.txt`), 'NoSuchKey', 404);
+    await denied(send(carol, 'PUT', `/${dest}/copy.txt`, { headers: { 'x-amz-copy-source': `/${b}/missing.txt` } }), 'NoSuchKey', 404);
+  });
+
+  it('an ACL on a write needs s3:PutObjectAcl: s3:PutObject alone cannot publish', async () => {
+    const b = await mkBucket('acl-needs-putacl');
+    await setPolicy(b, [{ Effect: 'Allow', Principal: { AWS: root(partner) }, Action: 's3:PutObject', Resource: objects(b) }]);
+    await denied(send(alice, 'PUT', `/${b}/public.txt`, { body: 'x', headers: { 'x-amz-acl': 'public-read' } }));
+    await denied(send(alice, 'PUT', `/${b}/grant.txt`, { body: 'x', headers: { 'x-amz-grant-read': `id="${third}"` } }));
+    await denied(send(alice, 'POST', `/${b}/mp.txt?uploads`, { headers: { 'x-amz-acl': 'authenticated-read' } }));
+    for (const k of ['public.txt', 'grant.txt']) expect(await bodyOf(b, k)).toBe(404);
+    // Handing the object to the bucket owner widens nothing, and needs nothing more.
+    await ok(send(alice, 'PUT', `/${b}/handed.txt`, { body: 'x', headers: { 'x-amz-grant-full-control': `id="${owner}"` } }));
+    await setPolicy(b, [{ Effect: 'Allow', Principal: { AWS: root(partner) }, Action: ['s3:PutObject', 's3:PutObjectAcl'], Resource: objects(b) }]);
+    await ok(send(alice, 'PUT', `/${b}/public.txt`, { body: 'published', headers: { 'x-amz-acl': 'public-read' } }));
+    expect((await ok(send('anonymous', 'GET', `/${b}/public.txt`))).text).toBe('published');
+  });
+
   it('a policy for Principal * on objects allows anonymous GET but not LIST or PUT', async () => {
     const b = await mkBucket('anon-policy');
     await put(b, 'file.txt', 'public by policy');

@@ -432,6 +432,19 @@ describe('authentication and authorization', () => {
     expect((await post(publicBucket, { fields: [['key', 'up/outsider'], ...signV4(base(publicBucket), { accessKey, secretKey })], file: { content: '1' } })).status).toBe(204);
   });
 
+  it('the acl field needs what PutObjectAcl needs: a readwrite key cannot publish with it', async () => {
+    const { accessKey, secretKey } = generateCredentials();
+    server.services.identity.addKey({ org: 'default', user: 'rw-poster', namespace: 'default', level: 'readwrite', accessKey, secretKey, secretName: 'default-rw-poster-creds' });
+    const fields = (key: string, acl: string): [string, string][] => [['key', key], ['acl', acl], ...signV4([...base(bucket), { acl }], { accessKey, secretKey })];
+    expectError(await post(bucket, { fields: fields('up/rw-public.txt', 'public-read'), file: { content: 'leak' } }), 403, 'AccessDenied');
+    expect(await keys(bucket)).not.toContain('up/rw-public.txt');
+    // A private ACL opens nothing, so the readwrite key may name it.
+    expect((await post(bucket, { fields: fields('up/rw-private.txt', 'private'), file: { content: 'kept' } })).status).toBe(204);
+    const anon = await request(`http://127.0.0.1:${server.port}/${bucket}/up/rw-private.txt`);
+    expect(anon.statusCode).toBe(403);
+    await anon.body.dump();
+  });
+
   it('anonymous uploads need a bucket that lets anyone write', async () => {
     const pub = await post(publicBucket, { fields: [['key', 'anon.txt'], ['Content-Type', 'text/plain']], file: { content: 'from anyone' } });
     expect(pub.status, pub.text).toBe(204);
