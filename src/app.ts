@@ -30,6 +30,9 @@ function newRequestId(): string {
   return requestIdPrefix + requestCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
+/** Requests Node classified as Expect: 100-continue (its 'checkContinue' event). */
+const expectsContinue = new WeakSet<IncomingMessage>();
+
 function resourceOf(target: ResolvedRequest | undefined, rawUrl: string): string {
   if (!target?.bucket) return rawUrl.split('?')[0];
   return `/${target.bucket}${target.key !== undefined ? '/' + target.key : ''}`;
@@ -57,7 +60,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     closing = true;
   });
   // Expect: 100-continue is answered by the pipeline after authorization, not by Node up front.
-  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  // Which requests expect it is Node's decision, taken once here (HTTP/1.1 and an Expect value
+  // with the token 100-continue anywhere in it, e.g. 'x, 100-continue' or two Expect headers):
+  // the pipeline must invite exactly those, or a client waiting for the 100 never sends its body
+  // and the connection is torn down under the response.
+  app.server.on('checkContinue', (req, res) => {
+    expectsContinue.add(req);
+    app.server.emit('request', req, res);
+  });
+  // Any other expectation is ignored, as S3 servers do, instead of Node's automatic 417.
+  app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
     url: '*',
@@ -131,7 +143,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
-    if (String(raw.headers.expect ?? '').toLowerCase() === '100-continue') res.writeContinue();
+    if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
