@@ -518,17 +518,39 @@ function headerAuth(input: AuthInput, authorization: string, lookup: SecretLooku
   const payloadValue = contentSha.trim();
   const kind = payloadKindOf(payloadValue);
 
-  // Every x-amz-* header the client sent must be covered by the signature (as on AWS), so
-  // that nobody on the path can add e.g. x-amz-acl to a signed request.
-  const unsigned = Object.keys(h).filter((n) => n.startsWith('x-amz-') && h[n] !== undefined && !signedHeaders.includes(n));
-  if (unsigned.length > 0) {
-    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.sort().join(', ') });
-  }
+  refuseUnsignedAmzHeaders(h, signedHeaders, () => false);
 
   const secretKey = lookupSecret(lookup, cred.accessKeyId);
   const key = verifySignature(input, cred.accessKeyId, secretKey, cred, amzDate, signedHeaders, payloadValue, signature, false);
   const scope = credentialScope(cred.date, cred.region, cred.service);
   return { kind: 'signed', accessKeyId: cred.accessKeyId, presigned: false, payload: payloadMode(kind, payloadValue, signature, key, amzDate, scope) };
+}
+
+/**
+ * Every x-amz-* header the client sent must be covered by the signature (as on AWS), so that
+ * nobody on the path, and nobody holding a presigned URL, can add e.g. x-amz-acl or
+ * x-amz-copy-source to what the signer authorised. `mayGoUnsigned` names the exceptions.
+ */
+function refuseUnsignedAmzHeaders(headers: AuthInput['headers'], signedHeaders: string[], mayGoUnsigned: (name: string) => boolean): void {
+  const unsigned = Object.keys(headers).filter((n) => n.startsWith('x-amz-') && headers[n] !== undefined && !signedHeaders.includes(n) && !mayGoUnsigned(n));
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.sort().join(', ') });
+  }
+}
+
+/**
+ * The one x-amz-* header a presigned request may carry unsigned: x-amz-content-sha256. Its value
+ * becomes the payload-hash line of the canonical request, so the signature covers it whether or
+ * not X-Amz-SignedHeaders lists it (a value the signer did not use fails as
+ * SignatureDoesNotMatch). Nothing else is exempt, the flexible-checksum headers included: AWS
+ * answers HeadersNotSigned for an unsigned x-amz-checksum-sha256 or x-amz-checksum-mode on a
+ * presigned URL, and the SDK presigners either sign such headers or hoist them into the (signed)
+ * query. A checksum header could only narrow what the URL allows, but it still sets what is
+ * stored (the object's checksum, a multipart upload's required algorithm), which is the
+ * signer's decision.
+ */
+function presignedMayGoUnsigned(name: string): boolean {
+  return name === 'x-amz-content-sha256';
 }
 
 const PRESIGN_REQUIRED = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires'];
@@ -577,6 +599,11 @@ function presignedAuth(input: AuthInput, query: Map<string, string>, lookup: Sec
   const contentSha = single(input.headers, 'x-amz-content-sha256') ?? query.get('X-Amz-Content-Sha256');
   const payloadValue = contentSha === undefined ? UNSIGNED_PAYLOAD : contentSha.trim();
   const kind = payloadKindOf(payloadValue);
+
+  // x-amz-* values in the query (where the SDK presigner hoists x-amz-acl, x-amz-tagging, ...)
+  // are signed with the rest of the query, and operations only read headers anyway; an x-amz-*
+  // header must be listed in X-Amz-SignedHeaders.
+  refuseUnsignedAmzHeaders(input.headers, signedHeaders, presignedMayGoUnsigned);
 
   const signature = query.get('X-Amz-Signature')!;
   const secretKey = lookupSecret(lookup, cred.accessKeyId);
