@@ -22,6 +22,8 @@
 // s3:DeleteReplicationConfiguration is kept because the seed (Ceph) lists it, though AWS authorises
 // DeleteBucketReplication with s3:PutReplicationConfiguration.
 
+import { compileWildcard } from './wildcard.ts';
+
 /** What a request for an action is evaluated against. */
 export type ActionResourceKind =
   /** `arn:aws:s3:::bucket` */
@@ -144,38 +146,6 @@ export function actionResourceKind(name: string): ActionResourceKind | undefined
 /** `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`: the resource string for RequestContext. */
 export function resourceArn(bucket: string, key?: string): string {
   return key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
-}
-
-export function hasWildcards(pattern: string): boolean {
-  return pattern.includes('*') || pattern.includes('?');
-}
-
-/**
- * Compile an IAM wildcard pattern: `*` matches any run of characters (including `/` and `:`), `?`
- * exactly one character (one code point). Everything else is literal, including `${...}`: policy
- * variables are not interpreted (seed: "Bucket policies do not yet support string interpolation").
- * Returns a predicate; patterns without wildcards compile to string equality.
- */
-export function compileWildcard(pattern: string, ignoreCase: boolean): (s: string) => boolean {
-  if (!hasWildcards(pattern)) {
-    if (!ignoreCase) return (s) => s === pattern;
-    const lower = pattern.toLowerCase();
-    return (s) => s.length === lower.length && s.toLowerCase() === lower;
-  }
-  if (pattern === '*') return () => true;
-  const body = pattern.slice(0, -1);
-  if (!ignoreCase && pattern.endsWith('*') && !hasWildcards(body)) {
-    return (s) => s.startsWith(body);
-  }
-  let source = '^';
-  for (const ch of pattern) {
-    if (ch === '*') source += '.*';
-    else if (ch === '?') source += '.';
-    else source += ch.replace(/[\\^$.|+()[\]{}/]/g, '\\$&');
-  }
-  source += '$';
-  const re = new RegExp(source, ignoreCase ? 'isu' : 'su');
-  return (s) => re.test(s);
 }
 
 /**

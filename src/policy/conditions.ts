@@ -19,7 +19,7 @@
 // answers "Invalid Condition type" for a mis-cased operator).
 
 import { S3Error } from '../errors.ts';
-import { compileWildcard } from './actions.ts';
+import { compileWildcard } from './wildcard.ts';
 import {
   canonicalBase64, cidrContains, parseCidr, parseDate, parseDateCached, parseIpCached, parseNumber,
   type Cidr,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ACTIONS, actionResourceKind, compileWildcard, expandActionPattern, lookupAction, resourceArn,
+  ACTIONS, actionResourceKind, expandActionPattern, lookupAction, resourceArn,
 } from '../../src/policy/actions.ts';
 import { evaluatePolicy } from '../../src/policy/evaluate.ts';
+import { compileWildcard } from '../../src/policy/wildcard.ts';
 import { BUCKET, ctx, doc, expectMalformed, policy, stmt } from './policy-helpers.ts';
 
 // The 48 actions of the seed's list, spelled exactly as the seed spells them.

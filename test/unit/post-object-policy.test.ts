@@ -122,6 +122,16 @@ describe('checkPostPolicy', () => {
     expect(err.message).toBe('Invalid according to Policy: Extra input fields: acl, x-amz-meta-other');
     expect(() => checkPostPolicy(policy, { values: values({ 'x-ignore-note': 'x' }), exempt, now })).not.toThrow();
   });
+  it('matches starts-with as a literal prefix: wildcard-looking prefixes against long values answer at once', () => {
+    // A prefix is compared with startsWith, never compiled to a pattern, so '*a*a…*b' is literal text
+    // and a value of 100,000 'a's (or 10,000 comma-separated Content-Types) costs one linear pass.
+    const evil = '*a*a*a*a*a*a*a*a*a*a*a*a*b';
+    const p = parsePostPolicy(b64({ expiration: future, conditions: [['starts-with', '$key', evil], ['starts-with', '$Content-Type', evil]] }));
+    const form = (key: string, contentType: string) => ({ values: new Map([['key', key], ['content-type', contentType], ['policy', 'x'], ['x-amz-signature', 's']]), exempt, now });
+    expect(thrown(() => checkPostPolicy(p, form('a'.repeat(100_000), evil))).code).toBe('AccessDenied');
+    expect(thrown(() => checkPostPolicy(p, form(evil, Array(10_000).fill('a'.repeat(40)).join(',')))).code).toBe('AccessDenied');
+    expect(() => checkPostPolicy(p, form(evil + 'x', `${evil}1,${evil}2`))).not.toThrow();
+  }, 10_000);
   it('refuses an expired policy', () => {
     const err = thrown(() => checkPostPolicy(policy, { values: values(), exempt, now: new Date('2099-01-01T00:00:00Z') }));
     expect(err.code).toBe('AccessDenied');
