@@ -6,6 +6,8 @@
 // guessed at. Plain scalars resolve by the YAML 1.2 core schema (null, booleans, numbers).
 // A whole input starting with `{` or `[` is read as JSON (JSON is YAML; kubectl accepts it too).
 
+import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
+
 export class YamlError extends Error {
   constructor(message: string, readonly line?: number) {
     super(line === undefined ? message : `line ${line}: ${message}`);
@@ -64,6 +66,7 @@ export function parseYamlDocuments(source: string): YamlValue[] {
 }
 
 function parseJsonDocuments(text: string): YamlValue[] {
+  if (jsonNestsDeeperThan(text)) throw new YamlError(`invalid JSON: nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -105,7 +108,9 @@ function looksLikeMappingEntry(text: string): boolean {
   return /:(\s|$)/.test(stripCommentLoose(text));
 }
 
-function parseMapping(lines: Line[], state: { pos: number }, indent: number): { [key: string]: YamlValue } {
+function parseMapping(lines: Line[], state: { pos: number }, indent: number, depth = 1): { [key: string]: YamlValue } {
+  // Each level recurses once; bounded like every other document Strata reads.
+  if (depth > MAX_DOCUMENT_DEPTH) throw new YamlError(`mappings nest deeper than ${MAX_DOCUMENT_DEPTH} levels`, lines[state.pos]?.no);
   const out: { [key: string]: YamlValue } = {};
   while (state.pos < lines.length) {
     const line = lines[state.pos];
@@ -120,7 +125,7 @@ function parseMapping(lines: Line[], state: { pos: number }, indent: number): { 
       const next = lines[state.pos];
       if (next && next.indent > indent) {
         if (isSequenceItem(next.text)) throw new YamlError('sequences ("- item") are not supported in a User manifest', next.no);
-        value = parseMapping(lines, state, next.indent);
+        value = parseMapping(lines, state, next.indent, depth + 1);
       } else if (next && next.indent === indent && isSequenceItem(next.text)) {
         throw new YamlError('sequences ("- item") are not supported in a User manifest', next.no);
       } else value = null;

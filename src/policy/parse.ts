@@ -6,8 +6,10 @@
 // Ceph answers 400 InvalidArgument with its parser's message instead.
 
 import { S3Error } from '../errors.ts';
-import { ACTION_COUNT, compileWildcard, expandActionPattern } from './actions.ts';
+import { ACTION_COUNT, expandActionPattern } from './actions.ts';
 import { compileConditionBlock, isExistingObjectTagKey, type CompiledCondition } from './conditions.ts';
+import { compileWildcard } from './wildcard.ts';
+import { jsonNestsDeeperThan } from '../nesting.ts';
 
 /** AWS: "Bucket policies are limited to 20 KB in size". */
 export const MAX_POLICY_BYTES = 20480;
@@ -110,6 +112,8 @@ function readDocument(text: string): Record<string, unknown> {
   if (!body.startsWith('{')) {
     throw malformed("Policies must be valid JSON and the first byte must be '{'");
   }
+  // Bounded before anything walks it: 11,000 nested arrays used to overflow the stack (500).
+  if (jsonNestsDeeperThan(body)) throw malformed('This policy contains invalid Json');
   let doc: unknown;
   try {
     doc = JSON.parse(body);

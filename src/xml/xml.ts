@@ -2,6 +2,7 @@
 // value passes through escapeXml); request documents are parsed with fast-xml-parser with
 // entity expansion off and a hard size cap applied by the caller before parsing.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { xmlNestsDeeperThan } from '../nesting.ts';
 import { S3Error } from '../errors.ts';
 
 export const s3Namespace = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -85,7 +86,8 @@ export function parseXml(body: Buffer | string, options: ParseOptions = {}): Rec
   const text = typeof body === 'string' ? body : body.toString('utf8');
   const code = options.errorCode ?? 'MalformedXML';
   // DTDs are refused outright: no entity definitions, so no entity-expansion attacks.
-  if (text.trim() === '' || /<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw new S3Error(code);
+  // Nesting is bounded before the validator and parser recurse into it (no S3 document nests deeper).
+  if (text.trim() === '' || /<!DOCTYPE|<!ENTITY/i.test(text) || xmlNestsDeeperThan(text) || XMLValidator.validate(text) !== true) throw new S3Error(code);
   const arrays = new Set(options.arrays ?? []);
   const parser = new XMLParser({
     ignoreAttributes: false,

@@ -8,6 +8,7 @@
 // Errors: a document that cannot be read is 400 InvalidPolicyDocument; a request the document
 // does not allow is 403 AccessDenied "Invalid according to Policy: …".
 import { S3Error } from '../../errors.ts';
+import { jsonNestsDeeperThan } from '../../nesting.ts';
 
 export interface PolicyCondition {
   op: 'eq' | 'starts-with';
@@ -66,9 +67,11 @@ function render(op: string, field: string, value: string): string {
 export function parsePostPolicy(encoded: string): PostPolicy {
   const compact = encoded.replace(/[\r\n\t ]/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) throw invalid("Invalid 'Base64' encoding.");
+  const text = Buffer.from(compact, 'base64').toString('utf8');
+  if (jsonNestsDeeperThan(text)) throw invalid('Invalid JSON.');
   let doc: unknown;
   try {
-    doc = JSON.parse(Buffer.from(compact, 'base64').toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw invalid('Invalid JSON.');
   }
