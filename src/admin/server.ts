@@ -16,13 +16,17 @@
 //   DELETE /v1/tokens/ID                       revoke a token
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
-// forged or revoked token), 403 (out of the token's scope), 404, 405, 409 (secret name taken,
-// ambiguous name), 413 (body over 64 KiB), 415. A failed request changes nothing.
+// forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
+// for another organisation's user or Secret in a namespace the token shares: see
+// src/identity/admin-scope.ts), 405, 409 (secret name taken, ambiguous name), 413 (body over
+// 64 KiB), 415. A failed request changes nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Services } from '../http/operation.ts';
 import { isOrgAdmin, TokenError, type AdminToken } from '../identity/admin-tokens.ts';
 import { tokenView } from './backend.ts';
+import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
+import { scopeDecision, type Scope } from '../identity/admin-scope.ts';
 import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
 
@@ -129,8 +133,127 @@ function methodNotAllowed(allowed: string[]): HttpError {
   return new HttpError(405, 'MethodNotAllowed', `use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
 }
 
-function requireOrgAdmin(token: AdminToken): void {
-  if (!isOrgAdmin(token.namespaces)) throw forbidden('only organisation-admin tokens (all namespaces) may manage tokens');
+interface RouteRequest {
+  opts: AdminServerOptions;
+  req: IncomingMessage;
+  token: AdminToken;
+  /** what the token may see and change; every route that touches users, Secrets or tokens passes it on */
+  scope: Scope;
+  users: UserDirectory;
+  params: Record<string, string>;
+  query(name: string): string | undefined;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** under /v1; `:name` segments are parameters */
+  path: string;
+  handle(r: RouteRequest): Reply | Promise<Reply>;
+}
+
+const ok = (body: unknown, status = 200): Reply => ({ status, body });
+
+/** Refuse unless the token is an organisation admin (the one scope decision for tokens). */
+function requireTokenManagement(scope: Scope): void {
+  if (scopeDecision(scope, { kind: 'tokens' }) !== 'allowed') throw forbidden('only organisation-admin tokens (all namespaces) may manage tokens');
+}
+
+/**
+ * Every admin endpoint. Users and Secrets go through UserDirectory, which asks scopeDecision
+ * (src/identity/admin-scope.ts) about each one; token endpoints ask it directly.
+ * test/integration/admin-scope.test.ts walks this table: a new route needs a probe there.
+ */
+export const adminRoutes: readonly AdminRoute[] = [
+  { method: 'GET', path: '/v1/whoami', handle: ({ token }) => ok({ id: token.id, name: token.name, namespaces: token.namespaces }) },
+  {
+    method: 'GET',
+    path: '/v1/info',
+    handle: ({ opts }) => ok({ regions: opts.services.config.regions, defaultRegion: opts.services.config.defaultRegion, baseDomain: opts.services.config.baseDomain, s3Port: opts.s3Port() }),
+  },
+  { method: 'GET', path: '/v1/users', handle: ({ users, scope, query }) => ok(listObject(users.list({ namespace: query('namespace'), name: query('name') }, scope).map(userObject))) },
+  {
+    method: 'POST',
+    path: '/v1/users',
+    async handle({ req, users, scope, query }) {
+      if (!manifestTypes.has(contentType(req))) throw new HttpError(415, 'UnsupportedMediaType', 'send the manifest as application/yaml or application/json');
+      const manifests = parseUserManifests(await readBody(req), { namespace: query('namespace'), origin: 'request body' });
+      const results = users.apply(manifests, scope);
+      return ok({ results }, results.some((r) => r.result === 'created') ? 201 : 200);
+    },
+  },
+  { method: 'GET', path: '/v1/users/:namespace/:name', handle: ({ users, scope, params }) => ok(userObject(users.find(params.name, params.namespace, scope))) },
+  {
+    method: 'DELETE',
+    path: '/v1/users/:namespace/:name',
+    handle({ users, scope, params }) {
+      const key = users.delete(params.name, params.namespace, scope);
+      return ok({ message: `${userResource} "${key.user}" deleted`, user: userObject(key) });
+    },
+  },
+  { method: 'GET', path: '/v1/secrets', handle: ({ users, scope, query }) => ok(listObject(users.secrets({ namespace: query('namespace') }, scope))) },
+  { method: 'GET', path: '/v1/secrets/:name', handle: ({ users, scope, params, query }) => ok(users.secret(params.name, query('namespace'), scope)) },
+  { method: 'GET', path: '/v1/secrets/:namespace/:name', handle: ({ users, scope, params }) => ok(users.secret(params.name, params.namespace, scope)) },
+  {
+    method: 'GET',
+    path: '/v1/tokens',
+    handle({ opts, scope }) {
+      requireTokenManagement(scope);
+      return ok({ items: opts.services.identity.tokens.list().map(tokenView) });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/tokens',
+    async handle({ opts, req, token, scope }) {
+      requireTokenManagement(scope);
+      const type = contentType(req);
+      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
+      const body = await readBody(req);
+      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch (err) {
+        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
+      const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
+      if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
+      if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
+      if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
+        throw new HttpError(400, 'BadRequest', '"namespaces" must be a list of namespaces, or "*" for all namespaces');
+      }
+      const created = opts.services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
+      return ok({ ...tokenView(created.record), token: created.token }, 201);
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/tokens/:id',
+    handle({ opts, scope, params }) {
+      requireTokenManagement(scope);
+      const outcome = opts.services.identity.tokens.revoke(params.id);
+      if (outcome === 'not-found') throw new HttpError(404, 'NotFound', `token "${params.id}" not found`);
+      return ok({ message: outcome === 'revoked' ? `token "${params.id}" revoked` : `token "${params.id}" already revoked` });
+    },
+  },
+];
+
+/** The route's parameters if `path` (decoded segments) matches its pattern. */
+function matchPath(pattern: string, path: string[]): Record<string, string> | undefined {
+  const parts = pattern.split('/').filter((s) => s !== '');
+  if (parts.length !== path.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].startsWith(':')) params[parts[i].slice(1)] = path[i];
+    else if (parts[i] !== path[i]) return undefined;
+  }
+  return params;
 }
 
 async function route(opts: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -141,88 +264,20 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
   const token = authenticate(services, req);
-  const scope = isOrgAdmin(token.namespaces) ? undefined : token.namespaces;
-  const users = new UserDirectory(services.identity);
-  const q = (name: string) => url.searchParams.get(name) ?? undefined;
-  const [, resource, ...rest] = path;
-
-  switch (resource) {
-    case 'whoami':
-      if (rest.length > 0) break;
-      if (method !== 'GET') throw methodNotAllowed(['GET']);
-      return send(res, 200, { id: token.id, name: token.name, namespaces: token.namespaces });
-    case 'info':
-      if (rest.length > 0) break;
-      if (method !== 'GET') throw methodNotAllowed(['GET']);
-      return send(res, 200, {
-        regions: services.config.regions,
-        defaultRegion: services.config.defaultRegion,
-        baseDomain: services.config.baseDomain,
-        s3Port: opts.s3Port(),
-      });
-    case 'users': {
-      if (rest.length === 0) {
-        if (method === 'GET') return send(res, 200, listObject(users.list({ namespace: q('namespace'), name: q('name') }, scope).map(userObject)));
-        if (method !== 'POST') throw methodNotAllowed(['GET', 'POST']);
-        if (!manifestTypes.has(contentType(req))) throw new HttpError(415, 'UnsupportedMediaType', 'send the manifest as application/yaml or application/json');
-        const body = await readBody(req);
-        const manifests = parseUserManifests(body, { namespace: q('namespace'), origin: 'request body' });
-        const results = users.apply(manifests, scope);
-        const created = results.some((r) => r.result === 'created');
-        return send(res, created ? 201 : 200, { results });
-      }
-      if (rest.length === 2) {
-        const [namespace, name] = rest;
-        if (method === 'GET') return send(res, 200, userObject(users.find(name, namespace, scope)));
-        if (method === 'DELETE') {
-          const key = users.delete(name, namespace, scope);
-          return send(res, 200, { message: `${userResource} "${key.user}" deleted`, user: userObject(key) });
-        }
-        throw methodNotAllowed(['GET', 'DELETE']);
-      }
-      break;
-    }
-    case 'secrets': {
-      if (method !== 'GET') throw methodNotAllowed(['GET']);
-      if (rest.length === 0) return send(res, 200, listObject(users.secrets({ namespace: q('namespace') }, scope)));
-      if (rest.length === 1) return send(res, 200, users.secret(rest[0], q('namespace'), scope));
-      if (rest.length === 2) return send(res, 200, users.secret(rest[1], rest[0], scope));
-      break;
-    }
-    case 'tokens': {
-      requireOrgAdmin(token);
-      if (rest.length === 0) {
-        if (method === 'GET') return send(res, 200, { items: services.identity.tokens.list().map(tokenView) });
-        if (method !== 'POST') throw methodNotAllowed(['GET', 'POST']);
-        const type = contentType(req);
-        if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
-        const body = await readBody(req);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body);
-        } catch (err) {
-          throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-        }
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
-        const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
-        if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
-        if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
-        if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
-          throw new HttpError(400, 'BadRequest', '"namespaces" must be a list of namespaces, or "*" for all namespaces');
-        }
-        const created = services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
-        return send(res, 201, { ...tokenView(created.record), token: created.token });
-      }
-      if (rest.length === 1) {
-        if (method !== 'DELETE') throw methodNotAllowed(['DELETE']);
-        const outcome = services.identity.tokens.revoke(rest[0]);
-        if (outcome === 'not-found') throw new HttpError(404, 'NotFound', `token "${rest[0]}" not found`);
-        return send(res, 200, { message: outcome === 'revoked' ? `token "${rest[0]}" revoked` : `token "${rest[0]}" already revoked` });
-      }
-      break;
-    }
-  }
-  throw new HttpError(404, 'NotFound', `no such endpoint ${method} ${url.pathname}`);
+  const matching = adminRoutes.map((r) => ({ r, params: matchPath(r.path, path) })).filter((m) => m.params !== undefined);
+  if (matching.length === 0) throw new HttpError(404, 'NotFound', `no such endpoint ${method} ${url.pathname}`);
+  const chosen = matching.find((m) => m.r.method === method);
+  if (!chosen) throw methodNotAllowed(matching.map((m) => m.r.method));
+  const reply = await chosen.r.handle({
+    opts,
+    req,
+    token,
+    scope: isOrgAdmin(token.namespaces) ? undefined : token.namespaces,
+    users: new UserDirectory(services.identity),
+    params: chosen.params!,
+    query: (name) => url.searchParams.get(name) ?? undefined,
+  });
+  send(res, reply.status, reply.body);
 }
 
 async function handle(opts: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -81,10 +81,6 @@ export function parseNamespaceScope(input: string | string[]): string[] {
   return [...new Set(list)].sort();
 }
 
-export function scopeAllows(namespaces: readonly string[], namespace: string): boolean {
-  return namespaces.includes(allNamespaces) || namespaces.includes(namespace);
-}
-
 export function isOrgAdmin(namespaces: readonly string[]): boolean {
   return namespaces.includes(allNamespaces);
 }

@@ -5,7 +5,8 @@
 // organisation that owns it, spec.access its level, spec.secretName the Secret holding its
 // credentials (base64 in .data.accessKey / .data.secretKey). Re-applying never rotates the
 // credentials. Deleting a user deletes its key and Secret; buckets and objects stay.
-import { isOrgAdmin, scopeAllows } from './admin-tokens.ts';
+import { isOrgAdmin } from './admin-tokens.ts';
+import { scopeDecision, userVisible, type AdminTarget, type Scope } from './admin-scope.ts';
 import { generateCredentials, type IdentityStore, type KeyRecord } from './identity-store.ts';
 import { secretObject, userObject, userResource, userResourcePlural, type SecretObject, type UserManifest, type UserObject } from './manifest.ts';
 
@@ -29,11 +30,15 @@ export interface ApplyOutcome {
   user: UserObject;
 }
 
-/** Namespaces a caller may manage; undefined = unrestricted (the CLI on the data root). */
-export type Scope = readonly string[] | undefined;
+export type { Scope };
 
-function inScope(scope: Scope, namespace: string): boolean {
-  return scope === undefined || scopeAllows(scope, namespace);
+/** Refuse (403, worded by `describe`) unless `scopeDecision` allows `target`, which exists or not. */
+function requireAllowed(scope: Scope, target: AdminTarget, describe: () => string): void {
+  if (scopeDecision(scope, target) !== 'allowed') throw forbidden(describe());
+}
+
+function requireNamespace(scope: Scope, namespace: string | undefined, verb = 'read'): void {
+  if (namespace !== undefined) requireAllowed(scope, { kind: 'namespace', namespace }, () => `the token may not ${verb} namespace "${namespace}"`);
 }
 
 export function notFound(resource: string, name: string, namespace?: string): IdentityError {
@@ -51,16 +56,24 @@ export class UserDirectory {
     const { identity } = this;
     return identity.transaction(() =>
       manifests.map((m) => {
-        if (!inScope(scope, m.namespace)) throw forbidden(`the token may not manage users in namespace "${m.namespace}"`);
-        if (!inScope(scope, m.owner)) throw forbidden(`the token may not create keys for organisation "${m.owner}" (spec.owner must be one of the token's namespaces)`);
+        requireNamespace(scope, m.namespace, 'manage users in');
+        requireAllowed(
+          scope,
+          { kind: 'organisation', org: m.owner },
+          () => `the token may not create keys for organisation "${m.owner}" (spec.owner must be one of the token's namespaces)`,
+        );
         const existing = identity.keyByUser(m.namespace, m.name);
-        if (existing && !inScope(scope, existing.org)) throw forbidden(`user "${m.name}" belongs to organisation "${existing.org}", which the token may not manage`);
+        // The name is taken in a namespace the token shares: it cannot be created, so saying so
+        // is unavoidable; the user itself stays out of reach (it is not changed, read or listed).
+        if (existing && !userVisible(scope, existing)) throw forbidden(`user "${m.name}" in namespace "${m.namespace}" belongs to an organisation the token may not manage`);
         const holder = identity.keyBySecretName(m.secretName);
         if (holder && (holder.namespace !== m.namespace || holder.user !== m.name)) {
+          // Secret names are unique across the data root; the holder is named only to a caller who may see it.
+          const who = userVisible(scope, holder) ? `already belongs to user "${holder.user}" in namespace "${holder.namespace}"` : 'is already taken by another user';
           throw new IdentityError(
             409,
             'SecretNameTaken',
-            `secret "${m.secretName}" already belongs to user "${holder.user}" in namespace "${holder.namespace}"; two users may not share a secret name ` +
+            `secret "${m.secretName}" ${who}; two users may not share a secret name ` +
               `(deleting one user would delete the other's credentials). Choose another spec.secretName, or leave it out for the default "<namespace>-<name>-obj-store-creds"`,
           );
         }
@@ -83,12 +96,15 @@ export class UserDirectory {
     );
   }
 
-  /** Users visible to the scope, optionally only one namespace and/or one name. */
+  /**
+   * Users visible to the scope, optionally only one namespace and/or one name. Users of other
+   * organisations in a shared namespace are left out, as if they did not exist.
+   */
   list(filter: { namespace?: string; name?: string } = {}, scope?: Scope): KeyRecord[] {
-    if (filter.namespace !== undefined && !inScope(scope, filter.namespace)) throw forbidden(`the token may not read namespace "${filter.namespace}"`);
+    requireNamespace(scope, filter.namespace);
     return this.identity
       .listKeys()
-      .filter((k) => inScope(scope, k.namespace))
+      .filter((k) => userVisible(scope, k))
       .filter((k) => filter.namespace === undefined || k.namespace === filter.namespace)
       .filter((k) => filter.name === undefined || k.user === filter.name);
   }
@@ -118,10 +134,10 @@ export class UserDirectory {
 
   /** A Secret by name (secret names are unique across the data root). */
   secret(name: string, namespace?: string, scope?: Scope): SecretObject {
-    if (namespace !== undefined && !inScope(scope, namespace)) throw forbidden(`the token may not read namespace "${namespace}"`);
+    requireNamespace(scope, namespace);
     const key = this.identity.keyBySecretName(name);
-    // Out of scope looks exactly like absent: a token learns nothing about other namespaces.
-    if (!key || !inScope(scope, key.namespace) || (namespace !== undefined && key.namespace !== namespace)) throw notFound('secrets', name, namespace);
+    // A Secret the scope may not see looks exactly like an absent one, wherever it lives.
+    if (!key || (namespace !== undefined && key.namespace !== namespace) || !userVisible(scope, key)) throw notFound('secrets', name, namespace);
     return secretObject(key, this.identity.secretOf(key.accessKey)!);
   }
 }
