@@ -3,6 +3,7 @@
 // ACL and policy documents) are read whole, but only up to a hard cap.
 import type { Readable } from 'node:stream';
 import { createPayloadDecoder, type PayloadDecoderOptions } from '../auth/payload.ts';
+import { declaredDigests, verifyWholeBody } from '../checksum/declared.ts';
 import { S3Error } from '../errors.ts';
 import type { RequestContext } from './operation.ts';
 
@@ -39,11 +40,17 @@ export function isChunkedPayload(ctx: RequestContext): boolean {
   return ctx.payload.kind === 'streaming-signed' || ctx.payload.kind === 'streaming-unsigned-trailer';
 }
 
-/** Read a whole control document, refusing anything over `limit` bytes. */
-export async function readControlBody(ctx: RequestContext, limit = maxControlDocumentBytes): Promise<Buffer> {
+/**
+ * Read a whole control document, refusing anything over `limit` bytes, and verify every digest
+ * the client declared for it (Content-MD5, an x-amz-checksum-* header or trailer), as PutObject
+ * does for object bytes. With UNSIGNED-PAYLOAD over plain HTTP the digest is the only thing that
+ * binds the body to the request, so no operation may read a document without this check.
+ */
+export async function readControlBody(ctx: RequestContext, limit = maxControlDocumentBytes, opts: { objectChecksumHeaders?: boolean } = {}): Promise<Buffer> {
   const declared = Number(ctx.headers['content-length'] ?? 0);
   if (!isChunkedPayload(ctx) && declared > limit) throw new S3Error('MaxMessageLengthExceeded');
-  const { stream } = decodedBody(ctx);
+  const digests = declaredDigests(ctx.headers, isChunkedPayload(ctx), opts.objectChecksumHeaders);
+  const { stream, trailers } = decodedBody(ctx);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -54,5 +61,7 @@ export async function readControlBody(ctx: RequestContext, limit = maxControlDoc
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  verifyWholeBody(digests, body, await trailers);
+  return body;
 }

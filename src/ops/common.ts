@@ -123,15 +123,6 @@ export function validateTags(tags: [string, string][], maxTags = 10): void {
   }
 }
 
-/** Decode Content-MD5 (base64 of 16 bytes) or throw InvalidDigest. */
-export function contentMd5(ctx: Pick<RequestContext, 'headers'>): Buffer | undefined {
-  const value = header(ctx, 'content-md5');
-  if (value === undefined) return undefined;
-  const raw = Buffer.from(value, 'base64');
-  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw new S3Error('InvalidDigest');
-  return raw;
-}
-
 export function parseIntParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   if (!/^-?\d+$/.test(value)) throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: value });

@@ -234,7 +234,8 @@ export const CompleteMultipartUpload: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const uploadId = ctx.query.get('uploadId') ?? '';
-    const requested = parseCompleteDocument(await readControlBody(ctx));
+    // Its x-amz-checksum-* header is the whole object's checksum, checked against the parts below.
+    const requested = parseCompleteDocument(await readControlBody(ctx, undefined, { objectChecksumHeaders: true }));
     if (!ctx.store.getUpload(uploadId)) {
       // A Complete repeated after a lost response: the object it created is still the current one.
       const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);

@@ -1,13 +1,11 @@
 // DeleteObject and DeleteObjects (s3:DeleteObject). Deleting a missing key succeeds (204), as
-// in S3. DeleteObjects needs an integrity header (Content-MD5 or any x-amz-checksum-*), takes at
+// in S3. DeleteObjects needs a digest of its body (Content-MD5, an x-amz-checksum-* header or trailer), takes at
 // most 1000 keys, and answers per key, quietly or verbosely.
-import { createHash } from 'node:crypto';
-import { checksumHeaderName, checksumAlgorithms, createHasher, decodeChecksumValue } from '../checksum/algorithms.ts';
+import { declaredDigests } from '../checksum/declared.ts';
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
+import { isChunkedPayload, readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
-import { contentMd5, header } from './common.ts';
 import { authorizeObjectAction } from './object-access.ts';
 
 export const DeleteObject: Operation = {
@@ -24,26 +22,14 @@ export const DeleteObject: Operation = {
   },
 };
 
-/** Verify the body against Content-MD5 or a flexible checksum header; one of them is required. */
-function verifyIntegrity(ctx: Parameters<Operation['handle']>[0], body: Buffer): void {
-  const md5 = contentMd5(ctx);
-  if (md5) {
-    if (!createHash('md5').update(body).digest().equals(md5)) throw new S3Error('BadDigest');
-    return;
-  }
-  for (const alg of checksumAlgorithms) {
-    const value = header(ctx, checksumHeaderName(alg));
-    if (value === undefined) continue;
-    const expected = decodeChecksumValue(alg, value);
-    if (!expected) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
-    const hasher = createHasher(alg);
-    hasher.update(body);
-    if (!hasher.digest().equals(expected)) throw new S3Error('BadDigest', `The ${alg} you specified did not match the calculated checksum.`);
-    return;
-  }
-  // Trailing checksums were verified by the payload decoder while the body was read.
-  if (header(ctx, 'x-amz-trailer') !== undefined) return;
-  throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
+/**
+ * DeleteObjects must declare a digest of its body (Content-MD5, or an x-amz-checksum-* header or
+ * trailer): AWS refuses it otherwise. readControlBody verifies whichever was declared, the
+ * trailer included, before the document is parsed.
+ */
+function requireIntegrityDeclaration(ctx: Parameters<Operation['handle']>[0]): void {
+  const { md5, checksum } = declaredDigests(ctx.headers, isChunkedPayload(ctx));
+  if (!md5 && !checksum) throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
 }
 
 export const DeleteObjects: Operation = {
@@ -54,8 +40,8 @@ export const DeleteObjects: Operation = {
   // s3:DeleteObject is decided per key below: a policy on bucket/* must be able to grant it.
   authorizesItself: true,
   async handle(ctx) {
+    requireIntegrityDeclaration(ctx);
     const body = await readControlBody(ctx);
-    verifyIntegrity(ctx, body);
     const doc = parseXml(body, { arrays: ['Object'] });
     const del = doc.Delete as Record<string, unknown> | undefined;
     if (!del || typeof del !== 'object') throw new S3Error('MalformedXML');

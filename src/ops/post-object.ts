@@ -20,7 +20,8 @@ import { quotaGuard } from '../quota/quota.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
-import { contentMd5, header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
+import { contentMd5 } from '../checksum/declared.ts';
+import { header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
 import { authenticateForm, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
@@ -222,7 +223,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   if (headers['x-amz-server-side-encryption'] !== undefined) {
     throw new S3Error('NotImplemented', 'Server-side encryption with service-managed keys is not implemented; use SSE-C.');
   }
-  const expectedMd5 = contentMd5(formCtx);
+  const expectedMd5 = contentMd5(formCtx.headers);
   const checksum = declaredChecksum(fields);
 
   // The bytes: limited by the policy's content-length-range and S3's single-upload maximum.

@@ -4,18 +4,12 @@
 // so a rejected upload leaves nothing behind. storeBytes does the storing for bytes that are not
 // a request body (copies, POST form files).
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import {
-  checksumHeaderName,
-  checksumTransform,
-  decodeChecksumValue,
-  parseChecksumAlgorithm,
-  type ChecksumAlgorithm,
-} from '../checksum/algorithms.ts';
+import { checksumHeaderName, checksumTransform, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import { contentMd5, declaredChecksum, verifyDeclaredChecksum } from '../checksum/declared.ts';
 import { S3Error } from '../errors.ts';
 import { signaturesEqual } from '../auth/sigv4.ts';
 import { decodedBody, isChunkedPayload } from '../http/body.ts';
 import type { RequestContext } from '../http/operation.ts';
-import { contentMd5, header } from './common.ts';
 import type { WriteEncryption } from './sse.ts';
 import type { BlobWriteResult } from '../store/blobs.ts';
 
@@ -59,43 +53,9 @@ class LimitStream extends Transform {
   }
 }
 
-/** Which flexible checksum the request declares, and where its value will come from. */
-function declaredChecksum(ctx: RequestContext): { algorithm: ChecksumAlgorithm; headerValue?: string; inTrailer: boolean } | undefined {
-  const present: [ChecksumAlgorithm, string][] = [];
-  for (const name of Object.keys(ctx.headers)) {
-    if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type' || name === 'x-amz-checksum-algorithm' || name === 'x-amz-checksum-mode') continue;
-    const alg = parseChecksumAlgorithm(name.slice('x-amz-checksum-'.length));
-    if (!alg) throw new S3Error('InvalidRequest', `The header ${name} is not a supported checksum.`);
-    present.push([alg, header(ctx, name)!]);
-  }
-  const trailer = header(ctx, 'x-amz-trailer')?.trim().toLowerCase();
-  const sdkAlgorithm = header(ctx, 'x-amz-sdk-checksum-algorithm');
-  if (present.length > 1 || (present.length === 1 && trailer)) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
-  if (sdkAlgorithm !== undefined && !parseChecksumAlgorithm(sdkAlgorithm)) {
-    throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
-  }
-  if (present.length === 1) {
-    const [algorithm, headerValue] = present[0];
-    if (sdkAlgorithm && parseChecksumAlgorithm(sdkAlgorithm) !== algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
-    return { algorithm, headerValue, inTrailer: false };
-  }
-  if (trailer) {
-    if (!trailer.startsWith('x-amz-checksum-')) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
-    const algorithm = parseChecksumAlgorithm(trailer.slice('x-amz-checksum-'.length));
-    if (!algorithm) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported');
-    if (!isChunkedPayload(ctx)) throw new S3Error('InvalidRequest', 'x-amz-trailer requires an aws-chunked body.');
-    if (sdkAlgorithm && parseChecksumAlgorithm(sdkAlgorithm) !== algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
-    return { algorithm, inTrailer: true };
-  }
-  return undefined;
-}
-
 export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Promise<ReceivedBody> {
-  const expectedMd5 = contentMd5(ctx);
-  const declared = declaredChecksum(ctx);
-  if (declared?.headerValue !== undefined && !decodeChecksumValue(declared.algorithm, declared.headerValue)) {
-    throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(declared.algorithm)} header is invalid.`);
-  }
+  const expectedMd5 = contentMd5(ctx.headers);
+  const declared = declaredChecksum(ctx.headers, isChunkedPayload(ctx));
   if (opts.requiredAlgorithm && declared && declared.algorithm !== opts.requiredAlgorithm) {
     throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${opts.requiredAlgorithm.toLowerCase()}, actual checksum Type: ${declared.algorithm.toLowerCase()}`);
   }
@@ -140,13 +100,7 @@ export async function receiveBody(ctx: RequestContext, opts: ReceiveOptions): Pr
       const trailers = declared.inTrailer ? await body.trailers : {};
       const sent = declared.inTrailer ? trailers[checksumHeaderName(declared.algorithm)] : declared.headerValue;
       const computed = digests.get(declared.algorithm)!;
-      if (sent === undefined) {
-        // A declared trailer that never came: AWS treats the request as malformed.
-        throw new S3Error('InvalidRequest', `The ${checksumHeaderName(declared.algorithm)} trailer was declared but not sent.`);
-      }
-      const sentRaw = decodeChecksumValue(declared.algorithm, sent);
-      if (!sentRaw) throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(declared.algorithm)} trailing header is invalid.`);
-      if (!sentRaw.equals(computed)) throw new S3Error('BadDigest', `The ${declared.algorithm} you specified did not match the calculated checksum.`);
+      verifyDeclaredChecksum(declared, sent, computed);
       checksum = { algorithm: declared.algorithm, value: computed.toString('base64'), raw: computed };
     } else if (opts.requiredAlgorithm) {
       const computed = digests.get(opts.requiredAlgorithm)!;
