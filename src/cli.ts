@@ -36,6 +36,8 @@ quotas and usage (on the data root; also while the server runs):
 `;
 
 async function serve(flags: Record<string, string>): Promise<void> {
+  // Beside the explicit modes (store/file-modes.ts): whatever else the server creates is owner-only too.
+  process.umask(0o077);
   const config = loadConfig({ flags });
   const { startServer } = await import('./main.ts');
   const server = await startServer(config);

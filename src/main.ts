@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
 import type { Services } from './http/operation.ts';
 import { IdentityStore, generateCredentials, loadOrCreateMasterKey } from './identity/identity-store.ts';
+import { repairDataRoots } from './store/file-modes.ts';
 import { openRegionStore, type RegionStore } from './store/region-store.ts';
 
 export const bootstrapOrg = 'default';
@@ -114,6 +115,8 @@ export async function startServer(
   if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) {
     setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   }
+  // Data roots written before file-modes.ts were 0755/0644: owner-only before anything is opened.
+  repairDataRoots(config.dataDir, [config.accelCacheDir]);
   const services = openServices(config);
   services.accel = createAccelService(services);
   const boot = bootstrap(services);

@@ -32,6 +32,7 @@
 import { randomBytes, createHash, type Hash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { OWNER_DIR_MODE, OWNER_FILE_MODE } from '../store/file-modes.ts';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ObjectRecord } from '../store/types.ts';
@@ -460,10 +461,10 @@ export class ReadCache {
     try {
       const sub = data.fileId.slice(0, 2);
       if (!this.subdirs.has(sub)) {
-        await mkdir(join(this.dataDir, sub), { recursive: true });
+        await mkdir(join(this.dataDir, sub), { recursive: true, mode: OWNER_DIR_MODE });
         this.subdirs.add(sub);
       }
-      fh = await open(data.path, 'wx');
+      fh = await open(data.path, 'wx', OWNER_FILE_MODE);
       markReady();
       const checker = new SegmentChecker(entry.answer.object!);
       for await (const batch of batches(source, WRITE_BATCH)) {
@@ -480,7 +481,7 @@ export class ReadCache {
       await fh.close();
       fh = undefined;
       const sidecar: Sidecar = { v: 1, key: entry.key, version: entry.version!, size: data.size, answer: entry.answer };
-      await writeFile(data.sidecar + '.tmp', JSON.stringify(sidecar));
+      await writeFile(data.sidecar + '.tmp', JSON.stringify(sidecar), { mode: OWNER_FILE_MODE });
       await rename(data.sidecar + '.tmp', data.sidecar);
       data.state = 'complete';
       data.source = undefined;
@@ -578,7 +579,7 @@ export class ReadCache {
 
   /** Find complete data files again (as stale entries); remove everything else. */
   private load(): void {
-    mkdirSync(this.dataDir, { recursive: true });
+    mkdirSync(this.dataDir, { recursive: true, mode: OWNER_DIR_MODE });
     const found: Array<{ mtime: number; entry: Entry }> = [];
     for (const subName of readdirSync(this.dataDir)) {
       const sub = join(this.dataDir, subName);

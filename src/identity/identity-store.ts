@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { OWNER_DIR_MODE, OWNER_FILE_MODE, prepareDatabaseFile } from '../store/file-modes.ts';
 import { join } from 'node:path';
 import { DataVersionCache } from '../store/db.ts';
 import { AdminTokenStore } from './admin-tokens.ts';
@@ -68,10 +69,10 @@ export function loadOrCreateMasterKey(dataDir: string): Buffer {
     if (key.length !== 32) throw new Error(`${path} must hold 32 base64-encoded bytes`);
     return key;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: OWNER_DIR_MODE });
   const key = randomBytes(32);
-  writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  writeFileSync(path, key.toString('base64') + '\n', { mode: OWNER_FILE_MODE, flag: 'wx' });
+  chmodSync(path, OWNER_FILE_MODE);
   return key;
 }
 
@@ -83,7 +84,8 @@ export class IdentityStore {
   readonly tokens: AdminTokenStore;
 
   constructor(dataDir: string, private readonly masterKey: Buffer) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: OWNER_DIR_MODE });
+    prepareDatabaseFile(join(dataDir, 'identity.db'));
     this.db = new Database(join(dataDir, 'identity.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

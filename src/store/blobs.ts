@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
+import { OWNER_DIR_MODE } from './file-modes.ts';
 import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
 import { FileSyncer } from './db.ts';
 import { IngestSink } from './ingest.ts';
@@ -100,8 +101,8 @@ export class BlobStore {
     };
     this.blobDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
-    mkdirSync(this.tmpDir, { recursive: true });
-    for (let i = 0; i < 256; i++) mkdirSync(join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true, mode: OWNER_DIR_MODE });
+    for (let i = 0; i < 256; i++) mkdirSync(join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true, mode: OWNER_DIR_MODE });
   }
 
   private shardSyncer(shard: string): FileSyncer {

@@ -57,6 +57,8 @@ const PROBE_STEP = 16;
  * RING bytes the ring takes before it wraps onto them.
  */
 const RING_PIECE = 1 << 20;
+/** Blob files are the owner's only (file-modes.ts OWNER_FILE_MODE; this worker imports no TypeScript). */
+const OWNER_FILE_MODE = 0o600;
 
 /** @typedef {{ buf: Buffer, base: number }} Stage */
 /**
@@ -142,7 +144,7 @@ function open(msg) {
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   if (!directUnsupported && fs.constants.O_DIRECT) {
     try {
-      job.fd = fs.openSync(path, flags | fs.constants.O_DIRECT, 0o644);
+      job.fd = fs.openSync(path, flags | fs.constants.O_DIRECT, OWNER_FILE_MODE);
       // Sealed bytes differ from the plaintext in the ring: those are staged.
       if (job.md5?.inRing && !job.sealer && ringsAligned(job.fd)) {
         const lane = job.md5;
@@ -165,7 +167,7 @@ function open(msg) {
       fs.rmSync(path, { force: true });
     }
   }
-  job.fd = fs.openSync(path, flags, 0o644);
+  job.fd = fs.openSync(path, flags, OWNER_FILE_MODE);
 }
 
 /**

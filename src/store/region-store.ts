@@ -2,6 +2,7 @@
 // Nothing here knows about HTTP. Every mutation is one SQLite transaction; blobs released by a
 // mutation are recorded in dead_blobs inside that transaction and unlinked after it commits.
 import { mkdirSync } from 'node:fs';
+import { OWNER_DIR_MODE, prepareDatabaseFile } from './file-modes.ts';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, DataVersionCache, FileSyncer, type Db } from './db.ts';
@@ -213,7 +214,8 @@ export class RegionStore {
 
   constructor(readonly name: string, root: string, options: StoreOptions) {
     const { fsync } = options;
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: OWNER_DIR_MODE });
+    prepareDatabaseFile(join(root, 'meta.db'));
     this.db = openDatabase(join(root, 'meta.db'));
     this.bucketCache = new DataVersionCache(this.db);
     this.blobs = new BlobStore(root, fsync, this.db, options.inlineMaxBytes);
