@@ -175,7 +175,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       sourceIp: '',
     };
     ctx.sourceIp = sourceIpOf(ctx);
-    if (!operation.authorizesItself) authorizeRequest(ctx, operation.action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
+    if (!operation.authorizesItself) authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).

@@ -65,6 +65,8 @@ export interface Operation {
   name: string;
   /** the IAM action evaluated against bucket policies */
   action: string;
+  /** the action instead when the request names a version (?versionId=): s3:GetObjectVersion, ... */
+  versionAction?: string;
   level: LevelNeed;
   /** whether the request names a bucket that must exist before the operation runs */
   needsBucket: boolean;

@@ -18,6 +18,7 @@ import * as publicAccess from '../ops/public-access-block.ts';
 import { GetObjectAttributes } from '../ops/object-attributes.ts';
 import { PostObject } from '../ops/post-object.ts';
 import { CorsPreflight } from '../ops/cors-preflight.ts';
+import { GetBucketVersioning, PutBucketVersioning } from '../ops/versioning.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from './parse-request.ts';
 
@@ -39,7 +40,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'service', op: ListBuckets },
 
   { method: 'GET', scope: 'bucket', sub: 'location', op: bucketOps.GetBucketLocation },
-  { method: 'GET', scope: 'bucket', sub: 'versioning', op: bucketOps.GetBucketVersioning },
+  { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
@@ -48,6 +49,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', when: (q) => q.get('list-type') === '2', op: ListObjectsV2 },
   { method: 'GET', scope: 'bucket', op: ListObjects },
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
+  { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
   { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },

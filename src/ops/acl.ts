@@ -95,6 +95,7 @@ export const PutBucketAcl: Operation = {
 export const GetObjectAcl: Operation = {
   name: 'GetObjectAcl',
   action: 's3:GetObjectAcl',
+  versionAction: 's3:GetObjectVersionAcl',
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
@@ -106,13 +107,14 @@ export const GetObjectAcl: Operation = {
 export const PutObjectAcl: Operation = {
   name: 'PutObjectAcl',
   action: 's3:PutObjectAcl',
+  versionAction: 's3:PutObjectVersionAcl',
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
     const record = loadObject(ctx);
     const acl = await requestedAcl(ctx, record.meta.acl?.owner ?? record.ownerOrg, ctx.bucket!.ownerOrg);
     refusePublicAcl(ctx.bucket, acl); // BlockPublicAcls
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }));
+    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return {};
   },

@@ -1,5 +1,5 @@
 // Bucket lifecycle: CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation, and
-// GetBucketVersioning (versioning is not implemented: every bucket reports "never enabled").
+// (GetBucketVersioning and PutBucketVersioning live in versioning.ts.)
 import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
@@ -76,16 +76,5 @@ export const GetBucketLocation: Operation = {
   async handle(ctx) {
     const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${s3Namespace}">${escapeXml(ctx.target.region)}</LocationConstraint>`;
     return { xml };
-  },
-};
-
-export const GetBucketVersioning: Operation = {
-  name: 'GetBucketVersioning',
-  action: 's3:GetBucketVersioning',
-  level: 'read',
-  needsBucket: true,
-  async handle() {
-    // A bucket whose versioning was never enabled has no Status element (AWS).
-    return { xml: renderXml('VersioningConfiguration', {}) };
   },
 };

@@ -2,6 +2,7 @@
 // checking the caller may read it (s3:GetObject against the source bucket's own rules).
 import { missingObjectError } from '../access/check.ts';
 import { S3Error } from '../errors.ts';
+import { versioningOf } from './versioning.ts';
 import type { RequestContext } from '../http/operation.ts';
 import type { BucketRecord, ObjectRecord } from '../store/types.ts';
 import { header } from './common.ts';
@@ -13,6 +14,8 @@ export interface CopySource {
   record: ObjectRecord;
   /** the header value as the policy condition key s3:x-amz-copy-source sees it: bucket/key */
   raw: string;
+  /** x-amz-copy-source-version-id for the answer, when the source bucket ever had versioning */
+  versionHeader: Record<string, string>;
 }
 
 export function parseCopySourceHeader(value: string): { bucket: string; key: string; versionId?: string } {
@@ -41,10 +44,15 @@ export function loadCopySource(ctx: RequestContext): CopySource {
   const parsed = parseCopySourceHeader(value);
   const bucket = ctx.store.getBucket(parsed.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: parsed.bucket });
-  authorizeObjectAction(ctx, 's3:GetObject', 'read', parsed.key, bucket);
-  const record = ctx.store.getObject(parsed.bucket, parsed.key);
-  if (parsed.versionId !== undefined && parsed.versionId !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.', { Key: parsed.key });
-  if (!record) throw missingObjectError(ctx, bucket, parsed.key);
+  // Reading a named version is s3:GetObjectVersion (AWS).
+  authorizeObjectAction(ctx, parsed.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', 'read', parsed.key, bucket);
+  const entry = parsed.versionId !== undefined || versioningOf(bucket) !== undefined ? ctx.store.getVersion(parsed.bucket, parsed.key, parsed.versionId) : undefined;
+  const record = entry ? entry.record : parsed.versionId === undefined && versioningOf(bucket) === undefined ? ctx.store.getObject(parsed.bucket, parsed.key) : undefined;
+  if (parsed.versionId !== undefined && !entry) throw new S3Error('NoSuchVersion', undefined, { Key: parsed.key, VersionId: parsed.versionId });
+  // A delete marker cannot be copied: by its id it is InvalidRequest (AWS), as the current version NoSuchKey.
+  if (entry?.isDeleteMarker && parsed.versionId !== undefined) throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
+  if (!record || entry?.isDeleteMarker) throw missingObjectError(ctx, bucket, parsed.key);
   checkCopySourceConditions(ctx, record);
-  return { bucket, record, raw: `${parsed.bucket}/${parsed.key}` };
+  const versionHeader: Record<string, string> = versioningOf(bucket) !== undefined ? { 'x-amz-copy-source-version-id': record.versionId ?? 'null' } : {};
+  return { bucket, record, raw: `${parsed.bucket}/${parsed.key}`, versionHeader };
 }

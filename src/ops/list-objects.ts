@@ -1,11 +1,10 @@
 // ListObjects (v1), ListObjectsV2 (s3:ListBucket) and ListObjectVersions (s3:ListBucketVersions).
-// Pages come from the store's index walk (RegionStore.listObjects). Versioning is not
-// implemented, so ListObjectVersions lists current objects as version "null", as S3 does for a
-// bucket that never had versioning enabled.
+// Pages come from the store's index walks (RegionStore.listObjects, RegionStore.listVersions):
+// v1/v2 see only current versions; ListObjectVersions every version and delete marker.
 import { S3Error } from '../errors.ts';
 import type { Operation, RequestContext } from '../http/operation.ts';
 import type { ListResult } from '../store/region-store.ts';
-import { renderXml, type XmlObject } from '../xml/xml.ts';
+import { SEQUENCE, renderXml, type XmlObject, type XmlValue } from '../xml/xml.ts';
 import { isoDate, ownerXml, parseIntParam, quoteEtag } from './common.ts';
 
 export interface ListParams {
@@ -133,31 +132,33 @@ export const ListObjectVersions: Operation = {
     if (versionIdMarker !== undefined && versionIdMarker !== '' && keyMarker === '') {
       throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
     }
-    const result = ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after: keyMarker, maxKeys: p.maxKeys });
-    const nextKey = result.isTruncated ? result.nextMarker : undefined;
+    // Where within key-marker to start: after the version version-id-marker names (its sequence number).
+    let afterSeq: number | undefined;
+    if (versionIdMarker !== undefined && versionIdMarker !== '') {
+      const marker = ctx.store.getVersion(ctx.bucketName!, keyMarker, versionIdMarker);
+      if (!marker) throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
+      afterSeq = marker.seq;
+    }
+    const result = ctx.store.listVersions(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, keyMarker, afterSeq, maxKeys: p.maxKeys });
+    const entries: [string, XmlValue][] = result.entries.map((e) => {
+      const common = { Key: p.encode(e.record.key), VersionId: e.record.versionId ?? 'null', IsLatest: e.isLatest, LastModified: isoDate(e.record.lastModified) };
+      if (e.isDeleteMarker) return ['DeleteMarker', { ...common, Owner: ownerXml(e.record.ownerOrg) }];
+      return ['Version', { ...common, ETag: quoteEtag(e.record.etag), Size: e.record.size, Owner: ownerXml(e.record.ownerOrg), StorageClass: e.record.meta.storageClass ?? 'STANDARD' }];
+    });
     return {
       xml: renderXml('ListVersionsResult', {
         Name: ctx.bucketName,
         Prefix: p.encode(p.prefix),
         KeyMarker: p.encode(keyMarker),
         VersionIdMarker: versionIdMarker ?? '',
-        NextKeyMarker: nextKey !== undefined ? p.encode(nextKey) : undefined,
-        NextVersionIdMarker: nextKey !== undefined ? 'null' : undefined,
+        NextKeyMarker: result.isTruncated && result.nextKeyMarker !== undefined ? p.encode(result.nextKeyMarker) : undefined,
+        NextVersionIdMarker: result.isTruncated && result.nextVersionId !== undefined ? result.nextVersionId : undefined,
         MaxKeys: p.maxKeys,
         Delimiter: p.delimiter ? p.encode(p.delimiter) : undefined,
         IsTruncated: result.isTruncated,
         EncodingType: p.encodingType,
-        Version: result.contents.map((c) => ({
-          Key: p.encode(c.key),
-          VersionId: 'null',
-          IsLatest: true,
-          LastModified: isoDate(c.lastModified),
-          ETag: quoteEtag(c.etag),
-          Size: c.size,
-          Owner: ownerXml(c.ownerOrg),
-          StorageClass: c.storageClass ?? 'STANDARD',
-        })),
-        CommonPrefixes: commonPrefixes(result, p),
+        [SEQUENCE]: entries,
+        CommonPrefixes: result.commonPrefixes.map((cp) => ({ Prefix: p.encode(cp) })),
       }),
     };
   },

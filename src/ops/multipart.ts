@@ -16,12 +16,13 @@ import {
 import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
-import type { ChecksumType, ObjectRecord, PartRef, UploadRecord } from '../store/types.ts';
+import type { BucketRecord, ChecksumType, ObjectRecord, PartRef, UploadRecord } from '../store/types.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
 import { header, isoDate, maxPartBytes, maxPartNumber, metaFromHeaders, minPartBytes, ownerXml, parseIntParam, parseTaggingHeader, quoteEtag } from './common.ts';
 import { writePreconditions } from './conditions.ts';
 import { loadCopySource } from './copy-source.ts';
+import { writtenVersionHeader } from './versioning.ts';
 import { urlEncodeKey } from './list-objects.ts';
 import { openObjectRange } from './read-object.ts';
 import { checkReadKey, copySourceKey, keyCheckRecord, keyMatchesRecord, openerFor, requestKey, sseErrors, sseResponseHeaders, writeEncryption, type WriteEncryption } from './sse.ts';
@@ -239,7 +240,7 @@ export const CompleteMultipartUpload: Operation = {
     if (!ctx.store.getUpload(uploadId)) {
       // A Complete repeated after a lost response: the object it created is still the current one.
       const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);
-      if (current?.meta.uploadId === uploadId && uploadId !== '') return completeResult(current);
+      if (current?.meta.uploadId === uploadId && uploadId !== '') return completeResult(current, ctx.bucket);
     }
     loadUpload(ctx);
     const precondition = writePreconditions(ctx);
@@ -296,11 +297,11 @@ export const CompleteMultipartUpload: Operation = {
       precondition,
     );
     await ctx.store.durable();
-    return completeResult(record);
+    return completeResult(record, ctx.bucket);
   },
 };
 
-function completeResult(record: ObjectRecord): OperationResult {
+function completeResult(record: ObjectRecord, bucket: BucketRecord | undefined): OperationResult {
   const result: XmlObject = {
     Location: `/${record.bucket}/${urlEncodeKey(record.key)}`,
     Bucket: record.bucket,
@@ -311,7 +312,7 @@ function completeResult(record: ObjectRecord): OperationResult {
     result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
     result.ChecksumType = record.meta.checksum.type;
   }
-  return { xml: renderXml('CompleteMultipartUploadResult', result) };
+  return { headers: writtenVersionHeader(bucket, record.versionId), xml: renderXml('CompleteMultipartUploadResult', result) };
 }
 
 export const AbortMultipartUpload: Operation = {

@@ -39,6 +39,7 @@ export function requestedAttributes(value: string | undefined): Set<string> {
 export const GetObjectAttributes: Operation = {
   name: 'GetObjectAttributes',
   action: 's3:GetObjectAttributes',
+  versionAction: 's3:GetObjectVersionAttributes',
   level: 'read',
   needsBucket: true,
   authorizesItself: true,

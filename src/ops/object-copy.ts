@@ -3,6 +3,7 @@
 // REPLACE (a metadata-only rewrite that shares the blobs). Sources up to 5 GiB.
 import { parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
+import { bytesReplaced, versioningOf, writtenVersionHeader } from './versioning.ts';
 import type { Operation } from '../http/operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
@@ -64,12 +65,14 @@ export const CopyObject: Operation = {
     if (requested !== undefined && !algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
 
     const current = sameObject ? src : ctx.store.getObject(ctx.bucketName!, ctx.key!);
-    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
+    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
     quota.beforeRead(src.size);
-    const quotaAtCommit = (previous: ObjectRecord | undefined) => quota.atCommit(previous?.size ?? 0, src.size);
+    const quotaAtCommit = (_previous: ObjectRecord | undefined, freed: number) => quota.atCommit(freed, src.size);
     let record: ObjectRecord;
     const now = Date.now();
-    if (sameObject && algorithm === src.meta.checksum?.algorithm && !src.sse && !destKey) {
+    // Blobs are shared only where the old version goes away for good: never in a bucket that ever had
+    // versioning, where it stays (as noncurrent) and each version must own its blobs.
+    if (sameObject && versioningOf(ctx.bucket) === undefined && algorithm === src.meta.checksum?.algorithm && !src.sse && !destKey) {
       // Only metadata changes: share the existing blobs instead of rewriting the bytes.
       meta.checksum = src.meta.checksum;
       record = { ...src, meta, lastModified: now };
@@ -101,6 +104,6 @@ export const CopyObject: Operation = {
     await ctx.store.durable();
     const result: Record<string, string> = { LastModified: isoDate(record.lastModified), ETag: quoteEtag(record.etag) };
     if (record.meta.checksum) result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
-    return { headers: encryption?.headers, xml: renderXml('CopyObjectResult', result) };
+    return { headers: { ...encryption?.headers, ...writtenVersionHeader(ctx.bucket, record.versionId), ...source.versionHeader }, xml: renderXml('CopyObjectResult', result) };
   },
 };

@@ -7,18 +7,19 @@ import { isChunkedPayload, readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
 import { authorizeObjectAction } from './object-access.ts';
+import type { DeleteOutcome } from '../store/region-store.ts';
 
 export const DeleteObject: Operation = {
   name: 'DeleteObject',
   action: 's3:DeleteObject',
   level: 'write',
   needsBucket: true,
+  versionAction: 's3:DeleteObjectVersion',
   async handle(ctx) {
     const versionId = ctx.query.get('versionId');
-    if (versionId !== undefined && versionId !== 'null') return { status: 204 };
-    ctx.store.deleteObject(ctx.bucketName!, ctx.key!);
+    const outcome = ctx.store.deleteObject(ctx.bucketName!, ctx.key!, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
     await ctx.store.durable();
-    return { status: 204 };
+    return { status: 204, headers: deleteHeaders(outcome) };
   },
 };
 
@@ -30,6 +31,14 @@ export const DeleteObject: Operation = {
 function requireIntegrityDeclaration(ctx: Parameters<Operation['handle']>[0]): void {
   const { md5, checksum } = declaredDigests(ctx.headers, isChunkedPayload(ctx));
   if (!md5 && !checksum) throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
+}
+
+/** What a delete answers: the marker it made or the version it removed. */
+function deleteHeaders(outcome: DeleteOutcome): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (outcome.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  if (outcome.versionId !== undefined) headers['x-amz-version-id'] = outcome.versionId;
+  return headers;
 }
 
 export const DeleteObjects: Operation = {
@@ -58,9 +67,16 @@ export const DeleteObjects: Operation = {
         if (key === '' ) throw new S3Error('InvalidArgument', 'Invalid key');
         if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
         // Each key is authorized on its own: a policy may deny some keys and allow others.
-        authorizeObjectAction(ctx, 's3:DeleteObject', 'write', key);
-        if (versionId === undefined || versionId === 'null') ctx.store.deleteObject(ctx.bucketName!, key);
-        if (!quiet) deleted.push({ Key: key, VersionId: versionId });
+        authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key);
+        const outcome = ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
+        if (!quiet) {
+          const entry: XmlObject = { Key: key, VersionId: versionId };
+          if (outcome.deleteMarker) {
+            entry.DeleteMarker = 'true';
+            entry.DeleteMarkerVersionId = versionId === undefined ? outcome.versionId : versionId;
+          }
+          deleted.push(entry);
+        }
       } catch (err) {
         if (!(err instanceof S3Error)) throw err;
         errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message });

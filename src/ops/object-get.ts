@@ -1,6 +1,7 @@
 // GetObject and HeadObject (s3:GetObject): single byte ranges, partNumber, conditional headers,
 // response-* overrides, and x-amz-checksum-mode. Multi-range requests are served whole, as S3
-// does. Not supported: versionId other than "null", torrents.
+// does; ?versionId= reads a version (a delete marker: 404 when current, 405 by its id). Not
+// supported: torrents.
 import { missingObjectError } from '../access/check.ts';
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
@@ -10,6 +11,7 @@ import { header, objectHeaders } from './common.ts';
 import { checkReadConditions } from './conditions.ts';
 import { openObjectRange, segmentsOf, type SegmentOpener } from './read-object.ts';
 import { checkReadKey, openerFor, requestKey, sseResponseHeaders } from './sse.ts';
+import { readVersionHeader, versioningOf } from './versioning.ts';
 
 /** Parse a single `bytes=` range against `size`; undefined means "serve everything". */
 export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
@@ -43,13 +45,28 @@ const responseOverrides: [string, string][] = [
 
 export function loadObject(ctx: RequestContext): ObjectRecord {
   const versionId = ctx.query.get('versionId');
-  const record = ctx.store.getObject(ctx.bucketName!, ctx.key!);
-  if (versionId !== undefined && versionId !== 'null') {
-    // Versioning is not implemented: only the "null" version exists.
-    throw new S3Error(record ? 'NoSuchKey' : 'NoSuchKey', 'The specified version does not exist.', { Key: ctx.key!, VersionId: versionId });
+  if (versionId === undefined && versioningOf(ctx.bucket) === undefined) {
+    // Never versioned: the objects table is the whole story.
+    const record = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    if (!record) throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
+    return record;
   }
-  if (!record) throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
-  return record;
+  const entry = ctx.store.getVersion(ctx.bucketName!, ctx.key!, versionId);
+  if (!entry) {
+    if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: ctx.key!, VersionId: versionId });
+    throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
+  }
+  if (entry.isDeleteMarker) {
+    const markerHeaders = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': entry.record.versionId ?? 'null' };
+    if (versionId !== undefined) {
+      // A marker named by its id exists but has no body (AWS: 405 with Allow: DELETE).
+      throw new S3Error('MethodNotAllowed', undefined, { Method: ctx.method, ResourceType: 'DeleteMarker' }, { ...markerHeaders, Allow: 'DELETE' });
+    }
+    const err = missingObjectError(ctx, ctx.bucket!, ctx.key!);
+    if (err.code !== 'NoSuchKey') throw err;
+    throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! }, markerHeaders);
+  }
+  return entry.record;
 }
 
 /**
@@ -58,7 +75,7 @@ export function loadObject(ctx: RequestContext): ObjectRecord {
  */
 export async function serveObject(ctx: RequestContext, record: ObjectRecord, head: boolean, opener: SegmentOpener, extraHeaders: Record<string, string> = {}): Promise<OperationResult> {
   checkReadConditions(ctx, record);
-  const headers = { ...objectHeaders(record), ...extraHeaders };
+  const headers = { ...objectHeaders(record), ...readVersionHeader(ctx.bucket, record), ...extraHeaders };
   for (const [param, name] of responseOverrides) {
     const value = ctx.query.get(param);
     if (value === undefined) continue;
@@ -119,6 +136,7 @@ async function getOrHead(ctx: RequestContext, head: boolean): Promise<OperationR
 export const GetObject: Operation = {
   name: 'GetObject',
   action: 's3:GetObject',
+  versionAction: 's3:GetObjectVersion',
   level: 'read',
   needsBucket: true,
   handle: (ctx) => getOrHead(ctx, false),
@@ -127,6 +145,7 @@ export const GetObject: Operation = {
 export const HeadObject: Operation = {
   name: 'HeadObject',
   action: 's3:GetObject',
+  versionAction: 's3:GetObjectVersion',
   level: 'read',
   needsBucket: true,
   handle: (ctx) => getOrHead(ctx, true),

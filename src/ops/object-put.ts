@@ -3,6 +3,7 @@
 // writes If-None-Match: * and If-Match, SSE-C. Not supported: SSE-S3/KMS, object lock, versioning.
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
+import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
 import type { Operation } from '../http/operation.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { newObjectAcl } from './acl-util.ts';
@@ -35,7 +36,7 @@ export const PutObject: Operation = {
     if (precondition.ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
 
     const encryption = sseKey ? writeEncryption(sseKey) : undefined;
-    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
+    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
     const received = await receiveBody(ctx, {
       maxBytes: maxSinglePutBytes,
       encryptWith: encryption?.dataKey,
@@ -56,13 +57,13 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      await ctx.store.commitObjectSoon(record, precondition, (previous) => quota.atCommit(previous?.size ?? 0, record.size));
+      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed) => quota.atCommit(freed, record.size));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;
     }
     await ctx.store.durable();
-    const headers: Record<string, string> = { ETag: quoteEtag(record.etag), ...encryption?.headers };
+    const headers: Record<string, string> = { ETag: quoteEtag(record.etag), ...writtenVersionHeader(ctx.bucket, record.versionId), ...encryption?.headers };
     if (received.checksum) headers[checksumHeaderName(received.checksum.algorithm)] = received.checksum.value;
     return { headers };
   },

@@ -21,6 +21,7 @@ import type { ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
 import { contentMd5 } from '../checksum/declared.ts';
+import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
 import { authenticateForm, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
@@ -230,7 +231,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   const range = policy?.contentLength;
   const maxBytes = Math.min(range?.max ?? maxSinglePutBytes, maxSinglePutBytes);
   const current = ctx.store.getObject(bucket.name, key);
-  const quota = quotaGuard(ctx.store, bucket.ownerOrg, ctx.services.config.defaultQuotaBytes, current?.size ?? 0);
+  const quota = quotaGuard(ctx.store, bucket.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(bucket, current));
   quota.beforeRead(undefined);
   const encryption = sseKey ? writeEncryption(sseKey) : undefined;
   const limit = new SizeLimit(maxBytes, quota.onProgress);
@@ -264,7 +265,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
       manifest: null,
       sse: encryption?.sse ?? null,
     };
-    ctx.store.commitObject(record, {}, (previous) => quota.atCommit(previous?.size ?? 0, record.size));
+    ctx.store.commitObject(record, {}, (_previous, freed) => quota.atCommit(freed, record.size));
   } catch (err) {
     await ctx.store.blobs.remove(written.id);
     throw err;
@@ -272,7 +273,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   await ctx.store.durable();
 
   const location = objectUrl(ctx, bucket.name, key);
-  const responseHeaders: Record<string, string> = { ETag: quoteEtag(record.etag), Location: location, ...encryption?.headers };
+  const responseHeaders: Record<string, string> = { ETag: quoteEtag(record.etag), Location: location, ...writtenVersionHeader(bucket, record.versionId), ...encryption?.headers };
   if (checksum && checksumValue) responseHeaders[checksumHeaderName(checksum.algorithm)] = checksumValue;
 
   const redirect = redirectTarget(fields.get('success_action_redirect') ?? fields.get('redirect'));

@@ -38,6 +38,7 @@ export function renderTagging(tags: [string, string][]): string {
 export const GetObjectTagging: Operation = {
   name: 'GetObjectTagging',
   action: 's3:GetObjectTagging',
+  versionAction: 's3:GetObjectVersionTagging',
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
@@ -49,6 +50,7 @@ export const GetObjectTagging: Operation = {
 export const PutObjectTagging: Operation = {
   name: 'PutObjectTagging',
   action: 's3:PutObjectTagging',
+  versionAction: 's3:PutObjectVersionTagging',
   level: 'write',
   needsBucket: true,
   // The tags being set are part of the decision (s3:RequestObjectTag), and they are in the body.
@@ -57,7 +59,7 @@ export const PutObjectTagging: Operation = {
     const tags = await readTagging(ctx, 10);
     authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
     loadObject(ctx);
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }));
+    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return {};
   },
@@ -66,11 +68,12 @@ export const PutObjectTagging: Operation = {
 export const DeleteObjectTagging: Operation = {
   name: 'DeleteObjectTagging',
   action: 's3:DeleteObjectTagging',
+  versionAction: 's3:DeleteObjectVersionTagging',
   level: 'write',
   needsBucket: true,
   async handle(ctx) {
     loadObject(ctx);
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }));
+    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return { status: 204 };
   },

@@ -84,6 +84,30 @@ const migrations: string[] = [
      id TEXT PRIMARY KEY,
      data BLOB NOT NULL
    );`,
+  // Versioning. objects keeps exactly what it kept (each key's current version, unless that is a
+  // delete marker), so listings and the unversioned path are unchanged; each row now has its
+  // version id (NULL: the "null" version, as every object written before this migration) and a
+  // sequence number that orders a key's versions. object_versions holds the rest: noncurrent
+  // versions and delete markers, newest first within a key. A key's rows there are all older
+  // than its objects row; when it has none, its newest object_versions row is a delete marker.
+  `ALTER TABLE objects ADD COLUMN version_id TEXT;
+   ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE object_versions (
+     bucket TEXT NOT NULL,
+     key TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     version_id TEXT,
+     delete_marker INTEGER NOT NULL DEFAULT 0,
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL,
+     owner_org TEXT NOT NULL,
+     meta TEXT NOT NULL,
+     blob TEXT,
+     manifest TEXT,
+     sse TEXT,
+     PRIMARY KEY (bucket, key, seq DESC)
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(path: string): Db {

@@ -6,22 +6,13 @@ import { OWNER_DIR_MODE, prepareDatabaseFile } from './file-modes.ts';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, DataVersionCache, FileSyncer, type Db } from './db.ts';
-import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
+import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, UploadRecord, VersionEntry, VersioningStatus } from './types.ts';
+import { blobsOf, rowParams, toObject, type ObjectRow, type VersionRow } from './object-rows.ts';
+import { VersionClock, VersionTable, newVersionId, parseVersionId, selects, toEntry, type Released } from './versions.ts';
+import { compareUtf8, maxUtf8, prefixSuccessor } from './key-order.ts';
+import { listVersionPage, type VersionListQuery, type VersionListResult } from './list-versions.ts';
 import type { StrataConfig } from '../config.ts';
 import { S3Error } from '../errors.ts';
-
-interface ObjectRow {
-  bucket: string;
-  key: string;
-  size: number;
-  etag: string;
-  last_modified: number;
-  owner_org: string;
-  meta: string;
-  blob: string | null;
-  manifest: string | null;
-  sse: string | null;
-}
 
 interface ListRow {
   key: string;
@@ -65,21 +56,6 @@ interface PartRow {
   sse: string | null;
 }
 
-function toObject(row: ObjectRow): ObjectRecord {
-  return {
-    bucket: row.bucket,
-    key: row.key,
-    size: row.size,
-    etag: row.etag,
-    lastModified: row.last_modified,
-    ownerOrg: row.owner_org,
-    meta: JSON.parse(row.meta) as ObjectMeta,
-    blob: row.blob,
-    manifest: row.manifest ? (JSON.parse(row.manifest) as PartRef[]) : null,
-    sse: row.sse,
-  };
-}
-
 function toBucket(row: BucketRow): BucketRecord {
   return {
     name: row.name,
@@ -119,34 +95,7 @@ function toPart(row: PartRow): PartRecord {
   };
 }
 
-function blobsOf(row: { blob: string | null; manifest: string | null }): string[] {
-  if (row.blob) return [row.blob];
-  if (row.manifest) return (JSON.parse(row.manifest) as PartRef[]).map((p) => p.blob);
-  return [];
-}
-
-/** Compare as SQLite does (UTF-8 bytes), not as JavaScript does (UTF-16 code units). */
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-function maxUtf8(a: string, b: string): string {
-  return compareUtf8(a, b) >= 0 ? a : b;
-}
-
-/** Smallest string greater than every string that starts with `prefix` (UTF-8 byte order). */
-export function prefixSuccessor(prefix: string): string | undefined {
-  const chars = Array.from(prefix);
-  while (chars.length > 0) {
-    const last = chars.pop()!.codePointAt(0)!;
-    if (last < 0x10ffff) {
-      let next = last + 1;
-      if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // skip surrogates: not valid in UTF-8
-      return chars.join('') + String.fromCodePoint(next);
-    }
-  }
-  return undefined;
-}
+export { compareUtf8, prefixSuccessor };
 
 export interface ListEntry {
   key: string;
@@ -175,12 +124,44 @@ export interface ListQuery {
 
 export interface CommitResult {
   previous: ObjectRecord | undefined;
+  /** the new version's id (null: the null version) */
+  versionId: string | null;
+}
+
+/** Runs inside a commit's transaction with the previous current object and the bytes the commit frees. */
+export type CommitCheck = (previous: ObjectRecord | undefined, freedBytes: number) => void;
+
+export interface DeleteOutcome {
+  /** a delete marker was created, or the version removed was one */
+  deleteMarker: boolean;
+  /** the marker's or the removed version's id ("null" for the null version); undefined if unversioned */
+  versionId: string | undefined;
+  /** the version that went away (or stopped being current) */
+  removed: ObjectRecord | undefined;
+}
+
+/** Does writing over `prev` replace it for good (rather than keep it as a noncurrent version)? */
+function replacesPrevious(status: VersioningStatus | undefined, prev: ObjectRow): boolean {
+  return status === undefined || (status === 'Suspended' && prev.version_id === null);
+}
+
+function noSuchVersion(key: string, versionId: string): S3Error {
+  return new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+}
+
+/** If-None-Match / If-Match against the current version. */
+function checkPrecondition(precondition: ObjectPrecondition, current: ObjectRow | undefined): void {
+  if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+  if (precondition.ifMatch !== undefined) {
+    if (!current) throw new S3Error('NoSuchKey');
+    if (!etagMatches(precondition.ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+  }
 }
 
 interface QueuedCommit {
   record: ObjectRecord;
   precondition: ObjectPrecondition;
-  check: ((previous: ObjectRecord | undefined) => void) | undefined;
+  check: CommitCheck | undefined;
   resolve: (result: CommitResult) => void;
   reject: (error: unknown) => void;
 }
@@ -209,6 +190,8 @@ export class RegionStore {
   readonly blobs: BlobStore;
   private readonly wal: FileSyncer;
   private readonly stmts;
+  private readonly versions: VersionTable;
+  private readonly clock: VersionClock;
   /** Every request loads its bucket; records are cached. Callers must not modify a record. */
   private readonly bucketCache: DataVersionCache<BucketRecord | undefined>;
 
@@ -221,6 +204,9 @@ export class RegionStore {
     this.blobs = new BlobStore(root, fsync, this.db, options.inlineMaxBytes);
     this.wal = new FileSyncer(join(root, 'meta.db-wal'), fsync);
     const db = this.db;
+    this.versions = new VersionTable(db);
+    const highestCurrent = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM objects').get()?.seq ?? 0;
+    this.clock = new VersionClock(Math.max(highestCurrent, this.versions.highestSeq()));
     this.stmts = {
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner_org = ? ORDER BY name'),
@@ -237,8 +223,8 @@ export class RegionStore {
       },
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(
-        `INSERT OR REPLACE INTO objects (bucket, key, size, etag, last_modified, owner_org, meta, blob, manifest, sse)
-         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_org, @meta, @blob, @manifest, @sse)`,
+        `INSERT OR REPLACE INTO objects (bucket, key, size, etag, last_modified, owner_org, meta, blob, manifest, sse, version_id, seq)
+         VALUES (@bucket, @key, @size, @etag, @last_modified, @owner_org, @meta, @blob, @manifest, @sse, @version_id, @seq)`,
       ),
       updateObjectMeta: db.prepare('UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?'),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
@@ -308,6 +294,9 @@ export class RegionStore {
     for (const row of this.db.prepare<[], { blob: string | null; manifest: string | null }>('SELECT blob, manifest FROM objects').iterate()) {
       for (const id of blobsOf(row)) referenced.add(id);
     }
+    for (const row of this.db.prepare<[], { blob: string | null; manifest: string | null }>('SELECT blob, manifest FROM object_versions').iterate()) {
+      for (const id of blobsOf(row)) referenced.add(id);
+    }
     for (const row of this.db.prepare<[], { blob: string }>('SELECT blob FROM parts').iterate()) referenced.add(row.blob);
     const unreferenced = [...this.blobs.listAll()].filter((id) => !referenced.has(id));
     let removed = 0;
@@ -349,7 +338,7 @@ export class RegionStore {
   deleteBucket(name: string): void {
     const released: string[] = [];
     this.db.transaction(() => {
-      if (this.stmts.bucketHasObject.get(name)) throw new S3Error('BucketNotEmpty');
+      if (this.stmts.bucketHasObject.get(name) || this.versions.bucketHasVersions(name)) throw new S3Error('BucketNotEmpty');
       const bucket = this.stmts.bucket.get(name);
       for (const { upload_id } of this.stmts.bucketHasUpload.all(name)) {
         released.push(...this.dropUpload(upload_id, bucket?.owner_org ?? ''));
@@ -393,17 +382,44 @@ export class RegionStore {
 
   // ---- objects ----------------------------------------------------------------------
 
+  /** The key's current version (never a delete marker). */
   getObject(bucket: string, key: string): ObjectRecord | undefined {
     const row = this.stmts.object.get(bucket, key);
     return row ? toObject(row) : undefined;
   }
 
   /**
-   * Make `record` the current object for its key, atomically: preconditions are checked and
-   * usage updated in the same transaction. The previous object's blobs are released.
-   * `check` runs inside the transaction (quota checks); it may throw to abort.
+   * The version `versionId` names ("null" or an id this server issued; InvalidArgument for any
+   * other), or, without one, the current version, which may be a delete marker.
    */
-  commitObject(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: (previous: ObjectRecord | undefined) => void): CommitResult {
+  getVersion(bucket: string, key: string, versionId?: string): VersionEntry | undefined {
+    const current = this.stmts.object.get(bucket, key);
+    if (versionId === undefined) {
+      if (current) return toEntry(current, true);
+      const newest = this.versions.newest(bucket, key);
+      return newest ? toEntry(newest, true) : undefined;
+    }
+    const selector = parseVersionId(versionId);
+    if (current && selects(current, selector)) return toEntry(current, true);
+    const row = this.versions.find(bucket, key, selector);
+    return row ? toEntry(row, !current && this.versions.newest(bucket, key)?.seq === row.seq) : undefined;
+  }
+
+  /** The bucket's versioning state, read inside the transaction that writes (so a concurrent change is seen). */
+  private versioningOf(bucket: string): VersioningStatus | undefined {
+    const row = this.stmts.bucket.get(bucket);
+    if (!row) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+    return !row.config || row.config === '{}' ? undefined : toBucket(row).config?.versioning;
+  }
+
+  /**
+   * Make `record` the current object for its key, atomically: preconditions are checked and
+   * usage updated in the same transaction. In a bucket that was never versioned the previous
+   * object's blobs are released; with versioning enabled it becomes noncurrent; while suspended
+   * the new object is the null version and replaces only that. `check` runs inside the
+   * transaction with the bytes the commit frees (quota checks); it may throw to abort.
+   */
+  commitObject(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck): CommitResult {
     const { result, released } = this.writeObjectRecord(record, precondition, check);
     this.afterObjectCommit(record, released);
     return result;
@@ -417,7 +433,7 @@ export class RegionStore {
    * PUT on the event loop. Settles once the transaction has committed (not yet fsynced:
    * callers still await durable()).
    */
-  commitObjectSoon(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: (previous: ObjectRecord | undefined) => void): Promise<CommitResult> {
+  commitObjectSoon(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
       this.commitQueue.push({ record, precondition, check, resolve, reject });
       if (this.commitQueue.length === 1) setImmediate(() => this.commitQueued());
@@ -464,41 +480,54 @@ export class RegionStore {
   }
 
   /** The object's row and its accounting, in a transaction (a savepoint inside another). */
-  private writeObjectRecord(record: ObjectRecord, precondition: ObjectPrecondition, check?: (previous: ObjectRecord | undefined) => void): { result: CommitResult; released: string[] } {
+  private writeObjectRecord(record: ObjectRecord, precondition: ObjectPrecondition, check?: CommitCheck): { result: CommitResult; released: string[] } {
     return this.db.transaction(() => {
       const prevRow = this.stmts.object.get(record.bucket, record.key);
       const previous = prevRow ? toObject(prevRow) : undefined;
-      if (precondition.mustNotExist && previous) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
-      if (precondition.ifMatch !== undefined) {
-        if (!previous) throw new S3Error('NoSuchKey');
-        if (!etagMatches(precondition.ifMatch, previous.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
-      }
-      if (!this.stmts.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
-      check?.(previous);
+      checkPrecondition(precondition, prevRow);
+      const status = this.versioningOf(record.bucket);
+      const freed = prevRow && replacesPrevious(status, prevRow) ? prevRow.size : 0;
+      check?.(previous, freed);
       this.blobs.persistInline(record.blob);
-      this.stmts.upsertObject.run({
-        bucket: record.bucket,
-        key: record.key,
-        size: record.size,
-        etag: record.etag,
-        last_modified: record.lastModified,
-        owner_org: record.ownerOrg,
-        meta: JSON.stringify(record.meta),
-        blob: record.blob,
-        manifest: record.manifest ? JSON.stringify(record.manifest) : null,
-        sse: record.sse,
-      });
-      let released: string[] = [];
-      if (prevRow) {
+      const released = this.installCurrent(record, prevRow, status);
+      this.stmts.usageAdd.run(record.ownerOrg, record.size, 1);
+      return { result: { previous, versionId: record.versionId ?? null }, released };
+    })();
+  }
+
+  /**
+   * Inside a transaction: write `record` as its key's newest version, with the version id the
+   * bucket's state gives it (set on `record`). What stops being current is released (never
+   * versioned; the null version while suspended) or kept as noncurrent. Returns the blobs to
+   * release; usage of what was released is already credited, the new record's is the caller's.
+   */
+  private installCurrent(record: ObjectRecord, prevRow: ObjectRow | undefined, status: VersioningStatus | undefined): string[] {
+    const seq = this.clock.next();
+    record.versionId = status === 'Enabled' ? newVersionId(seq) : null;
+    const released: Released = { blobs: [], usage: [] };
+    if (prevRow) {
+      if (replacesPrevious(status, prevRow)) {
         // A metadata-only rewrite (copy onto itself) keeps the same blobs.
         const kept = new Set([record.blob, ...(record.manifest ?? []).map((p) => p.blob)]);
-        released = blobsOf(prevRow).filter((b) => !kept.has(b));
-        for (const b of released) this.stmts.addDead.run(b);
-        this.stmts.usageAdd.run(prevRow.owner_org, -prevRow.size, -1);
+        released.blobs.push(...blobsOf(prevRow).filter((b) => !kept.has(b)));
+        released.usage.push({ org: prevRow.owner_org, bytes: -prevRow.size, objects: -1 });
+      } else {
+        if (blobsOf(prevRow).some((b) => b === record.blob || record.manifest?.some((p) => p.blob === b))) {
+          throw new Error('a new version may not share blobs with the version it makes noncurrent');
+        }
+        this.versions.keepNoncurrent(prevRow);
       }
-      this.stmts.usageAdd.run(record.ownerOrg, record.size, 1);
-      return { result: { previous }, released };
-    })();
+    }
+    if (status === 'Suspended') this.versions.removeNull(record.bucket, record.key, released);
+    this.stmts.upsertObject.run(rowParams(record, seq));
+    return this.settle(released);
+  }
+
+  /** Record released blobs as dead and credit released usage (inside the transaction). */
+  private settle(released: Released): string[] {
+    for (const b of released.blobs) this.stmts.addDead.run(b);
+    for (const u of released.usage) this.stmts.usageAdd.run(u.org, u.bytes, u.objects);
+    return released.blobs;
   }
 
   /** After the transaction that wrote `record` committed. */
@@ -507,31 +536,96 @@ export class RegionStore {
     this.reap(released);
   }
 
-  updateObjectMeta(bucket: string, key: string, update: (meta: ObjectMeta) => ObjectMeta): ObjectRecord {
+  /** Change a version's metadata (tags, ACL): the current one, or the one `versionId` names. */
+  updateObjectMeta(bucket: string, key: string, update: (meta: ObjectMeta) => ObjectMeta, versionId?: string): ObjectRecord {
     return this.db.transaction(() => {
+      const selector = versionId === undefined ? undefined : parseVersionId(versionId);
       const row = this.stmts.object.get(bucket, key);
-      if (!row) throw new S3Error('NoSuchKey', undefined, { Key: key });
-      const record = toObject(row);
+      if (row && (!selector || selects(row, selector))) {
+        const record = toObject(row);
+        record.meta = update(record.meta);
+        this.stmts.updateObjectMeta.run(JSON.stringify(record.meta), bucket, key);
+        return record;
+      }
+      const version = selector ? this.versions.find(bucket, key, selector) : undefined;
+      if (!version) throw selector ? noSuchVersion(key, versionId!) : new S3Error('NoSuchKey', undefined, { Key: key });
+      if (version.delete_marker) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', { Method: 'PUT', ResourceType: 'DeleteMarker' });
+      const record = toObject(version);
       record.meta = update(record.meta);
-      this.stmts.updateObjectMeta.run(JSON.stringify(record.meta), bucket, key);
+      this.versions.updateMeta(version, JSON.stringify(record.meta));
       return record;
     })();
   }
 
-  /** Returns the deleted object, if there was one. Deleting a missing key is not an error (S3). */
-  deleteObject(bucket: string, key: string): ObjectRecord | undefined {
+  /**
+   * DeleteObject. Without `versionId`: in a never-versioned bucket the object goes (deleting a
+   * missing key is not an error); otherwise a delete marker becomes the key's newest version
+   * (the null version while suspended). With `versionId`: that version or marker is removed for
+   * good, and the newest remaining version becomes current. `ownerOrg` owns a new marker.
+   */
+  deleteObject(bucket: string, key: string, opts: { versionId?: string; ownerOrg?: string; precondition?: ObjectPrecondition } = {}): DeleteOutcome {
     let released: string[] = [];
-    const previous = this.db.transaction(() => {
+    const outcome = this.db.transaction((): DeleteOutcome => {
+      const status = this.versioningOf(bucket);
       const row = this.stmts.object.get(bucket, key);
-      if (!row) return undefined;
-      this.stmts.deleteObject.run(bucket, key);
-      released = blobsOf(row);
-      for (const b of released) this.stmts.addDead.run(b);
-      this.stmts.usageAdd.run(row.owner_org, -row.size, -1);
-      return toObject(row);
+      if (opts.precondition) checkPrecondition(opts.precondition, row);
+      const r: Released = { blobs: [], usage: [] };
+      if (opts.versionId !== undefined) {
+        const selector = parseVersionId(opts.versionId);
+        let removed: DeleteOutcome = { deleteMarker: false, versionId: opts.versionId, removed: undefined };
+        if (row && selects(row, selector)) {
+          this.stmts.deleteObject.run(bucket, key);
+          r.blobs.push(...blobsOf(row));
+          r.usage.push({ org: row.owner_org, bytes: -row.size, objects: -1 });
+          removed = { deleteMarker: false, versionId: opts.versionId, removed: toObject(row) };
+        } else {
+          const version = this.versions.find(bucket, key, selector);
+          if (version) {
+            this.versions.remove(version, r);
+            removed = { deleteMarker: version.delete_marker === 1, versionId: opts.versionId, removed: toObject(version) };
+          }
+        }
+        if (removed.removed && !this.stmts.object.get(bucket, key)) {
+          const promoted = this.versions.takeNewestIfVersion(bucket, key);
+          if (promoted) this.stmts.upsertObject.run(rowParams(toObject(promoted), promoted.seq));
+        }
+        released = this.settle(r);
+        return removed;
+      }
+      if (status === undefined) {
+        if (!row) return { deleteMarker: false, versionId: undefined, removed: undefined };
+        this.stmts.deleteObject.run(bucket, key);
+        r.blobs.push(...blobsOf(row));
+        r.usage.push({ org: row.owner_org, bytes: -row.size, objects: -1 });
+        released = this.settle(r);
+        return { deleteMarker: false, versionId: undefined, removed: toObject(row) };
+      }
+      const seq = this.clock.next();
+      const markerId = status === 'Enabled' ? newVersionId(seq) : null;
+      if (row) {
+        this.stmts.deleteObject.run(bucket, key);
+        if (replacesPrevious(status, row)) {
+          r.blobs.push(...blobsOf(row));
+          r.usage.push({ org: row.owner_org, bytes: -row.size, objects: -1 });
+        } else this.versions.keepNoncurrent(row);
+      }
+      if (status === 'Suspended') this.versions.removeNull(bucket, key, r);
+      this.versions.addMarker(bucket, key, seq, markerId, opts.ownerOrg ?? row?.owner_org ?? '', Date.now());
+      released = this.settle(r);
+      return { deleteMarker: true, versionId: markerId ?? 'null', removed: row ? toObject(row) : undefined };
     })();
     this.reap(released);
-    return previous;
+    return outcome;
+  }
+
+  /** Set the bucket's versioning state (Enabled or Suspended; it never returns to unversioned). */
+  setVersioning(bucket: string, status: VersioningStatus): void {
+    this.setBucketConfig(bucket, (config) => ({ ...config, versioning: status }));
+  }
+
+  /** One page of ListObjectVersions (see list-versions.ts). */
+  listVersions(bucket: string, q: VersionListQuery): VersionListResult {
+    return listVersionPage(this.db, bucket, q);
   }
 
   /**
@@ -685,32 +779,15 @@ export class RegionStore {
       const used = new Set(rec.manifest?.map((p) => p.blob));
       const partBytes = [...parts.values()].reduce((n, p) => n + p.size, 0);
       const prevRow = this.stmts.object.get(rec.bucket, rec.key);
-      if (precondition.mustNotExist && prevRow) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
-      if (precondition.ifMatch !== undefined) {
-        if (!prevRow) throw new S3Error('NoSuchKey');
-        if (!etagMatches(precondition.ifMatch, prevRow.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
-      }
-      if (!this.stmts.bucket.get(rec.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: rec.bucket });
-      this.stmts.upsertObject.run({
-        bucket: rec.bucket,
-        key: rec.key,
-        size: rec.size,
-        etag: rec.etag,
-        last_modified: rec.lastModified,
-        owner_org: rec.ownerOrg,
-        meta: JSON.stringify(rec.meta),
-        blob: null,
-        manifest: JSON.stringify(rec.manifest),
-        sse: rec.sse,
-      });
-      released = [...parts.values()].map((p) => p.blob).filter((b) => !used.has(b));
-      if (prevRow) released.push(...blobsOf(prevRow));
-      for (const b of released) this.stmts.addDead.run(b);
+      checkPrecondition(precondition, prevRow ?? undefined);
+      const status = this.versioningOf(rec.bucket);
+      const unused = [...parts.values()].map((p) => p.blob).filter((b) => !used.has(b));
+      for (const b of unused) this.stmts.addDead.run(b);
+      released = [...unused, ...this.installCurrent(rec, prevRow, status)];
       this.stmts.deletePartsOf.run(uploadId);
       this.stmts.deleteUpload.run(uploadId);
-      // The parts' bytes were already counted; only the unused parts and the replaced object go.
+      // The parts' bytes were already counted; only the unused parts go (the object's size is counted anew).
       this.stmts.usageAdd.run(upload.ownerOrg, rec.size - partBytes, 1);
-      if (prevRow) this.stmts.usageAdd.run(prevRow.owner_org, -prevRow.size, -1);
       return rec;
     })();
     this.reap(released);
@@ -764,6 +841,10 @@ export class RegionStore {
         counted.set(org, c);
       };
       for (const r of this.db.prepare<[], { org: string; bytes: number; n: number }>('SELECT owner_org AS org, SUM(size) AS bytes, COUNT(*) AS n FROM objects GROUP BY owner_org').all()) add(r.org, r.bytes, r.n);
+      // Noncurrent versions count like current ones; delete markers cost nothing.
+      for (const r of this.db
+        .prepare<[], { org: string; bytes: number; n: number }>('SELECT owner_org AS org, SUM(size) AS bytes, COUNT(*) AS n FROM object_versions WHERE delete_marker = 0 GROUP BY owner_org')
+        .all()) add(r.org, r.bytes, r.n);
       for (const r of this.db
         .prepare<[], { org: string; bytes: number }>('SELECT u.owner_org AS org, SUM(p.size) AS bytes FROM parts p JOIN uploads u ON u.upload_id = p.upload_id GROUP BY u.owner_org')
         .all()) add(r.org, r.bytes, 0);

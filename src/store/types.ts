@@ -65,6 +65,21 @@ export interface ObjectRecord {
   manifest: PartRef[] | null;
   /** SSE-C record (JSON) of a single-blob object; multipart parts carry their own */
   sse: string | null;
+  /** the version id; null or absent: the "null" version (unversioned buckets, suspended writes) */
+  versionId?: string | null;
+}
+
+/** A bucket's versioning state; absent while it was never enabled (it can never return there). */
+export type VersioningStatus = 'Enabled' | 'Suspended';
+
+/** One entry of a key's history: a version (the record) or a delete marker (size 0, no bytes). */
+export interface VersionEntry {
+  record: ObjectRecord;
+  isDeleteMarker: boolean;
+  /** the key's current version (a marker may be current) */
+  isLatest: boolean;
+  /** orders the key's versions (higher is newer); internal, never shown to clients */
+  seq: number;
 }
 
 /** A bucket's public access block (PutPublicAccessBlock); absent settings are false. */
@@ -78,6 +93,7 @@ export interface PublicAccessBlock {
 /** Bucket settings kept as JSON in the buckets.config column; each field absent until set. */
 export interface BucketConfig {
   publicAccessBlock?: PublicAccessBlock;
+  versioning?: VersioningStatus;
 }
 
 export interface BucketRecord {

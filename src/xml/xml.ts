@@ -35,6 +35,19 @@ export function escapeXml(text: string): string {
 
 const AT = 64; // '@'
 
+/**
+ * A child key whose value is a list of [element, value] pairs, rendered in that order: for
+ * documents that interleave elements of different names (ListVersionsResult's Version and
+ * DeleteMarker entries, in key order).
+ */
+export const SEQUENCE = '#sequence';
+
+/** Render a child: the SEQUENCE key's pairs in order, any other key as an element. */
+function renderChild(key: string, value: XmlValue, out: string[]): void {
+  if (key !== SEQUENCE) return renderValue(key, value, out);
+  for (const pair of value as [string, XmlValue][]) renderValue(pair[0], pair[1], out);
+}
+
 function renderValue(name: string, value: XmlValue, out: string[]): void {
   if (value === undefined || value === null) return;
   if (Array.isArray(value)) {
@@ -52,7 +65,7 @@ function renderValue(name: string, value: XmlValue, out: string[]): void {
       let attrs = '';
       for (const key in value) if (key.charCodeAt(0) === AT) attrs += ` ${key.slice(1)}="${escapeXml(String(value[key]))}"`;
       out.push(`<${name}${attrs}>`);
-      for (const key in value) if (key.charCodeAt(0) !== AT) renderValue(key, value[key], out);
+      for (const key in value) if (key.charCodeAt(0) !== AT) renderChild(key, value[key], out);
       out.push(`</${name}>`);
       return;
     }
@@ -66,7 +79,7 @@ export function renderXml(root: string, children: XmlObject, attributes: Record<
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n'];
   const attrs = Object.entries(attributes).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
   out.push(`<${root}${attrs}>`);
-  for (const [child, value] of Object.entries(children)) renderValue(child, value, out);
+  for (const [child, value] of Object.entries(children)) renderChild(child, value, out);
   out.push(`</${root}>`);
   return out.join('');
 }

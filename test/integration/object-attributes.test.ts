@@ -133,7 +133,7 @@ describe('GetObjectAttributes of a single-part object', () => {
     const err = await sdkError(s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'missing.txt', ObjectAttributes: ['ETag'] })));
     expect(err.name).toBe('NoSuchKey');
     // Only the "null" version exists.
-    await expectStatus(send('admin', 'GET', `/${bucket}/plain.txt?attributes&versionId=abc`, { headers: { 'x-amz-object-attributes': 'ETag' } }), 404, 'NoSuchKey');
+    await expectStatus(send('admin', 'GET', `/${bucket}/plain.txt?attributes&versionId=abc`, { headers: { 'x-amz-object-attributes': 'ETag' } }), 400, 'InvalidArgument');
     await expectStatus(send('admin', 'GET', `/${bucket}/plain.txt?attributes&versionId=null`, { headers: { 'x-amz-object-attributes': 'ETag' } }), 200);
   });
 });

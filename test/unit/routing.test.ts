@@ -81,6 +81,7 @@ describe('route table', () => {
       ['GET', '/b?uploads', {}, 'ListMultipartUploads'],
       ['GET', '/b?location', {}, 'GetBucketLocation'],
       ['GET', '/b?versioning', {}, 'GetBucketVersioning'],
+      ['PUT', '/b?versioning', {}, 'PutBucketVersioning'],
       ['GET', '/b?policy', {}, 'GetBucketPolicy'],
       ['PUT', '/b?policy', {}, 'PutBucketPolicy'],
       ['DELETE', '/b?policy', {}, 'DeleteBucketPolicy'],
@@ -115,7 +116,7 @@ describe('route table', () => {
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['PUT', '/b?versioning'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?restore'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
+    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?restore'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);
