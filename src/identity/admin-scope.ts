@@ -21,7 +21,7 @@
 // is refused (the name is taken), without saying anything more about the holder than the
 // caller may see.
 
-import { allNamespaces } from './admin-tokens.ts';
+import { isOrgAdmin } from './admin-tokens.ts';
 
 /** Namespaces a caller may manage ('*' = all); undefined = unrestricted (the CLI on the data root). */
 export type Scope = readonly string[] | undefined;
@@ -44,7 +44,7 @@ export type AdminTarget =
 export type ScopeDecision = 'allowed' | 'forbidden' | 'invisible';
 
 export function isUnrestricted(scope: Scope): boolean {
-  return scope === undefined || scope.includes(allNamespaces);
+  return scope === undefined || isOrgAdmin(scope);
 }
 
 /** May a caller with `scope` see or change `target`? */

@@ -3,7 +3,7 @@
 import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
-import { escapeXml, parseXml, renderXml, s3Namespace, textOf } from '../xml/xml.ts';
+import { escapeXml, parseXml, s3Namespace, textOf } from '../xml/xml.ts';
 import { aclFromRequestHeaders, checkGrantees } from './acl-util.ts';
 
 /** AWS general-purpose bucket naming rules. */

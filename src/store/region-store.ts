@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, DataVersionCache, FileSyncer, type Db } from './db.ts';
 import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, UploadRecord, VersionEntry, VersioningStatus } from './types.ts';
-import { blobsOf, rowParams, toObject, type ObjectRow, type VersionRow } from './object-rows.ts';
+import { blobsOf, rowParams, toObject, type ObjectRow } from './object-rows.ts';
 import { VersionClock, VersionTable, newVersionId, parseVersionId, selects, toEntry, type Released } from './versions.ts';
 import { compareUtf8, maxUtf8, prefixSuccessor } from './key-order.ts';
 import { listVersionPage, type VersionListQuery, type VersionListResult } from './list-versions.ts';

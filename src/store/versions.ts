@@ -30,11 +30,6 @@ export function parseVersionId(id: string): VersionSelector {
   return { kind: 'id', seq: parseInt(id.slice(0, SEQ_DIGITS), 36), id };
 }
 
-/** The S3 spelling of a version id ("null" for the null version). */
-export function versionIdText(versionId: string | null | undefined): string {
-  return versionId ?? 'null';
-}
-
 /**
  * Sequence numbers: microseconds since the epoch, strictly increasing within the process and
  * starting above everything stored, so a new version is always the newest of its key.
