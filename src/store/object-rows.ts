@@ -1,6 +1,7 @@
-// Object rows as SQLite stores them (objects and object_versions share the columns), and their
-// conversion to the records the rest of the program sees.
-import type { ObjectMeta, ObjectRecord, PartRef } from './types.ts';
+// Rows as the metadata backends return them (objects and object_versions share the columns;
+// both backends give the same shapes), and their conversion to the records the rest of the
+// program sees.
+import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, PartRef, UploadRecord } from './types.ts';
 
 export interface ObjectRow {
   bucket: string;
@@ -60,4 +61,85 @@ export function blobsOf(row: { blob: string | null; manifest: string | null }): 
   if (row.blob) return [row.blob];
   if (row.manifest) return (JSON.parse(row.manifest) as PartRef[]).map((p) => p.blob);
   return [];
+}
+
+export interface ListRow {
+  key: string;
+  size: number;
+  etag: string;
+  last_modified: number;
+  owner_org: string;
+  storage_class: string | null;
+}
+
+export interface BucketRow {
+  name: string;
+  owner_org: string;
+  created_at: number;
+  acl: string | null;
+  policy: string | null;
+  tags: string | null;
+  config: string;
+}
+
+export interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  owner_org: string;
+  initiator: string;
+  meta: string;
+  sse: string | null;
+}
+
+export interface PartRow {
+  upload_id: string;
+  part_number: number;
+  size: number;
+  stored_size: number;
+  etag: string;
+  last_modified: number;
+  blob: string;
+  checksum: string | null;
+  sse: string | null;
+}
+
+export function toBucket(row: BucketRow): BucketRecord {
+  return {
+    name: row.name,
+    ownerOrg: row.owner_org,
+    createdAt: row.created_at,
+    acl: row.acl ? (JSON.parse(row.acl) as Acl) : null,
+    policy: row.policy,
+    tags: row.tags ? (JSON.parse(row.tags) as [string, string][]) : null,
+    config: !row.config || row.config === '{}' ? {} : (JSON.parse(row.config) as BucketConfig),
+  };
+}
+
+export function toUpload(row: UploadRow): UploadRecord {
+  return {
+    uploadId: row.upload_id,
+    bucket: row.bucket,
+    key: row.key,
+    initiated: row.initiated,
+    ownerOrg: row.owner_org,
+    initiator: row.initiator,
+    meta: JSON.parse(row.meta) as UploadRecord['meta'],
+    sse: row.sse,
+  };
+}
+
+export function toPart(row: PartRow): PartRecord {
+  return {
+    uploadId: row.upload_id,
+    partNumber: row.part_number,
+    size: row.size,
+    storedSize: row.stored_size,
+    etag: row.etag,
+    lastModified: row.last_modified,
+    blob: row.blob,
+    checksum: row.checksum,
+    sse: row.sse,
+  };
 }

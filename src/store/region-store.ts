@@ -7,93 +7,12 @@ import { join } from 'node:path';
 import { BlobStore } from './blobs.ts';
 import { openDatabase, DataVersionCache, FileSyncer, type Db } from './db.ts';
 import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, PartRecord, UploadRecord, VersionEntry, VersioningStatus } from './types.ts';
-import { blobsOf, rowParams, toObject, type ObjectRow } from './object-rows.ts';
+import { blobsOf, rowParams, toBucket, toObject, toPart, toUpload, type BucketRow, type ListRow, type ObjectRow, type PartRow, type UploadRow } from './object-rows.ts';
 import { VersionClock, VersionTable, newVersionId, parseVersionId, selects, toEntry, type Released } from './versions.ts';
 import { compareUtf8, maxUtf8, prefixSuccessor } from './key-order.ts';
 import { listVersionPage, type VersionListQuery, type VersionListResult } from './list-versions.ts';
 import type { StrataConfig } from '../config.ts';
 import { S3Error } from '../errors.ts';
-
-interface ListRow {
-  key: string;
-  size: number;
-  etag: string;
-  last_modified: number;
-  owner_org: string;
-  storage_class: string | null;
-}
-
-interface BucketRow {
-  name: string;
-  owner_org: string;
-  created_at: number;
-  acl: string | null;
-  policy: string | null;
-  tags: string | null;
-  config: string;
-}
-
-interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: string;
-  initiated: number;
-  owner_org: string;
-  initiator: string;
-  meta: string;
-  sse: string | null;
-}
-
-interface PartRow {
-  upload_id: string;
-  part_number: number;
-  size: number;
-  stored_size: number;
-  etag: string;
-  last_modified: number;
-  blob: string;
-  checksum: string | null;
-  sse: string | null;
-}
-
-function toBucket(row: BucketRow): BucketRecord {
-  return {
-    name: row.name,
-    ownerOrg: row.owner_org,
-    createdAt: row.created_at,
-    acl: row.acl ? (JSON.parse(row.acl) as Acl) : null,
-    policy: row.policy,
-    tags: row.tags ? (JSON.parse(row.tags) as [string, string][]) : null,
-    config: !row.config || row.config === '{}' ? {} : (JSON.parse(row.config) as BucketConfig),
-  };
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return {
-    uploadId: row.upload_id,
-    bucket: row.bucket,
-    key: row.key,
-    initiated: row.initiated,
-    ownerOrg: row.owner_org,
-    initiator: row.initiator,
-    meta: JSON.parse(row.meta) as UploadRecord['meta'],
-    sse: row.sse,
-  };
-}
-
-function toPart(row: PartRow): PartRecord {
-  return {
-    uploadId: row.upload_id,
-    partNumber: row.part_number,
-    size: row.size,
-    storedSize: row.stored_size,
-    etag: row.etag,
-    lastModified: row.last_modified,
-    blob: row.blob,
-    checksum: row.checksum,
-    sse: row.sse,
-  };
-}
 
 export { compareUtf8, prefixSuccessor };
 
