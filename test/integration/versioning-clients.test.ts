@@ -3,7 +3,7 @@
 // that is missing fails the test, it is never skipped.
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClis, clientEnv, commandError, rcloneEnv, run, which } from '../helpers/cli-clients.ts';
@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.stop();
+  rmSync(work, { recursive: true, force: true });
 });
 
 it('has every client installed (aws, rclone, python3 with boto3)', async () => {
