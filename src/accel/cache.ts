@@ -1,12 +1,16 @@
 // The accelerated read cache: objects of any region, kept on this node's disk.
 //
-// Entries. One per (region, bucket, key): the origin's last answer (bucket fields for
+// Entries. One per (region, bucket, key) for the key's current version, and one per (region,
+// bucket, key, versionId) for each version read by id (GetObject?versionId=): the origin's last answer (bucket fields for
 // authorization, the object record), its version token (wire.ts), when the origin last
 // confirmed it (validatedAt), and optionally the object's stored bytes in a data file. An entry
 // is fresh for `ttlMs` after validation; after that the next request revalidates it with a
 // conditional request (If-None-Match: version): 304 refreshes the metadata and keeps the bytes,
 // 200 replaces both. Missing buckets and keys are remembered the same way, so a deleted object
 // disappears within the TTL and a flood of misses costs one origin request per TTL.
+// A version's bytes never change, so a version entry's revalidation is always a 304 that keeps
+// them (until the version is deleted); it is still made, because the bucket policy, ACLs and
+// tags it authorizes with may change, and a deleted version must disappear within the TTL.
 //
 // Bytes. A fill streams the origin's answer straight into data/<xx>/<id>.bin; clients read
 // from that file as it grows (waiting for bytes not yet written), so the first client's
@@ -43,6 +47,8 @@ export interface ObjectKey {
   region: string;
   bucket: string;
   key: string;
+  /** a version named by id (absent: the key's current version, whichever it is) */
+  versionId?: string;
 }
 
 /** hit: answered from the cache alone; miss: the origin was asked (or a fill still running is joined); revalidated: a 304 confirmed the cached copy. */
@@ -136,7 +142,8 @@ const WRITE_BATCH = 4 << 20;
 const MAX_IDLE_HANDLES = 256;
 
 function entryId(k: ObjectKey): string {
-  return `${k.region}\u0000${k.bucket}\u0000${k.key}`;
+  // The key goes last: it may contain NUL, bucket names and version ids cannot.
+  return `${k.region}\u0000${k.bucket}\u0000${k.versionId === undefined ? 'c' : 'v' + k.versionId}\u0000${k.key}`;
 }
 
 function notify(data: DataFile): void {
@@ -284,7 +291,7 @@ export class ReadCache {
     const prevUsable = prev?.version !== undefined && (need === 'meta' || prev.bypass || prev.data?.state === 'complete' || prev.answer.object?.storedSize === 0);
     const mode = need === 'meta' ? 'meta' : 'full';
     this.stats.originRequests++;
-    const out: OriginOutcome = await this.opts.originFor(key.region).fetch(key.region, { bucket: key.bucket, key: key.key, mode, ifNoneMatch: prevUsable ? prev!.version : undefined });
+    const out: OriginOutcome = await this.opts.originFor(key.region).fetch(key.region, { bucket: key.bucket, key: key.key, versionId: key.versionId, mode, ifNoneMatch: prevUsable ? prev!.version : undefined });
     const now = Date.now();
     if (out.status === 'not-modified') {
       if (!prev || prev.version !== out.version || !out.answer.object || !prev.answer.object) throw new Error('origin answered 304 for a version this node does not hold');
@@ -551,7 +558,7 @@ export class ReadCache {
       read: (start, end) => {
         async function* generate(): AsyncGenerator<Buffer> {
           stats.originRequests++;
-          const out = await origin.fetch(key.region, { bucket: key.bucket, key: key.key, mode: 'range', range: { start, end }, ifMatch: version });
+          const out = await origin.fetch(key.region, { bucket: key.bucket, key: key.key, versionId: key.versionId, mode: 'range', range: { start, end }, ifMatch: version });
           if (out.status !== 'ok' || !out.body) throw new Error(`origin range read: ${out.status}`);
           let n = 0;
           try {

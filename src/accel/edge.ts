@@ -12,9 +12,16 @@
 // The rest runs exactly as on the origin (src/app.ts + src/ops/object-get.ts), with the
 // bucket and object records of the cache entry instead of the region's database:
 //   authenticate (SigV4 header or presigned, shared identity) → NoSuchBucket → authorize()
-//   (bucket policy with this request's conditions, ownership and access level, ACLs) →
-//   SSE-C headers (requestKey) → versionId → NoSuchKey → SSE-C key check → serveObject
-//   (conditional headers, Range, partNumber, response-* overrides, checksum mode).
+//   (s3:GetObject, or s3:GetObjectVersion when ?versionId= is given; bucket policy with this
+//   request's conditions, ownership and access level, ACLs) → SSE-C headers (requestKey) →
+//   loadObject (the origin's own function, over the cached answer: InvalidArgument for a
+//   malformed id, NoSuchVersion, delete markers, NoSuchKey) → SSE-C key check → serveObject
+//   (conditional headers, Range, partNumber, response-* overrides, checksum mode,
+//   x-amz-version-id).
+// ?versionId= reads that version through its own cache entry (cache.ts); a malformed id is
+// refused with the metadata of the current version's entry, as the origin refuses it after
+// authorizing against the current version. ACLs and s3:ExistingObjectTag are those of the
+// version served: a version's own ACL and tags, as AWS evaluates them.
 // Every answer that consulted the cache carries x-strata-cache: hit | miss | revalidated.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../access/authorize.ts';
@@ -26,11 +33,12 @@ import type { OperationResult, RequestContext, Services } from '../http/operatio
 import type { ResolvedRequest } from '../http/parse-request.ts';
 import { sendError, sendResult } from '../http/reply.ts';
 import type { Principal } from '../identity/identity-store.ts';
-import { serveObject } from '../ops/object-get.ts';
+import { loadObject, serveObject } from '../ops/object-get.ts';
 import type { SegmentOpener } from '../ops/read-object.ts';
 import { checkReadKey, decryptingOpener, requestKey, sseResponseHeaders, type SseCustomerKey } from '../ops/sse.ts';
 import type { RegionStore } from '../store/region-store.ts';
-import type { ObjectRecord } from '../store/types.ts';
+import type { ObjectRecord, VersionEntry } from '../store/types.ts';
+import { parseVersionId } from '../store/versions.ts';
 import type { ReadCache, StoredReader } from './cache.ts';
 import { OriginUnavailable } from './origin.ts';
 import { bucketRecordOf, objectRecordOf, type WireAnswer } from './wire.ts';
@@ -60,6 +68,32 @@ const noStore = new Proxy({}, {
     throw new Error('accelerated requests have no region store');
   },
 }) as RegionStore;
+
+/**
+ * A cached answer seen through the two store reads loadObject makes, so that the edge finds a
+ * version, and refuses a missing one or a delete marker, with the origin's own code. `record`
+ * is the version the answer is about (current, or the one the query named).
+ */
+function answerStore(answer: WireAnswer, record: ObjectRecord | undefined): RegionStore {
+  const view = {
+    getObject: () => record,
+    getVersion(bucket: string, key: string, versionId?: string): VersionEntry | undefined {
+      // Malformed ids are InvalidArgument, as the store says (the answer is then the current version's).
+      if (versionId !== undefined) parseVersionId(versionId);
+      if (answer.deleteMarker) {
+        const marker: ObjectRecord = { bucket, key, size: 0, etag: '', lastModified: 0, ownerOrg: '', meta: { user: {} }, blob: null, manifest: null, sse: null, versionId: answer.deleteMarker.versionId };
+        return { record: marker, isDeleteMarker: true, isLatest: versionId === undefined, seq: 0 };
+      }
+      return record ? { record, isDeleteMarker: false, isLatest: versionId === undefined, seq: 0 } : undefined;
+    },
+  };
+  return new Proxy(view, {
+    get(target, name) {
+      if (name in target) return target[name as keyof typeof view];
+      throw new Error(`accelerated reads have no store method ${String(name)}`);
+    },
+  }) as unknown as RegionStore;
+}
 
 export interface EdgeDeps {
   services: Services;
@@ -116,26 +150,42 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     };
     ctx.sourceIp = sourceIpOf(ctx);
 
+    const versionId = ctx.query.get('versionId');
+    const action = versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject';
+    // A well-formed id has an entry of its own; a malformed one is refused (in prepare) with the
+    // current version's metadata, without asking the origin about it or fetching any bytes.
+    let readsVersion = versionId !== undefined;
+    if (versionId !== undefined) {
+      try {
+        parseVersionId(versionId);
+      } catch {
+        readsVersion = false;
+      }
+    }
+
     /** The origin's checks, in the origin's order, against a cached answer. */
     const prepare = (answer: WireAnswer, cached?: ObjectRecord): Prepared => {
       if (!answer.bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
       const bucket = bucketRecordOf(answer.bucket);
       ctx.bucket = bucket;
-      const record = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
-      // A missing key is answered as the origin answers it, whether or not GetObject is allowed.
-      if (!record) throw missingObjectError(ctx, bucket, key);
-      authorize({
-        principal,
-        action: 's3:GetObject',
-        level: 'read',
-        bucket,
-        key,
-        conditions: (policy) => requestConditions(ctx, 's3:GetObject', policy, { existingTags: () => record?.meta.tags }),
-        object: () => record,
-      });
+      const served = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
+      try {
+        authorize({
+          principal,
+          action,
+          level: 'read',
+          bucket,
+          key,
+          conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: () => served?.meta.tags }),
+          object: () => served,
+        });
+      } catch (err) {
+        // As authorizeRequest: a caller who may list learns that a missing key is missing.
+        if (action === 's3:GetObject' && !served) throw missingObjectError(ctx, bucket, key);
+        throw err;
+      }
       const sseKey = requestKey(ctx, 'read');
-      const versionId = ctx.query.get('versionId');
-      if (versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchKey', 'The specified version does not exist.', { Key: key, VersionId: versionId });
+      const record = loadObject({ ...ctx, store: answerStore(answer, served) });
       checkReadKey(record, sseKey);
       return { record, sseKey };
     };
@@ -152,7 +202,8 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
 
     let result: OperationResult | undefined;
     for (let attempt = 0; result === undefined; attempt++) {
-      const { entry, state } = await cache.lookup({ region: target.region, bucket: bucketName, key }, isHead ? 'meta' : 'bytes', decide, started);
+      const cacheKey = readsVersion ? { region: target.region, bucket: bucketName, key, versionId } : { region: target.region, bucket: bucketName, key };
+      const { entry, state } = await cache.lookup(cacheKey, isHead || (versionId !== undefined && !readsVersion) ? 'meta' : 'bytes', decide, started);
       res.setHeader('x-strata-cache', state);
       const { record, sseKey } = prepare(entry.answer, cache.recordOf(entry));
       const extra = sseKey ? sseResponseHeaders(sseKey) : {};

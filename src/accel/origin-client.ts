@@ -8,7 +8,7 @@ import { signNodeRequest } from './node-auth.ts';
 import { originTarget, OriginUnavailable, type Origin, type OriginOutcome, type OriginQuery } from './origin.ts';
 
 export { OriginUnavailable };
-import { decodeMetaHeader, META_HEADER, META_LENGTH_HEADER, parseAnswer, STORED_LENGTH_HEADER } from './wire.ts';
+import { decodeMetaHeader, META_HEADER, META_LENGTH_HEADER, parseAnswer, STORED_LENGTH_HEADER, type WireAnswer } from './wire.ts';
 
 
 /** Largest metadata document accepted (a 1 MiB bucket policy, ACLs, 10,000 parts). */
@@ -53,6 +53,15 @@ async function readExactly(stream: Readable, n: number): Promise<Buffer> {
   }
 }
 
+/**
+ * An answer to a version query must echo the version id: an origin of a release that did not
+ * read by version ignores the parameter and would answer about the current version instead.
+ */
+function answersQuery(answer: WireAnswer, q: OriginQuery): WireAnswer {
+  if (q.versionId !== undefined && answer.versionId !== q.versionId) throw new Error('the origin does not read by version id (an older release?)');
+  return answer;
+}
+
 export class HttpOrigin implements Origin {
   private readonly agent = new Agent({
     keepAliveTimeout: 30_000,
@@ -93,7 +102,7 @@ export class HttpOrigin implements Origin {
         const meta = headerOf(res.headers, META_HEADER);
         const version = unquote(headerOf(res.headers, 'etag'));
         if (!meta || !version) throw new Error('304 without metadata');
-        return { status: 'not-modified', answer: decodeMetaHeader(meta), version };
+        return { status: 'not-modified', answer: answersQuery(decodeMetaHeader(meta), q), version };
       }
       if (res.statusCode === 412) {
         await res.body.dump();
@@ -110,7 +119,7 @@ export class HttpOrigin implements Origin {
       if (!Number.isSafeInteger(metaLength) || metaLength <= 0 || metaLength > MAX_META_BYTES || !Number.isSafeInteger(storedLength) || storedLength < 0) {
         throw new Error('answer without a valid metadata length');
       }
-      const answer = parseAnswer((await readExactly(body, metaLength)).toString('utf8'));
+      const answer = answersQuery(parseAnswer((await readExactly(body, metaLength)).toString('utf8')), q);
       const version = unquote(headerOf(res.headers, 'etag'));
       if (storedLength === 0) {
         await res.body.dump();

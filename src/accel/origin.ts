@@ -5,7 +5,9 @@
 //  - in process (LocalOrigin), when the accelerated host names a region this process serves
 //    and no endpoint is configured for it: same answer, no HTTP round trip, same cache.
 //
-// Internal request: GET /_strata/accel/v1/object?region=R&bucket=B&key=K&mode=M[&range=A-B]
+// Internal request: GET /_strata/accel/v1/object?region=R&bucket=B&key=K&mode=M[&range=A-B][&versionId=V]
+//   versionId   answer about that version (as GetObject?versionId= reads it) instead of the
+//               current one; the edge sends only ids the store can parse
 //   mode=full   metadata, then every stored byte of the object
 //   mode=meta   metadata only
 //   mode=range  stored bytes A..B (inclusive) of the concatenated parts, with If-Match: "<version>"
@@ -14,8 +16,9 @@
 //   200  headers x-strata-accel-meta-length: N, x-strata-accel-stored-length: S, ETag: "<version>"
 //        (when the object exists); body = N bytes of JSON (WireAnswer: bucket fields for
 //        authorization, the object record with part sizes and SSE-C records) + S stored bytes,
-//        as they are on disk (ciphertext for SSE-C objects). A missing bucket or key is a 200
-//        whose JSON says bucket: null / object: null.
+//        as they are on disk (ciphertext for SSE-C objects). A missing bucket, key or version is
+//        a 200 whose JSON says bucket: null / object: null; a delete marker (the current
+//        version of a versioned key, or the one named) adds deleteMarker: {versionId}.
 //   304  x-strata-accel-meta: base64url(JSON) with fresh bucket and object fields (no part list),
 //        so policies, ACLs and tags are refreshed even when the bytes are not.
 //   412  If-Match did not match (the object changed under a range read).
@@ -23,7 +26,8 @@
 import { Readable } from 'node:stream';
 import type { PinnedBlob } from '../store/blobs.ts';
 import type { RegionStore } from '../store/region-store.ts';
-import type { ObjectRecord } from '../store/types.ts';
+import type { BucketRecord, ObjectRecord } from '../store/types.ts';
+import { versioningOf } from '../ops/versioning.ts';
 import { OBJECT_PATH, versionOf, wireBucket, wireObject, WIRE_VERSION, type WireAnswer } from './wire.ts';
 
 export type OriginMode = 'meta' | 'full' | 'range';
@@ -36,6 +40,8 @@ export interface OriginQuery {
   range?: { start: number; end: number };
   ifNoneMatch?: string;
   ifMatch?: string;
+  /** the version to answer about (absent: the current version) */
+  versionId?: string;
 }
 
 export type OriginOutcome =
@@ -75,15 +81,19 @@ export function newOriginStats(): OriginStats {
 /** Answer a query from a region's store. Stored sizes are taken from an open blob, so a concurrent overwrite cannot pull it away. */
 export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?: OriginStats): Promise<OriginOutcome> {
   for (let attempt = 0; ; attempt++) {
+    // A version query's answer echoes the id it answers (see wire.ts).
+    const echo = q.versionId !== undefined ? { versionId: q.versionId } : {};
     const bucket = store.getBucket(q.bucket);
     if (!bucket) {
       if (q.ifMatch !== undefined) return count(stats, { status: 'changed' });
-      return count(stats, { status: 'ok', answer: { v: WIRE_VERSION, bucket: null, object: null }, bodyLength: 0 }, q.mode);
+      return count(stats, { status: 'ok', answer: { v: WIRE_VERSION, bucket: null, object: null, ...echo }, bodyLength: 0 }, q.mode);
     }
-    const record = store.getObject(q.bucket, q.key);
+    const { record, deleteMarker } = findVersion(store, bucket, q);
     if (!record) {
       if (q.ifMatch !== undefined) return count(stats, { status: 'changed' });
-      return count(stats, { status: 'ok', answer: { v: WIRE_VERSION, bucket: wireBucket(bucket), object: null }, bodyLength: 0 }, q.mode);
+      const answer: WireAnswer = { v: WIRE_VERSION, bucket: wireBucket(bucket), object: null, ...echo };
+      if (deleteMarker) answer.deleteMarker = deleteMarker;
+      return count(stats, { status: 'ok', answer, bodyLength: 0 }, q.mode);
     }
     const version = versionOf(record);
     if (q.ifMatch !== undefined && q.ifMatch !== version) return count(stats, { status: 'changed' });
@@ -103,9 +113,9 @@ export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?
     }
     if (q.mode !== 'range' && q.ifNoneMatch !== undefined && q.ifNoneMatch === version) {
       await handle?.close();
-      return count(stats, { status: 'not-modified', answer: { v: WIRE_VERSION, bucket: wireBucket(bucket), object: wireObject(record, storedSize, false) }, version });
+      return count(stats, { status: 'not-modified', answer: { v: WIRE_VERSION, bucket: wireBucket(bucket), object: wireObject(record, storedSize, false), ...echo }, version });
     }
-    const answer: WireAnswer = { v: WIRE_VERSION, bucket: wireBucket(bucket), object: wireObject(record, storedSize, q.mode !== 'range') };
+    const answer: WireAnswer = { v: WIRE_VERSION, bucket: wireBucket(bucket), object: wireObject(record, storedSize, q.mode !== 'range'), ...echo };
     if (q.mode === 'meta') {
       await handle?.close();
       return count(stats, { status: 'ok', answer, version, bodyLength: 0 }, q.mode);
@@ -126,6 +136,19 @@ export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?
     if (stats) stats.bytes += bodyLength;
     return count(stats, { status: 'ok', answer, version, bodyLength, body }, q.mode);
   }
+}
+
+/**
+ * The version a query is about, found as GetObject finds it (loadObject in ops/object-get.ts):
+ * a never-versioned bucket's objects table alone, else the key's history, where the current
+ * version or the one named may be a delete marker.
+ */
+function findVersion(store: RegionStore, bucket: BucketRecord, q: OriginQuery): { record?: ObjectRecord; deleteMarker?: { versionId: string | null } } {
+  if (q.versionId === undefined && versioningOf(bucket) === undefined) return { record: store.getObject(q.bucket, q.key) };
+  const entry = store.getVersion(q.bucket, q.key, q.versionId);
+  if (!entry) return {};
+  if (entry.isDeleteMarker) return { deleteMarker: { versionId: entry.record.versionId ?? null } };
+  return { record: entry.record };
 }
 
 function count<T extends OriginOutcome>(stats: OriginStats | undefined, outcome: T, mode?: OriginMode): T {
@@ -183,6 +206,8 @@ export function parseOriginQuery(params: URLSearchParams, headers: Record<string
     query.range = { start: Number(m[1]), end: Number(m[2]) };
   }
   const unquote = (v: string | string[] | undefined) => (typeof v === 'string' ? v.trim().replace(/^"(.*)"$/, '$1') : undefined);
+  const versionId = params.get('versionId');
+  if (versionId !== null) query.versionId = versionId;
   query.ifNoneMatch = unquote(headers['if-none-match']);
   query.ifMatch = unquote(headers['if-match']);
   return { region, query };
@@ -192,5 +217,6 @@ export function parseOriginQuery(params: URLSearchParams, headers: Record<string
 export function originTarget(region: string, q: OriginQuery): string {
   const params = new URLSearchParams({ region, bucket: q.bucket, key: q.key, mode: q.mode });
   if (q.mode === 'range' && q.range) params.set('range', `${q.range.start}-${q.range.end}`);
+  if (q.versionId !== undefined) params.set('versionId', q.versionId);
   return `${OBJECT_PATH}?${params.toString()}`;
 }

@@ -9,6 +9,12 @@
 // ETag, the blob ids (single blob or every part) and the SSE-C records: it changes whenever the
 // stored bytes can have changed, and stays put on metadata-only changes (tags, ACLs), which a
 // revalidation (304) still refreshes.
+//
+// Versions. An answer is about the key's current version, or, when the query names one
+// (versionId), about that version: the object is the version served, with its versionId (null:
+// the null version), so that the edge can say x-amz-version-id; deleteMarker says that the
+// version is a delete marker (object null). A version query's answer echoes versionId, so an
+// edge can tell an origin that reads by version from one that would answer the current version.
 import { createHash } from 'node:crypto';
 import type { BucketRecord, ObjectRecord, PartRef } from '../store/types.ts';
 
@@ -30,7 +36,7 @@ export type WireBucket = Pick<BucketRecord, 'name' | 'ownerOrg' | 'createdAt' | 
 export type WirePart = Omit<PartRef, 'blob'>;
 
 /** The object record without blob ids or bucket name. */
-export type WireObject = Pick<ObjectRecord, 'key' | 'size' | 'etag' | 'lastModified' | 'ownerOrg' | 'meta' | 'sse'> & {
+export type WireObject = Pick<ObjectRecord, 'key' | 'size' | 'etag' | 'lastModified' | 'ownerOrg' | 'meta' | 'sse' | 'versionId'> & {
   /** stored bytes of the whole object (sum over parts; ciphertext size for SSE-C) */
   storedSize: number;
   /** parts of a multipart object, in order; null for a single-blob object. Omitted in 304 answers. */
@@ -41,8 +47,12 @@ export interface WireAnswer {
   v: number;
   /** null: the bucket does not exist in the origin region */
   bucket: WireBucket | null;
-  /** null: no such key (or no bucket) */
+  /** null: no such key (or no bucket), no such version, or a delete marker */
   object: WireObject | null;
+  /** the version the query named, echoed (absent in answers about the current version) */
+  versionId?: string;
+  /** the version answered (the current one, or the one named) is a delete marker; object is null */
+  deleteMarker?: { versionId: string | null };
 }
 
 export function versionOf(record: ObjectRecord): string {
@@ -56,7 +66,7 @@ export function wireBucket(b: BucketRecord): WireBucket {
 }
 
 export function wireObject(o: ObjectRecord, storedSize: number, withParts: boolean): WireObject {
-  const w: WireObject = { key: o.key, size: o.size, etag: o.etag, lastModified: o.lastModified, ownerOrg: o.ownerOrg, meta: o.meta, sse: o.sse, storedSize };
+  const w: WireObject = { key: o.key, size: o.size, etag: o.etag, lastModified: o.lastModified, ownerOrg: o.ownerOrg, meta: o.meta, sse: o.sse, versionId: o.versionId ?? null, storedSize };
   if (withParts) {
     w.parts = o.manifest
       ? o.manifest.map((p) => {
@@ -89,7 +99,7 @@ export function objectRecordOf(bucket: string, w: WireObject): ObjectRecord {
       offset += p.storedSize;
     }
   }
-  return { bucket, key: w.key, size: w.size, etag: w.etag, lastModified: w.lastModified, ownerOrg: w.ownerOrg, meta: w.meta, blob: manifest ? null : '0', manifest, sse: w.sse };
+  return { bucket, key: w.key, size: w.size, etag: w.etag, lastModified: w.lastModified, ownerOrg: w.ownerOrg, meta: w.meta, blob: manifest ? null : '0', manifest, sse: w.sse, versionId: w.versionId ?? null };
 }
 
 /** Stored byte ranges [start, end) of each segment in the concatenation (for per-part checks). */
@@ -114,11 +124,17 @@ export function parseAnswer(text: string): WireAnswer {
     if (typeof o !== 'object' || typeof o.key !== 'string' || !Number.isSafeInteger(o.size) || !Number.isSafeInteger(o.storedSize) || typeof o.etag !== 'string' || typeof o.meta !== 'object') {
       throw new Error('origin answer: malformed object');
     }
+    if (o.versionId !== undefined && o.versionId !== null && typeof o.versionId !== 'string') throw new Error('origin answer: malformed version id');
     if (o.parts) {
       let total = 0;
       for (const p of o.parts) total += p.storedSize;
       if (total !== o.storedSize) throw new Error('origin answer: part sizes do not add up');
     }
+  }
+  if (a.versionId !== undefined && typeof a.versionId !== 'string') throw new Error('origin answer: malformed version id');
+  if (a.deleteMarker !== undefined) {
+    const m = a.deleteMarker;
+    if (typeof m !== 'object' || m === null || (m.versionId !== null && typeof m.versionId !== 'string') || a.object !== null) throw new Error('origin answer: malformed delete marker');
   }
   return a;
 }
