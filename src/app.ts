@@ -153,7 +153,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const principal: Principal | undefined = auth.kind === 'signed' ? credentials?.principal : undefined;
 
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
-    const bucket = target.bucket !== undefined ? store.getBucket(target.bucket) : undefined;
+    const bucket = target.bucket !== undefined ? await store.getBucket(target.bucket) : undefined;
     if (operation.needsBucket && !bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket ?? '' });
 
     const socket = raw.socket as { encrypted?: boolean };
@@ -176,7 +176,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     };
     ctx.sourceIp = sourceIpOf(ctx);
     const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
-    if (!operation.authorizesItself) authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).

@@ -50,6 +50,13 @@ export interface StrataConfig {
   accelTtlSeconds: number;
   /** Where each region's origin is reached for accelerated reads, as region=URL entries. */
   regionEndpoints: string[];
+  /**
+   * postgres://… : keep every region's metadata in this PostgreSQL database instead of SQLite
+   * files, so that several Strata nodes over one shared data directory serve the same regions.
+   */
+  metadataUrl?: string;
+  /** Shared mode: unreferenced blob files younger than this are left alone by recovery (seconds). */
+  blobGraceSeconds: number;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -73,12 +80,13 @@ export const defaultConfig: StrataConfig = {
   accelCacheBytes: 10 * 2 ** 30,
   accelTtlSeconds: 5,
   regionEndpoints: [],
+  blobGraceSeconds: 900,
 };
 
 export class ConfigError extends Error {}
 
 /** Settings without a default value (absent unless configured). */
-const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey'];
+const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey', 'metadataUrl'];
 
 /** Environment variable → config field. Values are parsed by the field's type. */
 export const envNames: Record<string, keyof StrataConfig> = {
@@ -106,6 +114,8 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_REGION_ENDPOINTS: 'regionEndpoints',
   STRATA_ADMIN_HOST: 'adminHost',
   STRATA_ADMIN_PORT: 'adminPort',
+  STRATA_METADATA_URL: 'metadataUrl',
+  STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
 };
 
 /** Flag (without --) → config field. */
@@ -132,6 +142,8 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'region-endpoints': 'regionEndpoints',
   'admin-host': 'adminHost',
   'admin-port': 'adminPort',
+  'metadata-url': 'metadataUrl',
+  'blob-grace-seconds': 'blobGraceSeconds',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -218,6 +230,8 @@ function validate(c: StrataConfig): StrataConfig {
     const m = /^([a-z][a-z0-9-]*)=(https?:\/\/\S+)$/.exec(entry);
     if (!m) throw new ConfigError(`regionEndpoints entry "${entry}" must look like region=http://host:port`);
   }
+  if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
+  if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);

@@ -10,7 +10,7 @@ import type { StrataConfig } from './config.ts';
 import type { Services } from './http/operation.ts';
 import { IdentityStore, generateCredentials, loadOrCreateMasterKey } from './identity/identity-store.ts';
 import { repairDataRoots } from './store/file-modes.ts';
-import { openRegionStore, type RegionStore } from './store/region-store.ts';
+import { openRegionStores, type RegionStores } from './store/open.ts';
 
 export const bootstrapOrg = 'default';
 export const bootstrapUser = 'admin';
@@ -29,15 +29,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function openServices(config: StrataConfig): Services {
+export async function openServices(config: StrataConfig): Promise<Services & { stores: RegionStores }> {
   const identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
-  const regions = new Map<string, RegionStore>();
-  for (const name of config.regions) {
-    const store = openRegionStore(config, name);
-    store.recover();
-    regions.set(name, store);
-  }
-  return { config, identity, regions };
+  const stores = await openRegionStores(config, { recover: true });
+  return { config, identity, regions: stores.regions, stores };
 }
 
 export interface BootstrapResult {
@@ -117,7 +112,7 @@ export async function startServer(
   }
   // Data roots written before file-modes.ts were 0755/0644: owner-only before anything is opened.
   repairDataRoots(config.dataDir, [config.accelCacheDir]);
-  const services = openServices(config);
+  const services = await openServices(config);
   services.accel = createAccelService(services);
   const boot = bootstrap(services);
   const adminToken = bootstrapAdminToken(services);
@@ -142,7 +137,7 @@ export async function startServer(
     await tlsApp?.close();
     await app.close();
     await services.accel?.close();
-    for (const store of services.regions.values()) await store.close();
+    await services.stores.close();
     services.identity.close();
     throw err;
   }
@@ -164,7 +159,7 @@ export async function startServer(
         await tlsApp?.close();
         await app.close();
         await services.accel?.close();
-        for (const store of services.regions.values()) await store.close();
+        await services.stores.close();
         services.identity.close();
       })();
       return closing;

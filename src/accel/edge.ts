@@ -76,8 +76,8 @@ const noStore = new Proxy({}, {
  */
 function answerStore(answer: WireAnswer, record: ObjectRecord | undefined): RegionStore {
   const view = {
-    getObject: () => record,
-    getVersion(bucket: string, key: string, versionId?: string): VersionEntry | undefined {
+    getObject: async () => record,
+    async getVersion(bucket: string, key: string, versionId?: string): Promise<VersionEntry | undefined> {
       // Malformed ids are InvalidArgument, as the store says (the answer is then the current version's).
       if (versionId !== undefined) parseVersionId(versionId);
       if (answer.deleteMarker) {
@@ -164,7 +164,7 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     }
 
     /** The origin's checks, in the origin's order, against a cached answer. */
-    const prepare = (answer: WireAnswer, cached?: ObjectRecord): Prepared => {
+    const prepare = async (answer: WireAnswer, cached?: ObjectRecord): Promise<Prepared> => {
       if (!answer.bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
       const bucket = bucketRecordOf(answer.bucket);
       ctx.bucket = bucket;
@@ -185,14 +185,14 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
         throw err;
       }
       const sseKey = requestKey(ctx, 'read');
-      const record = loadObject({ ...ctx, store: answerStore(answer, served) });
+      const record = await loadObject({ ...ctx, store: answerStore(answer, served) });
       checkReadKey(record, sseKey);
       return { record, sseKey };
     };
     /** Would this request be served bytes from `answer`? (decides whether a miss fills) */
     const decide = async (answer: WireAnswer): Promise<boolean> => {
       try {
-        const { record } = prepare(answer);
+        const { record } = await prepare(answer);
         await serveObject(ctx, record, true, noBytes);
         return true;
       } catch {
@@ -205,7 +205,7 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       const cacheKey = readsVersion ? { region: target.region, bucket: bucketName, key, versionId } : { region: target.region, bucket: bucketName, key };
       const { entry, state } = await cache.lookup(cacheKey, isHead || (versionId !== undefined && !readsVersion) ? 'meta' : 'bytes', decide, started);
       res.setHeader('x-strata-cache', state);
-      const { record, sseKey } = prepare(entry.answer, cache.recordOf(entry));
+      const { record, sseKey } = await prepare(entry.answer, cache.recordOf(entry));
       const extra = sseKey ? sseResponseHeaders(sseKey) : {};
       if (isHead) {
         result = await serveObject(ctx, record, true, noBytes, extra);

@@ -83,12 +83,12 @@ export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?
   for (let attempt = 0; ; attempt++) {
     // A version query's answer echoes the id it answers (see wire.ts).
     const echo = q.versionId !== undefined ? { versionId: q.versionId } : {};
-    const bucket = store.getBucket(q.bucket);
+    const bucket = await store.getBucket(q.bucket);
     if (!bucket) {
       if (q.ifMatch !== undefined) return count(stats, { status: 'changed' });
       return count(stats, { status: 'ok', answer: { v: WIRE_VERSION, bucket: null, object: null, ...echo }, bodyLength: 0 }, q.mode);
     }
-    const { record, deleteMarker } = findVersion(store, bucket, q);
+    const { record, deleteMarker } = await findVersion(store, bucket, q);
     if (!record) {
       if (q.ifMatch !== undefined) return count(stats, { status: 'changed' });
       const answer: WireAnswer = { v: WIRE_VERSION, bucket: wireBucket(bucket), object: null, ...echo };
@@ -143,9 +143,9 @@ export async function answerFromStore(store: RegionStore, q: OriginQuery, stats?
  * a never-versioned bucket's objects table alone, else the key's history, where the current
  * version or the one named may be a delete marker.
  */
-function findVersion(store: RegionStore, bucket: BucketRecord, q: OriginQuery): { record?: ObjectRecord; deleteMarker?: { versionId: string | null } } {
-  if (q.versionId === undefined && versioningOf(bucket) === undefined) return { record: store.getObject(q.bucket, q.key) };
-  const entry = store.getVersion(q.bucket, q.key, q.versionId);
+async function findVersion(store: RegionStore, bucket: BucketRecord, q: OriginQuery): Promise<{ record?: ObjectRecord; deleteMarker?: { versionId: string | null } }> {
+  if (q.versionId === undefined && versioningOf(bucket) === undefined) return { record: await store.getObject(q.bucket, q.key) };
+  const entry = await store.getVersion(q.bucket, q.key, q.versionId);
   if (!entry) return {};
   if (entry.isDeleteMarker) return { deleteMarker: { versionId: entry.record.versionId ?? null } };
   return { record: entry.record };

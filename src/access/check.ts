@@ -2,36 +2,60 @@
 // principal, condition values and, lazily, the object's ACL and tags.
 import { S3Error } from '../errors.ts';
 import type { LevelNeed, RequestContext } from '../http/operation.ts';
-import type { BucketRecord } from '../store/types.ts';
+import type { BucketRecord, ObjectRecord } from '../store/types.ts';
 import { authorize } from './authorize.ts';
 import { requestConditions, type ConditionExtras } from './request-conditions.ts';
 
-export function authorizeRequest(
+/** Thrown by the object getter while the object is not loaded yet: load it, then decide again. */
+const NEEDS_OBJECT = Symbol('the decision needs the object');
+
+/**
+ * Authorize `action`. The decision itself (authorize.ts) is synchronous and pure; the object it
+ * may need (its ACL, its tags for s3:ExistingObjectTag) is read from the store only when the
+ * decision asks for it: the first run stops there, the object is loaded, and the decision is
+ * taken again with it.
+ */
+export async function authorizeRequest(
   ctx: RequestContext,
   action: string,
   level: LevelNeed,
   bucket: BucketRecord | undefined,
   key: string | undefined,
   extras: ConditionExtras = {},
-): void {
-  const loadObject = bucket && key !== undefined ? () => ctx.store.getObject(bucket.name, key) : undefined;
-  try {
-    authorize({
-      principal: ctx.principal,
-      action,
-      level,
-      bucket,
-      key,
-      conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: loadObject ? () => loadObject()?.meta.tags : undefined, ...extras }),
-      object: loadObject,
-    });
-  } catch (err) {
-    // A caller who may list the bucket learns that a missing key is missing even when it may not
-    // read it (AWS); see missingObjectError for the other half of the rule.
-    if (err instanceof S3Error && err.code === 'AccessDenied' && action === 's3:GetObject' && bucket && loadObject && !loadObject()) {
-      if (mayList(ctx, bucket, key!)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
+): Promise<void> {
+  let loaded: { record: ObjectRecord | undefined } | undefined;
+  const load = async () => (loaded ??= { record: await ctx.store.getObject(bucket!.name, key!) }).record;
+  const object =
+    bucket && key !== undefined
+      ? () => {
+          if (!loaded) throw NEEDS_OBJECT;
+          return loaded.record;
+        }
+      : undefined;
+  for (;;) {
+    try {
+      authorize({
+        principal: ctx.principal,
+        action,
+        level,
+        bucket,
+        key,
+        conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: object ? () => object()?.meta.tags : undefined, ...extras }),
+        object,
+      });
+      return;
+    } catch (err) {
+      if (err === NEEDS_OBJECT) {
+        await load();
+        continue;
+      }
+      // A caller who may list the bucket learns that a missing key is missing even when it may not
+      // read it (AWS); see missingObjectError for the other half of the rule.
+      if (err instanceof S3Error && err.code === 'AccessDenied' && action === 's3:GetObject' && bucket && object && !(await load())) {
+        if (mayList(ctx, bucket, key!)) throw new S3Error('NoSuchKey', undefined, { Key: key! });
+      }
+      throw err;
     }
-    throw err;
   }
 }
 

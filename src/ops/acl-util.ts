@@ -77,7 +77,7 @@ function parseGrantees(value: string, permission: Grant['permission']): Grant[] 
  * An object written into another organisation's bucket belongs to its writer (S3 object
  * ownership), so the writer can read it back; the bucket owner keeps its own rights over the bucket.
  */
-export function newObjectAcl(ctx: RequestContext): Acl | undefined {
+export async function newObjectAcl(ctx: RequestContext): Promise<Acl | undefined> {
   const bucketOwner = ctx.bucket!.ownerOrg;
   const writer = ctx.principal?.org ?? bucketOwner;
   const requested = aclFromRequestHeaders(ctx, writer, 'object', bucketOwner);
@@ -89,7 +89,7 @@ export function newObjectAcl(ctx: RequestContext): Acl | undefined {
   // widen nothing (private, bucket-owner-full-control), because rclone sends x-amz-acl: private
   // by default and ceph/s3-tests (test_bucket_policy_put_obj_grant) grant the bucket owner with
   // s3:PutObject alone.
-  if (requested && widensAccess(requested, writer, bucketOwner)) authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
+  if (requested && widensAccess(requested, writer, bucketOwner)) await authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
   if (requested) return checkGrantees(ctx, requested);
   return writer !== bucketOwner ? privateAcl(writer) : undefined;
 }

@@ -86,7 +86,7 @@ export const PutBucketAcl: Operation = {
     const bucket = ctx.bucket!;
     const acl = await requestedAcl(ctx, bucket.ownerOrg, bucket.ownerOrg);
     refusePublicAcl(bucket, acl); // BlockPublicAcls
-    ctx.store.setBucketAcl(bucket.name, acl);
+    await ctx.store.setBucketAcl(bucket.name, acl);
     await ctx.store.durable();
     return {};
   },
@@ -99,7 +99,7 @@ export const GetObjectAcl: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    const record = loadObject(ctx);
+    const record = await loadObject(ctx);
     return { xml: renderAcl(record.meta.acl ?? privateAcl(record.ownerOrg)) };
   },
 };
@@ -111,10 +111,10 @@ export const PutObjectAcl: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    const record = loadObject(ctx);
+    const record = await loadObject(ctx);
     const acl = await requestedAcl(ctx, record.meta.acl?.owner ?? record.ownerOrg, ctx.bucket!.ownerOrg);
     refusePublicAcl(ctx.bucket, acl); // BlockPublicAcls
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }), ctx.query.get('versionId'));
+    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return {};
   },

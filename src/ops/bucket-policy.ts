@@ -27,7 +27,7 @@ export const PutBucketPolicy: Operation = {
     if (ctx.bucket!.config?.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(text)) {
       throw new S3Error('AccessDenied');
     }
-    ctx.store.setBucketPolicy(ctx.bucketName!, text);
+    await ctx.store.setBucketPolicy(ctx.bucketName!, text);
     await ctx.store.durable();
     return { status: 204 };
   },
@@ -51,7 +51,7 @@ export const DeleteBucketPolicy: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    ctx.store.setBucketPolicy(ctx.bucketName!, null);
+    await ctx.store.setBucketPolicy(ctx.bucketName!, null);
     await ctx.store.durable();
     return { status: 204 };
   },

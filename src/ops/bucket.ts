@@ -38,7 +38,7 @@ export const CreateBucket: Operation = {
     }
     const requestedAcl = aclFromRequestHeaders(ctx, ctx.principal!.org, 'bucket');
     const acl = requestedAcl && checkGrantees(ctx, requestedAcl);
-    const outcome = ctx.store.createBucket(name, ctx.principal!.org, acl);
+    const outcome = await ctx.store.createBucket(name, ctx.principal!.org, acl);
     if (outcome === 'owned') throw new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: name });
     if (outcome === 'taken') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
     await ctx.store.durable();
@@ -52,7 +52,7 @@ export const DeleteBucket: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    ctx.store.deleteBucket(ctx.bucketName!);
+    await ctx.store.deleteBucket(ctx.bucketName!);
     await ctx.store.durable();
     return { status: 204 };
   },

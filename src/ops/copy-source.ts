@@ -39,15 +39,15 @@ export function parseCopySourceHeader(value: string): { bucket: string; key: str
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
 }
 
-export function loadCopySource(ctx: RequestContext): CopySource {
+export async function loadCopySource(ctx: RequestContext): Promise<CopySource> {
   const value = header(ctx, 'x-amz-copy-source')!;
   const parsed = parseCopySourceHeader(value);
-  const bucket = ctx.store.getBucket(parsed.bucket);
+  const bucket = await ctx.store.getBucket(parsed.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: parsed.bucket });
   // Reading a named version is s3:GetObjectVersion (AWS).
-  authorizeObjectAction(ctx, parsed.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', 'read', parsed.key, bucket);
-  const entry = parsed.versionId !== undefined || versioningOf(bucket) !== undefined ? ctx.store.getVersion(parsed.bucket, parsed.key, parsed.versionId) : undefined;
-  const record = entry ? entry.record : parsed.versionId === undefined && versioningOf(bucket) === undefined ? ctx.store.getObject(parsed.bucket, parsed.key) : undefined;
+  await authorizeObjectAction(ctx, parsed.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', 'read', parsed.key, bucket);
+  const entry = parsed.versionId !== undefined || versioningOf(bucket) !== undefined ? await ctx.store.getVersion(parsed.bucket, parsed.key, parsed.versionId) : undefined;
+  const record = entry ? entry.record : parsed.versionId === undefined && versioningOf(bucket) === undefined ? await ctx.store.getObject(parsed.bucket, parsed.key) : undefined;
   if (parsed.versionId !== undefined && !entry) throw new S3Error('NoSuchVersion', undefined, { Key: parsed.key, VersionId: parsed.versionId });
   // A delete marker cannot be copied: by its id it is InvalidRequest (AWS), as the current version NoSuchKey.
   if (entry?.isDeleteMarker && parsed.versionId !== undefined) throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');

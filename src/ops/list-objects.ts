@@ -58,7 +58,7 @@ export const ListObjects: Operation = {
   async handle(ctx) {
     const p = listParams(ctx);
     const marker = ctx.query.get('marker') ?? '';
-    const result = ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after: marker, maxKeys: p.maxKeys });
+    const result = await ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after: marker, maxKeys: p.maxKeys });
     return {
       xml: renderXml('ListBucketResult', {
         Name: ctx.bucketName,
@@ -100,7 +100,7 @@ export const ListObjectsV2: Operation = {
     // With both, the token wins (it already lies after start-after); an empty token is no token.
     const after = token ? decodeContinuationToken(token) : (startAfter ?? '');
     const fetchOwner = ctx.query.get('fetch-owner') === 'true';
-    const result = ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after, maxKeys: p.maxKeys });
+    const result = await ctx.store.listObjects(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, after, maxKeys: p.maxKeys });
     return {
       xml: renderXml('ListBucketResult', {
         Name: ctx.bucketName,
@@ -135,11 +135,11 @@ export const ListObjectVersions: Operation = {
     // Where within key-marker to start: after the version version-id-marker names (its sequence number).
     let afterSeq: number | undefined;
     if (versionIdMarker !== undefined && versionIdMarker !== '') {
-      const marker = ctx.store.getVersion(ctx.bucketName!, keyMarker, versionIdMarker);
+      const marker = await ctx.store.getVersion(ctx.bucketName!, keyMarker, versionIdMarker);
       if (!marker) throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
       afterSeq = marker.seq;
     }
-    const result = ctx.store.listVersions(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, keyMarker, afterSeq, maxKeys: p.maxKeys });
+    const result = await ctx.store.listVersions(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, keyMarker, afterSeq, maxKeys: p.maxKeys });
     const entries: [string, XmlValue][] = result.entries.map((e) => {
       const common = { Key: p.encode(e.record.key), VersionId: e.record.versionId ?? 'null', IsLatest: e.isLatest, LastModified: isoDate(e.record.lastModified) };
       if (e.isDeleteMarker) return ['DeleteMarker', { ...common, Owner: ownerXml(e.record.ownerOrg) }];

@@ -43,9 +43,9 @@ function checksumTypeFor(ctx: RequestContext, algorithm: ChecksumAlgorithm | und
 }
 
 /** The upload named by ?uploadId, which must belong to the request's bucket and key. */
-function loadUpload(ctx: RequestContext): UploadRecord {
+async function loadUpload(ctx: RequestContext): Promise<UploadRecord> {
   const uploadId = ctx.query.get('uploadId') ?? '';
-  const upload = ctx.store.getUpload(uploadId);
+  const upload = await ctx.store.getUpload(uploadId);
   if (!upload || upload.bucket !== ctx.bucketName || upload.key !== ctx.key) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
   return upload;
 }
@@ -80,7 +80,7 @@ export const CreateMultipartUpload: Operation = {
     const meta: UploadRecord['meta'] = metaFromHeaders(ctx);
     const tagging = header(ctx, 'x-amz-tagging');
     if (tagging !== undefined) meta.tags = parseTaggingHeader(tagging);
-    const acl = newObjectAcl(ctx);
+    const acl = await newObjectAcl(ctx);
     if (acl) meta.acl = acl;
     const requested = header(ctx, 'x-amz-checksum-algorithm');
     const algorithm = requested !== undefined ? parseChecksumAlgorithm(requested) : undefined;
@@ -104,7 +104,7 @@ export const CreateMultipartUpload: Operation = {
       meta,
       sse: sseKey ? keyCheckRecord(sseKey) : null,
     };
-    ctx.store.createUpload(upload);
+    await ctx.store.createUpload(upload);
     await ctx.store.durable();
     return {
       headers: { 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': type, ...(sseKey ? sseResponseHeaders(sseKey) : {}) },
@@ -121,9 +121,9 @@ export const UploadPart: Operation = {
   streamsBody: true,
   async handle(ctx) {
     const partNumber = partNumberOf(ctx);
-    const upload = loadUpload(ctx);
+    const upload = await loadUpload(ctx);
     const encryption = partEncryption(ctx, upload);
-    const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
+    const quota = await quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, (await ctx.store.getPart(upload.uploadId, partNumber))?.size ?? 0);
     const received = await receiveBody(ctx, {
       maxBytes: maxPartBytes,
       requiredAlgorithm: upload.meta.checksumAlgorithm,
@@ -133,7 +133,7 @@ export const UploadPart: Operation = {
     });
     const etag = encryption ? encryption.etag(received.md5) : received.md5.toString('hex');
     try {
-      ctx.store.commitPart(
+      await ctx.store.commitPart(
         {
           uploadId: upload.uploadId,
           partNumber,
@@ -146,7 +146,7 @@ export const UploadPart: Operation = {
           sse: encryption?.sse ?? null,
         },
         upload.ownerOrg,
-        (previous) => quota.atCommit(previous?.size ?? 0, received.size),
+        (previous, used) => quota.atCommit(previous?.size ?? 0, received.size, used),
       );
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
@@ -176,14 +176,14 @@ export const UploadPartCopy: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const partNumber = partNumberOf(ctx);
-    const upload = loadUpload(ctx);
-    const source = loadCopySource(ctx);
+    const upload = await loadUpload(ctx);
+    const source = await loadCopySource(ctx);
     const sourceKey = copySourceKey(ctx);
     checkReadKey(source.record, sourceKey);
     const encryption = partEncryption(ctx, upload);
     const { start, end } = parseCopyRange(header(ctx, 'x-amz-copy-source-range'), source.record.size);
     if (end - start + 1 > maxPartBytes) throw new S3Error('EntityTooLarge');
-    const quota = quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, ctx.store.getPart(upload.uploadId, partNumber)?.size ?? 0);
+    const quota = await quotaGuard(ctx.store, upload.ownerOrg, ctx.services.config.defaultQuotaBytes, (await ctx.store.getPart(upload.uploadId, partNumber))?.size ?? 0);
     quota.beforeRead(end - start + 1);
     const algorithm = upload.meta.checksumAlgorithm;
     const written = await storeBytes(ctx, openObjectRange(source.record, start, end, openerFor(ctx.store, source.record, sourceKey)), { algorithm, encryption });
@@ -191,10 +191,10 @@ export const UploadPartCopy: Operation = {
     const checksum = written.checksum?.toString('base64') ?? null;
     const lastModified = Date.now();
     try {
-      ctx.store.commitPart(
+      await ctx.store.commitPart(
         { uploadId: upload.uploadId, partNumber, size: written.received, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: encryption?.sse ?? null },
         upload.ownerOrg,
-        (previous) => quota.atCommit(previous?.size ?? 0, written.received),
+        (previous, used) => quota.atCommit(previous?.size ?? 0, written.received, used),
       );
     } catch (err) {
       await ctx.store.blobs.remove(written.id);
@@ -237,14 +237,14 @@ export const CompleteMultipartUpload: Operation = {
     const uploadId = ctx.query.get('uploadId') ?? '';
     // Its x-amz-checksum-* header is the whole object's checksum, checked against the parts below.
     const requested = parseCompleteDocument(await readControlBody(ctx, undefined, { objectChecksumHeaders: true }));
-    if (!ctx.store.getUpload(uploadId)) {
+    if (!await ctx.store.getUpload(uploadId)) {
       // A Complete repeated after a lost response: the object it created is still the current one.
-      const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+      const current = await ctx.store.getObject(ctx.bucketName!, ctx.key!);
       if (current?.meta.uploadId === uploadId && uploadId !== '') return completeResult(current, ctx.bucket);
     }
-    loadUpload(ctx);
+    await loadUpload(ctx);
     const precondition = writePreconditions(ctx);
-    const record = ctx.store.completeUpload(
+    const record = await ctx.store.completeUpload(
       ctx.query.get('uploadId')!,
       (upload, stored): ObjectRecord => {
         const manifest: PartRef[] = [];
@@ -321,8 +321,8 @@ export const AbortMultipartUpload: Operation = {
   level: 'write',
   needsBucket: true,
   async handle(ctx) {
-    const upload = loadUpload(ctx);
-    ctx.store.abortUpload(upload.uploadId);
+    const upload = await loadUpload(ctx);
+    await ctx.store.abortUpload(upload.uploadId);
     await ctx.store.durable();
     return { status: 204 };
   },
@@ -334,10 +334,10 @@ export const ListParts: Operation = {
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
-    const upload = loadUpload(ctx);
+    const upload = await loadUpload(ctx);
     const maxParts = Math.min(parseIntParam(ctx.query.get('max-parts'), 'max-parts', 0, 2 ** 31 - 1, 1000), 1000);
     const marker = parseIntParam(ctx.query.get('part-number-marker'), 'part-number-marker', 0, 2 ** 31 - 1, 0);
-    const parts = ctx.store.listParts(upload.uploadId, marker, maxParts + 1);
+    const parts = await ctx.store.listParts(upload.uploadId, marker, maxParts + 1);
     const truncated = parts.length > maxParts;
     const page = parts.slice(0, maxParts);
     const algorithm = upload.meta.checksumAlgorithm;
@@ -392,7 +392,7 @@ export const ListMultipartUploads: Operation = {
     // With a key marker and no upload-id marker, uploads of the marker key itself are skipped.
     let afterUploadId = uploadIdMarker || (keyMarker ? '\u{10ffff}' : '');
     outer: while (true) {
-      const batch = ctx.store.listUploads(ctx.bucketName!, prefix, afterKey, afterUploadId, 1000);
+      const batch = await ctx.store.listUploads(ctx.bucketName!, prefix, afterKey, afterUploadId, 1000);
       if (batch.length === 0) break;
       for (const u of batch) {
         afterKey = u.key;

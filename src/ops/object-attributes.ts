@@ -44,13 +44,13 @@ export const GetObjectAttributes: Operation = {
   needsBucket: true,
   authorizesItself: true,
   async handle(ctx) {
-    authorizeObjectAction(ctx, 's3:GetObject', 'read', ctx.key!);
-    authorizeObjectAction(ctx, 's3:GetObjectAttributes', 'read', ctx.key!);
+    await authorizeObjectAction(ctx, 's3:GetObject', 'read', ctx.key!);
+    await authorizeObjectAction(ctx, 's3:GetObjectAttributes', 'read', ctx.key!);
     const wanted = requestedAttributes(header(ctx, 'x-amz-object-attributes'));
     const maxParts = Math.min(parseIntParam(header(ctx, 'x-amz-max-parts'), 'x-amz-max-parts', 0, 2 ** 31 - 1, 1000), 1000);
     const marker = parseIntParam(header(ctx, 'x-amz-part-number-marker'), 'x-amz-part-number-marker', 0, 2 ** 31 - 1, 0);
     const key = requestKey(ctx, 'read');
-    const record = loadObject(ctx);
+    const record = await loadObject(ctx);
     checkReadKey(record, key);
 
     const result: XmlObject = {};

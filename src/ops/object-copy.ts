@@ -31,7 +31,7 @@ export const CopyObject: Operation = {
   async handle(ctx) {
     const metadataDirective = directive(ctx, 'x-amz-metadata-directive');
     const taggingDirective = directive(ctx, 'x-amz-tagging-directive');
-    const source = loadCopySource(ctx);
+    const source = await loadCopySource(ctx);
     const src = source.record;
     const sourceKey = copySourceKey(ctx);
     checkReadKey(src, sourceKey);
@@ -56,7 +56,7 @@ export const CopyObject: Operation = {
       if (storageClass !== undefined) meta.storageClass = metaFromHeaders(ctx).storageClass;
     }
     meta.tags = taggingDirective === 'REPLACE' ? parseTaggingHeader(header(ctx, 'x-amz-tagging') ?? '') : src.meta.tags;
-    meta.acl = newObjectAcl(ctx);
+    meta.acl = await newObjectAcl(ctx);
     delete meta.partsCount;
     const precondition = writePreconditions(ctx);
 
@@ -64,10 +64,10 @@ export const CopyObject: Operation = {
     const algorithm: ChecksumAlgorithm | undefined = requested !== undefined ? parseChecksumAlgorithm(requested) : src.meta.checksum?.algorithm;
     if (requested !== undefined && !algorithm) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
 
-    const current = sameObject ? src : ctx.store.getObject(ctx.bucketName!, ctx.key!);
-    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
+    const current = sameObject ? src : await ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    const quota = await quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
     quota.beforeRead(src.size);
-    const quotaAtCommit = (_previous: ObjectRecord | undefined, freed: number) => quota.atCommit(freed, src.size);
+    const quotaAtCommit = (_previous: ObjectRecord | undefined, freed: number, used: number) => quota.atCommit(freed, src.size, used);
     let record: ObjectRecord;
     const now = Date.now();
     // Blobs are shared only where the old version goes away for good: never in a bucket that ever had
@@ -76,7 +76,7 @@ export const CopyObject: Operation = {
       // Only metadata changes: share the existing blobs instead of rewriting the bytes.
       meta.checksum = src.meta.checksum;
       record = { ...src, meta, lastModified: now };
-      ctx.store.commitObject(record, precondition, quotaAtCommit);
+      await ctx.store.commitObject(record, precondition, quotaAtCommit);
     } else {
       const written = await storeBytes(ctx, openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), { algorithm, encryption });
       const digest = written.checksum;
@@ -95,7 +95,7 @@ export const CopyObject: Operation = {
         sse: encryption?.sse ?? null,
       };
       try {
-        ctx.store.commitObject(record, precondition, quotaAtCommit);
+        await ctx.store.commitObject(record, precondition, quotaAtCommit);
       } catch (err) {
         await ctx.store.blobs.remove(written.id);
         throw err;

@@ -17,7 +17,7 @@ export const DeleteObject: Operation = {
   versionAction: 's3:DeleteObjectVersion',
   async handle(ctx) {
     const versionId = ctx.query.get('versionId');
-    const outcome = ctx.store.deleteObject(ctx.bucketName!, ctx.key!, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
+    const outcome = await ctx.store.deleteObject(ctx.bucketName!, ctx.key!, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
     await ctx.store.durable();
     return { status: 204, headers: deleteHeaders(outcome) };
   },
@@ -67,8 +67,8 @@ export const DeleteObjects: Operation = {
         if (key === '' ) throw new S3Error('InvalidArgument', 'Invalid key');
         if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
         // Each key is authorized on its own: a policy may deny some keys and allow others.
-        authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key);
-        const outcome = ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
+        await authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key);
+        const outcome = await ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
         if (!quiet) {
           const entry: XmlObject = { Key: key, VersionId: versionId };
           if (outcome.deleteMarker) {

@@ -43,15 +43,15 @@ const responseOverrides: [string, string][] = [
   ['response-content-encoding', 'Content-Encoding'],
 ];
 
-export function loadObject(ctx: RequestContext): ObjectRecord {
+export async function loadObject(ctx: RequestContext): Promise<ObjectRecord> {
   const versionId = ctx.query.get('versionId');
   if (versionId === undefined && versioningOf(ctx.bucket) === undefined) {
     // Never versioned: the objects table is the whole story.
-    const record = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    const record = await ctx.store.getObject(ctx.bucketName!, ctx.key!);
     if (!record) throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
     return record;
   }
-  const entry = ctx.store.getVersion(ctx.bucketName!, ctx.key!, versionId);
+  const entry = await ctx.store.getVersion(ctx.bucketName!, ctx.key!, versionId);
   if (!entry) {
     if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: ctx.key!, VersionId: versionId });
     throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
@@ -128,7 +128,7 @@ export async function serveObject(ctx: RequestContext, record: ObjectRecord, hea
 /** GET and HEAD of a stored object, decrypting SSE-C objects with the key the request brings. */
 async function getOrHead(ctx: RequestContext, head: boolean): Promise<OperationResult> {
   const key = requestKey(ctx, 'read');
-  const record = loadObject(ctx);
+  const record = await loadObject(ctx);
   checkReadKey(record, key);
   return serveObject(ctx, record, head, openerFor(ctx.store, record, key), key ? sseResponseHeaders(key) : {});
 }

@@ -23,7 +23,7 @@ export const PutObject: Operation = {
     const meta = metaFromHeaders(ctx);
     const tagging = header(ctx, 'x-amz-tagging');
     if (tagging !== undefined) meta.tags = parseTaggingHeader(tagging);
-    const acl = newObjectAcl(ctx);
+    const acl = await newObjectAcl(ctx);
     if (acl) meta.acl = acl;
     const sseKey = requestKey(ctx, 'write');
     if (header(ctx, 'x-amz-server-side-encryption') !== undefined) {
@@ -31,12 +31,12 @@ export const PutObject: Operation = {
     }
     const precondition = writePreconditions(ctx);
     // Fail fast on a precondition before reading the body; it is checked again atomically at commit.
-    const current = ctx.store.getObject(ctx.bucketName!, ctx.key!);
+    const current = await ctx.store.getObject(ctx.bucketName!, ctx.key!);
     if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
     if (precondition.ifMatch !== undefined && !current) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key! });
 
     const encryption = sseKey ? writeEncryption(sseKey) : undefined;
-    const quota = quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
+    const quota = await quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
     const received = await receiveBody(ctx, {
       maxBytes: maxSinglePutBytes,
       encryptWith: encryption?.dataKey,
@@ -57,7 +57,7 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed) => quota.atCommit(freed, record.size));
+      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, used) => quota.atCommit(freed, record.size, used));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;

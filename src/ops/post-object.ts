@@ -214,11 +214,11 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
 
   const tagging = fields.get('tagging');
   const tags = tagging !== undefined && tagging !== '' ? parseTaggingField(tagging) : undefined;
-  authorizeRequest(formCtx, 's3:PutObject', 'write', bucket, key, tags ? { requestTags: tags } : {});
+  await authorizeRequest(formCtx, 's3:PutObject', 'write', bucket, key, tags ? { requestTags: tags } : {});
 
   const meta = metaFromHeaders(formCtx);
   if (tags) meta.tags = tags;
-  const objectAcl = newObjectAcl(formCtx);
+  const objectAcl = await newObjectAcl(formCtx);
   if (objectAcl) meta.acl = objectAcl;
   const sseKey = requestKey(formCtx, 'write');
   if (headers['x-amz-server-side-encryption'] !== undefined) {
@@ -230,8 +230,8 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   // The bytes: limited by the policy's content-length-range and S3's single-upload maximum.
   const range = policy?.contentLength;
   const maxBytes = Math.min(range?.max ?? maxSinglePutBytes, maxSinglePutBytes);
-  const current = ctx.store.getObject(bucket.name, key);
-  const quota = quotaGuard(ctx.store, bucket.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(bucket, current));
+  const current = await ctx.store.getObject(bucket.name, key);
+  const quota = await quotaGuard(ctx.store, bucket.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(bucket, current));
   quota.beforeRead(undefined);
   const encryption = sseKey ? writeEncryption(sseKey) : undefined;
   const limit = new SizeLimit(maxBytes, quota.onProgress);
@@ -265,7 +265,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
       manifest: null,
       sse: encryption?.sse ?? null,
     };
-    ctx.store.commitObject(record, {}, (_previous, freed) => quota.atCommit(freed, record.size));
+    await ctx.store.commitObject(record, {}, (_previous, freed, used) => quota.atCommit(freed, record.size, used));
   } catch (err) {
     await ctx.store.blobs.remove(written.id);
     throw err;

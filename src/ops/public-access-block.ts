@@ -63,7 +63,7 @@ export const PutPublicAccessBlock: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const config = parsePublicAccessBlock(await readControlBody(ctx, 64 * 1024));
-    ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, publicAccessBlock: config }));
+    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, publicAccessBlock: config }));
     await ctx.store.durable();
     return {};
   },
@@ -88,7 +88,7 @@ export const DeletePublicAccessBlock: Operation = {
   needsBucket: true,
   async handle(ctx) {
     // Deleting a configuration that does not exist succeeds too (AWS, s3-tests).
-    ctx.store.setBucketConfig(ctx.bucketName!, ({ publicAccessBlock: _removed, ...rest }) => rest);
+    await ctx.store.setBucketConfig(ctx.bucketName!, ({ publicAccessBlock: _removed, ...rest }) => rest);
     await ctx.store.durable();
     return { status: 204 };
   },

@@ -16,7 +16,7 @@ export const ListBuckets: Operation = {
     const maxBuckets = query.has('max-buckets') ? parseIntParam(query.get('max-buckets'), 'max-buckets', 1, 10_000, 10_000) : undefined;
     const token = query.get('continuation-token');
     const after = token ? Buffer.from(token, 'base64url').toString('utf8') : '';
-    const all = store.listBuckets(principal.org).filter((b) => b.name.startsWith(prefix) && b.name > after);
+    const all = (await store.listBuckets(principal.org)).filter((b) => b.name.startsWith(prefix) && b.name > after);
     const page = maxBuckets === undefined ? all : all.slice(0, maxBuckets);
     const truncated = page.length < all.length;
     return {

@@ -42,7 +42,7 @@ export const GetObjectTagging: Operation = {
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
-    const record = loadObject(ctx);
+    const record = await loadObject(ctx);
     return { xml: renderTagging(record.meta.tags ?? []) };
   },
 };
@@ -57,9 +57,9 @@ export const PutObjectTagging: Operation = {
   authorizesItself: true,
   async handle(ctx) {
     const tags = await readTagging(ctx, 10);
-    authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
-    loadObject(ctx);
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
+    await authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
+    await loadObject(ctx);
+    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return {};
   },
@@ -72,8 +72,8 @@ export const DeleteObjectTagging: Operation = {
   level: 'write',
   needsBucket: true,
   async handle(ctx) {
-    loadObject(ctx);
-    ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
+    await loadObject(ctx);
+    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
     await ctx.store.durable();
     return { status: 204 };
   },
@@ -98,7 +98,7 @@ export const PutBucketTagging: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const tags = await readTagging(ctx, 50);
-    ctx.store.setBucketTags(ctx.bucketName!, tags);
+    await ctx.store.setBucketTags(ctx.bucketName!, tags);
     await ctx.store.durable();
     return { status: 204 };
   },
@@ -110,7 +110,7 @@ export const DeleteBucketTagging: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    ctx.store.setBucketTags(ctx.bucketName!, null);
+    await ctx.store.setBucketTags(ctx.bucketName!, null);
     await ctx.store.durable();
     return { status: 204 };
   },

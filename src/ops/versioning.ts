@@ -64,7 +64,7 @@ export const PutBucketVersioning: Operation = {
       return {};
     }
     if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error('MalformedXML');
-    ctx.store.setVersioning(ctx.bucketName!, status);
+    await ctx.store.setVersioning(ctx.bucketName!, status);
     await ctx.store.durable();
     return {};
   },

@@ -6,7 +6,8 @@
 //   strata quota set ORG SIZE [--region R]        set a quota (SIZE: bytes, or 500GB, 30TiB, ...)
 //   strata quota reset ORG [--region R]           back to the configured default
 import { loadConfig, type StrataConfig } from '../config.ts';
-import { openRegionStore, type RegionStore } from '../store/region-store.ts';
+import { openRegionStores } from '../store/open.ts';
+import type { RegionStore } from '../store/region-store.ts';
 import { parseByteSize, quotaLimit } from './quota.ts';
 
 function regionsOf(config: StrataConfig, flags: Record<string, string>): string[] {
@@ -15,16 +16,14 @@ function regionsOf(config: StrataConfig, flags: Record<string, string>): string[
   return [flags.region];
 }
 
-function withStores<T>(config: StrataConfig, regions: string[], fn: (store: RegionStore) => T): T[] {
-  return regions.map((name) => {
-    // No recover() here: the running server may have uploads in flight in the same data root.
-    const store = openRegionStore(config, name);
-    try {
-      return fn(store);
-    } finally {
-      store.db.close();
-    }
-  });
+async function withStores(config: StrataConfig, regions: string[], fn: (store: RegionStore) => Promise<unknown>): Promise<void> {
+  // No recover() here: the running server may have uploads in flight in the same data root.
+  const stores = await openRegionStores({ ...config, regions });
+  try {
+    for (const store of stores.regions.values()) await fn(store);
+  } finally {
+    await stores.close();
+  }
 }
 
 function table(rows: string[][]): string {
@@ -40,8 +39,8 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
   try {
     if (command === 'usage' && args[0] === 'check') {
       let differences = 0;
-      withStores(config, regions, (store) => {
-        for (const d of store.checkUsage(flags.repair === 'true')) {
+      await withStores(config, regions, async (store) => {
+        for (const d of await store.checkUsage(flags.repair === 'true')) {
           differences++;
           out.write(`${store.name} ${d.org}: recorded ${d.recorded.bytes} bytes / ${d.recorded.objects} objects, counted ${d.counted.bytes} bytes / ${d.counted.objects} objects${flags.repair === 'true' ? ' (repaired)' : ''}\n`);
         }
@@ -51,8 +50,8 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
     }
     if (command === 'usage') {
       const rows = [['REGION', 'ORGANISATION', 'BYTES', 'OBJECTS', 'QUOTA (BYTES)', 'USED']];
-      withStores(config, regions, (store) => {
-        for (const u of store.allUsage()) {
+      await withStores(config, regions, async (store) => {
+        for (const u of await store.allUsage()) {
           if (flags.org && u.org !== flags.org) continue;
           const limit = u.quota ?? config.defaultQuotaBytes;
           rows.push([store.name, u.org, String(u.bytes), String(u.objects), String(limit), `${((100 * u.bytes) / limit).toFixed(2)}%`]);
@@ -69,16 +68,16 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
     if (action === 'set') {
       if (!size) throw new Error('quota set needs a SIZE (bytes, or e.g. 500GB, 30TiB)');
       const bytes = parseByteSize(size);
-      withStores(config, regions, (store) => store.setQuota(org, bytes));
+      await withStores(config, regions, (store) => store.setQuota(org, bytes));
       out.write(`quota for ${org} set to ${bytes} bytes in ${regions.join(', ')}\n`);
       return 0;
     }
     if (action === 'reset') {
-      withStores(config, regions, (store) => store.setQuota(org, null));
+      await withStores(config, regions, (store) => store.setQuota(org, null));
       out.write(`quota for ${org} reset to the default (${config.defaultQuotaBytes} bytes) in ${regions.join(', ')}\n`);
       return 0;
     }
-    withStores(config, regions, (store) => out.write(`${store.name} ${org} ${quotaLimit(store, org, config.defaultQuotaBytes)} bytes\n`));
+    await withStores(config, regions, async (store) => out.write(`${store.name} ${org} ${await quotaLimit(store, org, config.defaultQuotaBytes)} bytes\n`));
     return 0;
   } catch (err) {
     process.stderr.write(`strata ${command}: ${(err as Error).message}\n`);

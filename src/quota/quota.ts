@@ -7,8 +7,8 @@
 import { S3Error } from '../errors.ts';
 import type { RegionStore } from '../store/region-store.ts';
 
-export function quotaLimit(store: RegionStore, org: string, defaultBytes: number): number {
-  return store.quotaOf(org) ?? defaultBytes;
+export async function quotaLimit(store: RegionStore, org: string, defaultBytes: number): Promise<number> {
+  return (await store.quotaOf(org)) ?? defaultBytes;
 }
 
 function exceeded(limit: number): S3Error {
@@ -20,17 +20,17 @@ export interface QuotaGuard {
   beforeRead(declaredLength: number | undefined): void;
   /** while the body streams: the bytes received so far */
   onProgress(bytesSoFar: number): void;
-  /** inside the commit transaction: the size being replaced and the new size */
-  atCommit(replacedBytes: number, newBytes: number): void;
+  /** inside the commit transaction: the size being replaced, the new size, and the usage the transaction sees */
+  atCommit(replacedBytes: number, newBytes: number, usedBytes: number): void;
 }
 
 /**
  * A guard for one write of `org`'s bytes that replaces `replacedBytes` (the old object or part
  * being overwritten, credited back).
  */
-export function quotaGuard(store: RegionStore, org: string, defaultBytes: number, replacedBytes: number): QuotaGuard {
-  const limit = quotaLimit(store, org, defaultBytes);
-  const usedAtStart = store.usageOf(org).bytes;
+export async function quotaGuard(store: RegionStore, org: string, defaultBytes: number, replacedBytes: number): Promise<QuotaGuard> {
+  const limit = await quotaLimit(store, org, defaultBytes);
+  const usedAtStart = (await store.usageOf(org)).bytes;
   const fits = (used: number, replaced: number, added: number) => used - replaced + added <= limit;
   return {
     beforeRead(declared) {
@@ -39,8 +39,8 @@ export function quotaGuard(store: RegionStore, org: string, defaultBytes: number
     onProgress(bytesSoFar) {
       if (!fits(usedAtStart, replacedBytes, bytesSoFar)) throw exceeded(limit);
     },
-    atCommit(replaced, added) {
-      if (!fits(store.usageOf(org).bytes, replaced, added)) throw exceeded(limit);
+    atCommit(replaced, added, used) {
+      if (!fits(used, replaced, added)) throw exceeded(limit);
     },
   };
 }

@@ -3,15 +3,17 @@
 // - a file, written under tmp/ by a writer thread (ingest.ts: hashed there, O_DIRECT where the
 //   file system allows), fsynced, then renamed into blobs/<2 hex>/<id>;
 // - for bodies of at most `inlineMaxBytes` (declared before the first byte is read), a row of
-//   the region's SQLite database (table inline_blobs). The bytes wait in memory until the
+//   the region's metadata database (table inline_blobs). The bytes wait in memory until the
 //   transaction that commits the object (or part) referencing them inserts the row
 //   (persistInline), so bytes and metadata become visible, and durable, together. Small objects
 //   then cost no file creation, no three fsyncs, no directory entry and no extra transaction.
 //   (MinIO inlines small objects in its metadata file for the same reason.)
 // Only after the blob is complete does a metadata transaction reference it, so a crash leaves
 // either an unreferenced blob (collected at start-up) or a complete one.
+// On a shared filesystem (several nodes over PostgreSQL) each node writes only new files under
+// fresh ids, so nodes never write the same file.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { OWNER_DIR_MODE } from './file-modes.ts';
 import { ChunkSealer } from '../crypto/sse-c-seal.mjs';
@@ -20,7 +22,14 @@ import { IngestSink } from './ingest.ts';
 import { PooledFileReader } from './pooled-reader.ts';
 import { join } from 'node:path';
 import { Readable, Writable, type Transform } from 'node:stream';
-import type { Db } from './db.ts';
+import type { MetaTx } from './meta/metadata.ts';
+
+/** Where inline blobs live once committed: the region's metadata (see RegionMetadata). */
+export interface InlineBlobTable {
+  inlineBlob(id: string): Promise<Buffer | undefined>;
+  removeInlineBlob(id: string): Promise<void>;
+  inlineBlobIds(): AsyncIterable<string>;
+}
 
 /** Collects a small body in memory for an inline blob; more than `max` bytes is an error. */
 class MemorySink extends Writable {
@@ -84,21 +93,14 @@ export class BlobStore {
   /** One coalescing syncer per shard directory: concurrent renames into a shard share an fsync. */
   private readonly shardSyncers = new Map<string, FileSyncer>();
 
-  private readonly inline;
   /** inline blobs written but not yet committed by a metadata transaction */
   private readonly pendingInline = new Map<string, Buffer>();
 
   /**
-   * @param inlineMaxBytes bodies declared at most this long are stored in `db` (0: never),
+   * @param inlineMaxBytes bodies declared at most this long are stored in `inline` (0: never),
    *   inserted by the metadata transaction that first references them (persistInline).
    */
-  constructor(root: string, private readonly fsync: boolean, db: Db, private readonly inlineMaxBytes: number) {
-    this.inline = {
-      insert: db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)'),
-      get: db.prepare<[string], { data: Buffer }>('SELECT data FROM inline_blobs WHERE id = ?'),
-      remove: db.prepare('DELETE FROM inline_blobs WHERE id = ?'),
-      ids: db.prepare<[], { id: string }>('SELECT id FROM inline_blobs'),
-    };
+  constructor(root: string, private readonly fsync: boolean, private readonly inline: InlineBlobTable, private readonly inlineMaxBytes: number) {
     this.blobDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
     mkdirSync(this.tmpDir, { recursive: true, mode: OWNER_DIR_MODE });
@@ -179,10 +181,10 @@ export class BlobStore {
    * Called inside the metadata transaction that first references blob `id`: an inline blob still
    * in memory is inserted by that transaction. Files and committed blobs need nothing.
    */
-  persistInline(id: string | null | undefined): void {
+  async persistInline(tx: MetaTx, id: string | null | undefined): Promise<void> {
     if (!id) return;
     const data = this.pendingInline.get(id);
-    if (data) this.inline.insert.run(id, data);
+    if (data) await tx.insertInlineBlob(id, data);
   }
 
   /** After the transaction that persisted `id` committed: drop the in-memory copy. */
@@ -190,24 +192,21 @@ export class BlobStore {
     if (id) this.pendingInline.delete(id);
   }
 
-  private inlineData(id: string): Buffer {
+  private async inlineData(id: string): Promise<Buffer> {
     const pending = this.pendingInline.get(id);
     if (pending) return pending;
-    const row = this.inline.get.get(id);
-    if (!row) throw Object.assign(new Error(`blob ${id} no longer exists`), { code: 'ENOENT' });
-    return row.data;
+    const data = await this.inline.inlineBlob(id);
+    if (!data) throw Object.assign(new Error(`blob ${id} no longer exists`), { code: 'ENOENT' });
+    return data;
   }
 
   /** Read bytes [start, end] (inclusive) of a blob. */
   read(id: string, start?: number, end?: number): Readable {
     if (isInlineBlob(id)) {
-      let data: Buffer;
-      try {
-        data = this.inlineData(id);
-      } catch (err) {
-        return new Readable({ read() { this.destroy(err as Error); } });
-      }
-      return bufferStream(data.subarray(start ?? 0, end === undefined ? undefined : end + 1));
+      const pending = this.pendingInline.get(id);
+      const slice = (data: Buffer) => data.subarray(start ?? 0, end === undefined ? undefined : end + 1);
+      if (pending) return bufferStream(slice(pending));
+      return lazyBufferStream(async () => slice(await this.inlineData(id)));
     }
     return new PooledFileReader(this.pathOf(id), start, end);
   }
@@ -218,7 +217,7 @@ export class BlobStore {
    */
   async pin(id: string): Promise<PinnedBlob> {
     if (isInlineBlob(id)) {
-      const data = this.inlineData(id);
+      const data = await this.inlineData(id);
       return { size: data.length, read: (start, end) => bufferStream(data.subarray(start, end + 1)), close: async () => undefined };
     }
     const handle = await open(this.pathOf(id), 'r');
@@ -238,7 +237,7 @@ export class BlobStore {
   async remove(id: string): Promise<void> {
     if (isInlineBlob(id)) {
       this.pendingInline.delete(id);
-      this.inline.remove.run(id);
+      await this.inline.removeInlineBlob(id);
       return;
     }
     await unlink(this.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
@@ -246,27 +245,41 @@ export class BlobStore {
     });
   }
 
-  /** Remove a blob now (start-up recovery). False when `id` is not a blob name: not ours to delete. */
-  removeSync(id: string): boolean {
+  /**
+   * Remove an unreferenced blob (recovery, garbage collection). False when `id` is not a blob
+   * name (not ours to delete), or is a file younger than `graceMs`: on a shared filesystem another
+   * node may have written it and not yet committed the metadata that references it.
+   */
+  async removeUnreferenced(id: string, graceMs: number): Promise<boolean> {
     if (isInlineBlob(id)) {
-      this.inline.remove.run(id);
+      await this.inline.removeInlineBlob(id);
       return true;
     }
     if (!fileIdPattern.test(id)) return false;
-    rmSync(this.pathOf(id), { force: true });
+    const path = this.pathOf(id);
+    if (graceMs > 0 && !olderThan(path, graceMs)) return false;
+    rmSync(path, { force: true });
     return true;
   }
 
-  /** Drop every temporary file: an upload in progress when the process died. */
-  clearTemporary(): number {
-    const names = readdirSync(this.tmpDir);
-    for (const name of names) rmSync(join(this.tmpDir, name), { force: true });
-    return names.length;
+  /**
+   * Drop temporary files: uploads in progress when the process died. With a grace period, only
+   * those older than it (other nodes' uploads in progress share the directory).
+   */
+  clearTemporary(graceMs = 0): number {
+    let removed = 0;
+    for (const name of readdirSync(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      if (graceMs > 0 && !olderThan(path, graceMs)) continue;
+      rmSync(path, { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Every blob id: inline ones, then files. */
-  *listAll(): Generator<string> {
-    for (const row of this.inline.ids.all()) yield row.id;
+  async *listAll(): AsyncGenerator<string> {
+    yield* this.inline.inlineBlobIds();
     for (let i = 0; i < 256; i++) {
       const dir = join(this.blobDir, i.toString(16).padStart(2, '0'));
       for (const name of readdirSync(dir)) yield name;
@@ -286,6 +299,33 @@ function sealed(dataKey: Buffer, plain: Buffer): Buffer {
 /** Upper bound of what an encrypting transform (SSE-C: a 16-byte tag per 64 KiB chunk) adds to an inline body, with slack. */
 function inlineOverhead(size: number): number {
   return 1024 + 32 * Math.ceil((size + 1) / 65536);
+}
+
+/** Was the file at `path` last modified more than `ms` ago (a missing file: yes)? */
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return true;
+  }
+}
+
+/** A stream of a buffer that is loaded when the stream is first read. */
+function lazyBufferStream(load: () => Promise<Buffer>): Readable {
+  let started = false;
+  return new Readable({
+    read() {
+      if (started) return;
+      started = true;
+      load().then(
+        (data) => {
+          if (data.length > 0) this.push(data);
+          this.push(null);
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+  });
 }
 
 /** A stream of one buffer (Readable.from(buffer) would iterate it byte by byte). */

@@ -3,7 +3,7 @@
 // object_versions (the rest). Both are read in bounded batches from a position; a common prefix
 // costs one re-seek past all of its rows, so a page reads what it returns plus one batch per
 // source, never a prefix's whole history.
-import type { Db } from './db.ts';
+import type { MetaReads } from './meta/metadata.ts';
 import { compareUtf8, maxUtf8, prefixSuccessor } from './key-order.ts';
 import type { ObjectRow, VersionRow } from './object-rows.ts';
 import type { VersionEntry } from './types.ts';
@@ -43,8 +43,8 @@ class Cursor<R extends ObjectRow> {
   afterSeq: number | undefined;
 
   constructor(
-    private readonly withinKey: (key: string, seq: number, limit: number) => R[],
-    private readonly fromKey: (after: string, lower: string, upper: string, limit: number) => R[],
+    private readonly withinKey: (key: string, seq: number, limit: number) => Promise<R[]>,
+    private readonly fromKey: (after: string, lower: string, upper: string, limit: number) => Promise<R[]>,
   ) {}
 
   /** Move to (after `key`, `seq`) within [lower, upper), dropping what was buffered. */
@@ -57,16 +57,16 @@ class Cursor<R extends ObjectRow> {
     this.done = false;
   }
 
-  peek(): R | undefined {
+  async peek(): Promise<R | undefined> {
     if (this.index < this.rows.length) return this.rows[this.index];
     if (this.done) return undefined;
     this.rows = [];
     this.index = 0;
     if (this.afterSeq !== undefined) {
-      if (compareUtf8(this.afterKey, this.lower) >= 0 && compareUtf8(this.afterKey, this.upper) < 0) this.rows = this.withinKey(this.afterKey, this.afterSeq, BATCH);
+      if (compareUtf8(this.afterKey, this.lower) >= 0 && compareUtf8(this.afterKey, this.upper) < 0) this.rows = await this.withinKey(this.afterKey, this.afterSeq, BATCH);
       if (this.rows.length === 0) this.afterSeq = undefined;
     }
-    if (this.rows.length === 0) this.rows = this.fromKey(this.afterKey, this.lower, this.upper, BATCH);
+    if (this.rows.length === 0) this.rows = await this.fromKey(this.afterKey, this.lower, this.upper, BATCH);
     if (this.rows.length === 0) {
       this.done = true;
       return undefined;
@@ -88,37 +88,16 @@ function before(a: ObjectRow, b: ObjectRow): boolean {
   return c < 0 || (c === 0 && a.seq > b.seq);
 }
 
-function prepare(db: Db) {
-  return {
-    currentWithin: db.prepare<[string, string, number, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? AND seq < ? LIMIT ?'),
-    currentFrom: db.prepare<[string, string, string, string, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?'),
-    historyWithin: db.prepare<[string, string, number, number], VersionRow>('SELECT * FROM object_versions WHERE bucket = ? AND key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    historyFrom: db.prepare<[string, string, string, string, number], VersionRow>(
-      'SELECT * FROM object_versions WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key, seq DESC LIMIT ?',
-    ),
-  };
-}
-
-/** Statements are prepared once per database connection. */
-const prepared = new WeakMap<Db, ReturnType<typeof prepare>>();
-
-function statementsOf(db: Db): ReturnType<typeof prepare> {
-  let st = prepared.get(db);
-  if (!st) prepared.set(db, (st = prepare(db)));
-  return st;
-}
-
-export function listVersionPage(db: Db, bucket: string, q: VersionListQuery): VersionListResult {
+export async function listVersionPage(read: MetaReads, bucket: string, q: VersionListQuery): Promise<VersionListResult> {
   const result: VersionListResult = { entries: [], commonPrefixes: [], isTruncated: false };
   if (q.maxKeys <= 0) return result;
-  const st = statementsOf(db);
   const current = new Cursor<ObjectRow>(
-    (key, seq, limit) => st.currentWithin.all(bucket, key, seq, limit),
-    (after, lower, upper, limit) => st.currentFrom.all(bucket, after, lower, upper, limit),
+    (key, seq, limit) => read.currentWithin(bucket, key, seq, limit),
+    (after, lower, upper, limit) => read.currentFrom(bucket, after, lower, upper, limit),
   );
   const history = new Cursor<VersionRow>(
-    (key, seq, limit) => st.historyWithin.all(bucket, key, seq, limit),
-    (after, lower, upper, limit) => st.historyFrom.all(bucket, after, lower, upper, limit),
+    (key, seq, limit) => read.historyWithin(bucket, key, seq, limit),
+    (after, lower, upper, limit) => read.historyFrom(bucket, after, lower, upper, limit),
   );
   const upper = prefixSuccessor(q.prefix) ?? TOP;
   for (const c of [current, history]) {
@@ -130,8 +109,8 @@ export function listVersionPage(db: Db, bucket: string, q: VersionListQuery): Ve
   let keyInProgress: string | undefined = q.afterSeq !== undefined ? q.keyMarker : undefined;
   let count = 0;
   while (true) {
-    const a = current.peek();
-    const b = history.peek();
+    const a = await current.peek();
+    const b = await history.peek();
     if (!a && !b) break;
     const fromCurrent = a !== undefined && (b === undefined || before(a, b));
     const row = (fromCurrent ? a : b)!;

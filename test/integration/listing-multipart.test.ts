@@ -145,7 +145,7 @@ describe('multipart', () => {
     const blobsBefore = countBlobs(region.blobs.blobDir);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'manifest', UploadId: create.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.ETag }, { PartNumber: 2, ETag: b.ETag }] } }));
     expect(countBlobs(region.blobs.blobDir)).toBe(blobsBefore);
-    const record = region.getObject(bucket, 'manifest')!;
+    const record = (await region.getObject(bucket, 'manifest'))!;
     expect(record.blob).toBeNull();
     expect(record.manifest?.length).toBe(2);
   });

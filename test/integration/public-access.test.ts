@@ -118,7 +118,7 @@ describe('Put/Get/DeletePublicAccessBlock', () => {
     expect(await getPab(b)).toBe(404);
     // Stored in the bucket's config column, where a fresh read finds it.
     await setPab(b, { IgnorePublicAcls: true });
-    expect(server.services.regions.get('lga1')!.getBucket(b)!.config?.publicAccessBlock).toEqual({
+    expect((await server.services.regions.get('lga1')!.getBucket(b))!.config?.publicAccessBlock).toEqual({
       blockPublicAcls: false,
       ignorePublicAcls: true,
       blockPublicPolicy: false,

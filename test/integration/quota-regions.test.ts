@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '..', '..');
@@ -81,7 +82,7 @@ describe('quotas', () => {
   const sign = { accessKeyId: 'QUOTAORGKEY000000001', secretAccessKey: 'quota-org-secret-000000000000000000000000' };
   let q: S3Client;
   const cli = (...args: string[]) => run(join(repo, 'bin', 'strata'), args, { env: { ...process.env, STRATA_DATA_DIR: server.dataDir } });
-  const usage = () => server.services.regions.get('lga1')!.usageOf(org).bytes;
+  const usage = async () => (await server.services.regions.get('lga1')!.usageOf(org)).bytes;
 
   beforeAll(async () => {
     server.services.identity.addKey({ org, user: 'u', namespace: org, level: 'full', accessKey: sign.accessKeyId, secretKey: sign.secretAccessKey, secretName: 'quota-org-u' });
@@ -97,9 +98,9 @@ describe('quotas', () => {
 
   it('refuses a PUT whose declared length would exceed the quota, before reading the body', async () => {
     await q.send(new PutObjectCommand({ Bucket: 'quota-bucket', Key: 'a', Body: randomBytes(60_000) }));
-    expect(usage()).toBe(60_000);
+    expect(await usage()).toBe(60_000);
     await expectQuotaExceeded(q.send(new PutObjectCommand({ Bucket: 'quota-bucket', Key: 'b', Body: randomBytes(50_000) })));
-    expect(usage()).toBe(60_000);
+    expect(await usage()).toBe(60_000);
   });
 
   it('stops an upload without a declared length when it crosses the limit, leaving nothing', async () => {
@@ -108,7 +109,7 @@ describe('quotas', () => {
     const res = await rawRequest(server.port, { method: 'PUT', path: '/quota-bucket/streamed', sign, body: Readable.from([randomBytes(30_000), randomBytes(30_000)]) });
     expect(res.status).toBe(403);
     expect(errorCode(res.text)).toBe('QuotaExceeded');
-    expect(usage()).toBe(60_000);
+    expect(await usage()).toBe(60_000);
     expect(readdirSync(join(server.dataDir, 'regions', 'lga1', 'tmp')).length).toBe(before);
     const head = await rawRequest(server.port, { method: 'HEAD', path: '/quota-bucket/streamed', sign });
     expect(head.status).toBe(404);
@@ -117,39 +118,39 @@ describe('quotas', () => {
   it('credits overwrites and deletes', async () => {
     // 60,000 stored; overwriting 'a' with 90,000 fits because the old 60,000 are credited.
     await q.send(new PutObjectCommand({ Bucket: 'quota-bucket', Key: 'a', Body: randomBytes(90_000) }));
-    expect(usage()).toBe(90_000);
+    expect(await usage()).toBe(90_000);
     await q.send(new DeleteObjectCommand({ Bucket: 'quota-bucket', Key: 'a' }));
-    expect(usage()).toBe(0);
+    expect(await usage()).toBe(0);
   });
 
   it('counts unfinished multipart parts and refuses parts beyond the quota', async () => {
     const up = await q.send(new CreateMultipartUploadCommand({ Bucket: 'quota-bucket', Key: 'mp' }));
     await q.send(new UploadPartCommand({ Bucket: 'quota-bucket', Key: 'mp', UploadId: up.UploadId, PartNumber: 1, Body: randomBytes(70_000) }));
-    expect(usage()).toBe(70_000);
+    expect(await usage()).toBe(70_000);
     await expectQuotaExceeded(q.send(new UploadPartCommand({ Bucket: 'quota-bucket', Key: 'mp', UploadId: up.UploadId, PartNumber: 2, Body: randomBytes(40_000) })));
     // Re-uploading part 1 credits the old part.
     await q.send(new UploadPartCommand({ Bucket: 'quota-bucket', Key: 'mp', UploadId: up.UploadId, PartNumber: 1, Body: randomBytes(95_000) }));
-    expect(usage()).toBe(95_000);
+    expect(await usage()).toBe(95_000);
     await q.send(new AbortMultipartUploadCommand({ Bucket: 'quota-bucket', Key: 'mp', UploadId: up.UploadId }));
-    expect(usage()).toBe(0);
+    expect(await usage()).toBe(0);
   });
 
   it('refuses a copy that would exceed the quota', async () => {
     await q.send(new PutObjectCommand({ Bucket: 'quota-bucket', Key: 'src', Body: randomBytes(60_000) }));
     await expectQuotaExceeded(q.send(new CopyObjectCommand({ Bucket: 'quota-bucket', Key: 'copy', CopySource: 'quota-bucket/src' })));
-    expect(usage()).toBe(60_000);
+    expect(await usage()).toBe(60_000);
     await q.send(new DeleteObjectCommand({ Bucket: 'quota-bucket', Key: 'src' }));
   });
 
   it('lets exactly one of several concurrent uploads take the last bytes', async () => {
-    expect(usage()).toBe(0);
+    expect(await usage()).toBe(0);
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) => q.send(new PutObjectCommand({ Bucket: 'quota-bucket', Key: `race-${i}`, Body: randomBytes(40_000) }))),
     );
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     expect(ok).toBe(2);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as { name: string }).name).toBe('QuotaExceeded');
-    expect(usage()).toBe(80_000);
+    expect(await usage()).toBe(80_000);
   });
 
   it('is per region, reported by the usage command, and consistent with the metadata', async () => {
@@ -163,16 +164,16 @@ describe('quotas', () => {
     const check = await cli('usage', 'check');
     expect(check.stdout).toContain('usage consistent');
     // A counter that drifted (edited behind Strata's back) is found by the check.
-    server.services.regions.get('las1')!.db.prepare("INSERT INTO usage (org, bytes, objects) VALUES ('ghost', 5, 1)").run();
+    (server.services.regions.get('las1')!.meta as SqliteRegionMetadata).db.prepare("INSERT INTO usage (org, bytes, objects) VALUES ('ghost', 5, 1)").run();
     await expect(cli('usage', 'check')).rejects.toMatchObject({ stdout: expect.stringContaining('ghost') });
   });
 
   it('survives a restart', async () => {
-    expect(usage()).toBe(80_000);
+    expect(await usage()).toBe(80_000);
     const dataDir = server.dataDir;
     await server.close();
     server = await startTestServer({ dataDir });
-    expect(usage()).toBe(80_000);
+    expect(await usage()).toBe(80_000);
     const err = await rawRequest(server.port, { method: 'PUT', path: '/quota-bucket/over', sign, body: randomBytes(30_000) });
     expect(err.status).toBe(403);
     expect(errorCode(err.text)).toBe('QuotaExceeded');

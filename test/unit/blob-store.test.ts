@@ -13,6 +13,8 @@ import { BlobStore, isInlineBlob } from '../../src/store/blobs.ts';
 import { retireIngestWorkers } from '../../src/store/ingest.ts';
 import { PooledFileReader } from '../../src/store/pooled-reader.ts';
 import { RegionStore } from '../../src/store/region-store.ts';
+import { arrayFromAsync } from '../helpers/async.ts';
+import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
 let dir: string;
 let store: RegionStore;
@@ -145,7 +147,7 @@ describe('BlobStore', () => {
 
   it('leaves nothing behind when the source fails, inline or not', async () => {
     const blobsBefore = files('blobs').length;
-    const inlineBefore = [...store.blobs.listAll()].length;
+    const inlineBefore = (await arrayFromAsync(store.blobs.listAll())).length;
     for (const declared of [1000, 5 * 1024 * 1024]) {
       const failing = new Readable({
         read() {
@@ -157,7 +159,7 @@ describe('BlobStore', () => {
     }
     expect(files('tmp')).toEqual([]);
     expect(files('blobs').length).toBe(blobsBefore);
-    expect([...store.blobs.listAll()].length).toBe(inlineBefore);
+    expect((await arrayFromAsync(store.blobs.listAll())).length).toBe(inlineBefore);
   });
 
   it('keeps every body in a file when inlining is off (inlineMaxBytes 0)', async () => {
@@ -283,30 +285,30 @@ describe('BlobStore', () => {
   });
 
   it('puts an inline blob in the database only with the metadata commit that references it', async () => {
-    store.createBucket('b', 'org', null);
+    await store.createBucket('b', 'org', null);
     const small = await store.blobs.write(chunked(randomBytes(10)), [], { declaredSize: 10 });
     // Written but not committed: readable by its writer, absent from the database.
     expect(await collect(store.blobs.read(small.id))).toHaveLength(10);
-    expect([...store.blobs.listAll()]).not.toContain(small.id);
-    store.commitObject({ bucket: 'b', key: 'k', size: 10, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: small.id, manifest: null, sse: null });
-    expect([...store.blobs.listAll()]).toContain(small.id);
+    expect((await arrayFromAsync(store.blobs.listAll()))).not.toContain(small.id);
+    await store.commitObject({ bucket: 'b', key: 'k', size: 10, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: small.id, manifest: null, sse: null });
+    expect((await arrayFromAsync(store.blobs.listAll()))).toContain(small.id);
     // Overwritten: the old inline row goes with the commit that released it.
     const next = await store.blobs.write(chunked(randomBytes(20)), [], { declaredSize: 20 });
-    store.commitObject({ bucket: 'b', key: 'k', size: 20, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: next.id, manifest: null, sse: null });
+    await store.commitObject({ bucket: 'b', key: 'k', size: 20, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: next.id, manifest: null, sse: null });
     await new Promise((r) => setTimeout(r, 50)); // released blobs are reaped after the commit
-    expect([...store.blobs.listAll()]).not.toContain(small.id);
-    expect([...store.blobs.listAll()]).toContain(next.id);
+    expect((await arrayFromAsync(store.blobs.listAll()))).not.toContain(small.id);
+    expect((await arrayFromAsync(store.blobs.listAll()))).toContain(next.id);
   });
 
   it('lists and removes unreferenced blobs of both kinds at recovery', async () => {
     const large = await store.blobs.write(chunked(randomBytes(100_000)), [], { declaredSize: 100_000 });
     // As left by a crash between an inline row's insert and its object's commit (older versions).
     const orphanInline = 'i' + BlobStore.newId();
-    store.db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)').run(orphanInline, Buffer.from('x'));
-    expect([...store.blobs.listAll()]).toEqual(expect.arrayContaining([orphanInline, large.id]));
-    const { unreferenced } = store.recover();
+    (store.meta as SqliteRegionMetadata).db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)').run(orphanInline, Buffer.from('x'));
+    expect((await arrayFromAsync(store.blobs.listAll()))).toEqual(expect.arrayContaining([orphanInline, large.id]));
+    const { unreferenced } = await store.recover();
     expect(unreferenced).toBeGreaterThanOrEqual(2);
-    expect([...store.blobs.listAll()]).not.toContain(orphanInline);
-    expect([...store.blobs.listAll()]).not.toContain(large.id);
+    expect((await arrayFromAsync(store.blobs.listAll()))).not.toContain(orphanInline);
+    expect((await arrayFromAsync(store.blobs.listAll()))).not.toContain(large.id);
   });
 });

@@ -16,27 +16,27 @@ afterAll(async () => {
 });
 
 describe('bucket cache', () => {
-  it('sees its own changes at once', () => {
-    expect(store.getBucket('b')).toBeUndefined();
-    expect(store.createBucket('b', 'org', null)).toBe('created');
-    expect(store.getBucket('b')?.ownerOrg).toBe('org');
-    store.setBucketPolicy('b', '{"Version":"2012-10-17","Statement":[]}');
-    expect(store.getBucket('b')?.policy).toContain('2012-10-17');
-    store.setBucketTags('b', [['k', 'v']]);
-    expect(store.getBucket('b')?.tags).toEqual([['k', 'v']]);
-    store.setBucketConfig('b', () => ({ publicAccessBlock: { blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: true, restrictPublicBuckets: true } }));
-    expect(store.getBucket('b')?.config?.publicAccessBlock?.blockPublicPolicy).toBe(true);
-    store.deleteBucket('b');
-    expect(store.getBucket('b')).toBeUndefined();
+  it('sees its own changes at once', async () => {
+    expect(await store.getBucket('b')).toBeUndefined();
+    expect(await store.createBucket('b', 'org', null)).toBe('created');
+    expect((await store.getBucket('b'))?.ownerOrg).toBe('org');
+    await store.setBucketPolicy('b', '{"Version":"2012-10-17","Statement":[]}');
+    expect((await store.getBucket('b'))?.policy).toContain('2012-10-17');
+    await store.setBucketTags('b', [['k', 'v']]);
+    expect((await store.getBucket('b'))?.tags).toEqual([['k', 'v']]);
+    await store.setBucketConfig('b', () => ({ publicAccessBlock: { blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: true, restrictPublicBuckets: true } }));
+    expect((await store.getBucket('b'))?.config?.publicAccessBlock?.blockPublicPolicy).toBe(true);
+    await store.deleteBucket('b');
+    expect(await store.getBucket('b')).toBeUndefined();
   });
 
-  it("sees another connection's commits", () => {
-    expect(store.getBucket('shared')).toBeUndefined();
-    other.createBucket('shared', 'org2', null);
-    expect(store.getBucket('shared')?.ownerOrg).toBe('org2');
-    other.setBucketPolicy('shared', 'changed elsewhere');
-    expect(store.getBucket('shared')?.policy).toBe('changed elsewhere');
-    other.deleteBucket('shared');
-    expect(store.getBucket('shared')).toBeUndefined();
+  it("sees another connection's commits", async () => {
+    expect(await store.getBucket('shared')).toBeUndefined();
+    await other.createBucket('shared', 'org2', null);
+    expect((await store.getBucket('shared'))?.ownerOrg).toBe('org2');
+    await other.setBucketPolicy('shared', 'changed elsewhere');
+    expect((await store.getBucket('shared'))?.policy).toBe('changed elsewhere');
+    await other.deleteBucket('shared');
+    expect(await store.getBucket('shared')).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RegionStore } from '../../src/store/region-store.ts';
+import { arrayFromAsync } from '../helpers/async.ts';
 import type { ObjectRecord } from '../../src/store/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-commit-batch-'));
@@ -23,14 +24,13 @@ async function record(key: string, body: string, bucket = 'b'): Promise<ObjectRe
 
 async function text(key: string): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const chunk of store.blobs.read(store.getObject('b', key)!.blob!)) parts.push(chunk as Buffer);
+  for await (const chunk of store.blobs.read((await store.getObject('b', key))!.blob!)) parts.push(chunk as Buffer);
   return Buffer.concat(parts).toString();
 }
 
 describe('batched object commits', () => {
-  store.createBucket('b', 'org', null);
-
   it('commits each of a batch on its own: later ones see earlier ones, a failure undoes only itself', async () => {
+    await store.createBucket('b', 'org', null);
     const first = await record('k', 'first');
     const second = await record('k', 'second'); // If-None-Match: * after `first` in the same batch
     const third = await record('other', 'third');
@@ -50,14 +50,14 @@ describe('batched object commits', () => {
     expect((settled[3] as PromiseFulfilledResult<{ previous?: ObjectRecord }>).value.previous?.etag).toBe('etag-first');
     expect(await text('k')).toBe('fourth');
     expect(await text('other')).toBe('third');
-    expect(store.getObject('no-such-bucket', 'x')).toBeUndefined();
+    expect(await store.getObject('no-such-bucket', 'x')).toBeUndefined();
     // Usage counts exactly the objects that exist: `fourth` (replacing `first`) and `third`.
-    expect(store.usageOf('org')).toEqual({ bytes: 'fourth'.length + 'third'.length, objects: 2 });
+    expect(await store.usageOf('org')).toEqual({ bytes: 'fourth'.length + 'third'.length, objects: 2 });
     // The failed commits' inline bytes were not written with the batch (their callers remove
     // the in-memory copies), and `first`, released by `fourth`, is reaped after the commit.
     await store.blobs.remove(second.blob!);
     await store.blobs.remove(fifth.blob!);
     await new Promise((r) => setTimeout(r, 50));
-    expect(new Set(store.blobs.listAll())).toEqual(new Set([store.getObject('b', 'k')!.blob, store.getObject('b', 'other')!.blob]));
+    expect(new Set(await arrayFromAsync(store.blobs.listAll()))).toEqual(new Set([(await store.getObject('b', 'k'))!.blob, (await store.getObject('b', 'other'))!.blob]));
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegionStore, prefixSuccessor, type ListQuery } from '../../src/store/region-store.ts';
+import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
 let dir: string;
 let store: RegionStore;
@@ -42,12 +43,12 @@ function model(q: ListQuery): { contents: string[]; prefixes: string[]; truncate
   };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-listing-'));
   store = new RegionStore('test', dir, { fsync: false, inlineMaxBytes: 0 });
-  store.createBucket('b', 'org', null);
+  await store.createBucket('b', 'org', null);
   for (const key of keys) {
-    store.commitObject({ bucket: 'b', key, size: 1, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: null, manifest: [], sse: null });
+    await store.commitObject({ bucket: 'b', key, size: 1, etag: 'e', lastModified: 0, ownerOrg: 'org', meta: { user: {} }, blob: null, manifest: [], sse: null });
   }
 });
 afterAll(async () => {
@@ -70,11 +71,11 @@ describe('listObjects matches the model', () => {
   const markers = ['', 'a', 'a/', 'a/b', 'b', 'é', 'zz', '\u{ffff}'];
   for (const prefix of prefixes) {
     for (const delimiter of delimiters) {
-      it(`prefix=${JSON.stringify(prefix)} delimiter=${JSON.stringify(delimiter)}`, () => {
+      it(`prefix=${JSON.stringify(prefix)} delimiter=${JSON.stringify(delimiter)}`, async () => {
         for (const after of markers) {
           for (const maxKeys of [0, 1, 2, 3, 1000]) {
             const q = { prefix, delimiter, after, maxKeys };
-            const got = store.listObjects('b', q);
+            const got = await store.listObjects('b', q);
             const want = model(q);
             expect({ contents: got.contents.map((c) => c.key), prefixes: got.commonPrefixes, truncated: got.isTruncated }, JSON.stringify(q)).toEqual(want);
           }
@@ -83,13 +84,13 @@ describe('listObjects matches the model', () => {
     }
   }
 
-  it('pages through everything with the returned marker, never repeating an entry', () => {
+  it('pages through everything with the returned marker, never repeating an entry', async () => {
     for (const delimiter of ['', '/']) {
       for (const maxKeys of [1, 2, 5]) {
         const seen: string[] = [];
         let after = '';
         for (;;) {
-          const page = store.listObjects('b', { prefix: '', delimiter, after, maxKeys });
+          const page = await store.listObjects('b', { prefix: '', delimiter, after, maxKeys });
           const entries = [...page.contents.map((c) => c.key), ...page.commonPrefixes].sort(utf8Compare);
           seen.push(...entries);
           if (!page.isTruncated) break;
@@ -105,7 +106,7 @@ describe('listObjects matches the model', () => {
 
 describe('query plan', () => {
   it('seeks the (bucket, key) primary key instead of scanning', () => {
-    const plan = store.db
+    const plan = (store.meta as SqliteRegionMetadata).db
       .prepare('EXPLAIN QUERY PLAN SELECT key FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?')
       .all('b', '', '', '\u{10ffff}', 10) as { detail: string }[];
     const details = plan.map((p) => p.detail).join(' | ');
