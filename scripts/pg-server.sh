@@ -41,7 +41,7 @@ case "$cmd" in
       -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
-SELECT 'CREATE ROLE strata LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'strata')\gexec
+SELECT 'CREATE ROLE strata LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'strata')\gexec
 SELECT 'CREATE DATABASE strata OWNER strata' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'strata')\gexec
 SQL
     echo "$port" >"$dir/strata-port"

@@ -149,8 +149,9 @@ function regionSql(S: string) {
 
     lockBucketShare: `SELECT * FROM ${S}.buckets WHERE name = $1 FOR SHARE`,
     lockBucketExclusive: `SELECT * FROM ${S}.buckets WHERE name = $1 FOR UPDATE`,
-    lockKey: `SELECT o.* FROM (SELECT pg_advisory_xact_lock($1::bigint)) AS l
-              LEFT JOIN ${S}.objects o ON o.bucket = $2 AND o.key = $3`,
+    // Two statements: under READ COMMITTED a statement reads the snapshot taken when it began,
+    // so a read in the statement that waited for the lock would miss the holder's commit.
+    lockKey: `SELECT pg_advisory_xact_lock($1::bigint)`,
     lockUploadShare: `SELECT * FROM ${S}.uploads WHERE upload_id = $1 FOR SHARE`,
     lockUploadExclusive: `SELECT * FROM ${S}.uploads WHERE upload_id = $1 FOR UPDATE`,
     highestVersionSeq: `SELECT MAX(seq) AS seq FROM ${S}.object_versions WHERE bucket = $1 AND key = $2`,
@@ -160,12 +161,12 @@ function regionSql(S: string) {
     bucketHasObject: `SELECT 1 AS one FROM ${S}.objects WHERE bucket = $1 UNION ALL SELECT 1 FROM ${S}.object_versions WHERE bucket = $1 LIMIT 1`,
     bucketUploads: `SELECT upload_id FROM ${S}.uploads WHERE bucket = $1`,
     putObject: `INSERT INTO ${S}.objects (${OBJECT_COLUMNS}, storage_class)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $7::jsonb ->> 'storageClass')
+                VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8, $9, $10, $11, $12, $7::text::jsonb ->> 'storageClass')
                 ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
                   owner_org = excluded.owner_org, meta = excluded.meta, blob = excluded.blob, manifest = excluded.manifest, sse = excluded.sse,
                   version_id = excluded.version_id, seq = excluded.seq, storage_class = excluded.storage_class`,
     deleteObject: `DELETE FROM ${S}.objects WHERE bucket = $1 AND key = $2`,
-    setObjectMeta: `UPDATE ${S}.objects SET meta = $1, storage_class = $1::jsonb ->> 'storageClass' WHERE bucket = $2 AND key = $3`,
+    setObjectMeta: `UPDATE ${S}.objects SET meta = $1::text, storage_class = $1::text::jsonb ->> 'storageClass' WHERE bucket = $2 AND key = $3`,
     insertVersion: `INSERT INTO ${S}.object_versions (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     deleteVersion: `DELETE FROM ${S}.object_versions WHERE bucket = $1 AND key = $2 AND seq = $3`,
     setVersionMeta: `UPDATE ${S}.object_versions SET meta = $1 WHERE bucket = $2 AND key = $3 AND seq = $4`,
@@ -287,8 +288,8 @@ class PgTx extends PgReads implements MetaTx {
   }
   async lockKey(bucket: string, key: string) {
     const id = lockId(Buffer.concat([utf8(this.schema), Buffer.from([0]), utf8(bucket), Buffer.from([0]), utf8(key)]));
-    const row = await this.one<ObjectRow>(this.sql.lockKey, [id, bucket, utf8(key)]);
-    return row && row.bucket !== null ? row : undefined;
+    await this.client.query(this.sql.lockKey, [id]);
+    return this.object(bucket, key);
   }
   lockUpload(uploadId: string, mode: 'share' | 'exclusive') {
     return this.one<UploadRow>(mode === 'share' ? this.sql.lockUploadShare : this.sql.lockUploadExclusive, [uploadId]);
