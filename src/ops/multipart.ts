@@ -146,7 +146,7 @@ export const UploadPart: Operation = {
           sse: encryption?.sse ?? null,
         },
         upload.ownerOrg,
-        (previous, used) => quota.atCommit(previous?.size ?? 0, received.size, used),
+        (previous, usage) => quota.atCommit(previous?.size ?? 0, received.size, usage),
       );
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
@@ -194,7 +194,7 @@ export const UploadPartCopy: Operation = {
       await ctx.store.commitPart(
         { uploadId: upload.uploadId, partNumber, size: written.received, storedSize: written.size, etag, lastModified, blob: written.id, checksum, sse: encryption?.sse ?? null },
         upload.ownerOrg,
-        (previous, used) => quota.atCommit(previous?.size ?? 0, written.received, used),
+        (previous, usage) => quota.atCommit(previous?.size ?? 0, written.received, usage),
       );
     } catch (err) {
       await ctx.store.blobs.remove(written.id);

@@ -12,6 +12,7 @@ import { header, isoDate, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader
 import { loadCopySource } from './copy-source.ts';
 import { writePreconditions } from './conditions.ts';
 import { quotaGuard } from '../quota/quota.ts';
+import type { UsageProbe } from '../store/region-store.ts';
 import { openObjectRange } from './read-object.ts';
 import { storeBytes } from './receive-body.ts';
 import { checkReadKey, copySourceKey, openerFor, requestKey, writeEncryption } from './sse.ts';
@@ -67,7 +68,7 @@ export const CopyObject: Operation = {
     const current = sameObject ? src : await ctx.store.getObject(ctx.bucketName!, ctx.key!);
     const quota = await quotaGuard(ctx.store, ctx.bucket!.ownerOrg, ctx.services.config.defaultQuotaBytes, bytesReplaced(ctx.bucket, current));
     quota.beforeRead(src.size);
-    const quotaAtCommit = (_previous: ObjectRecord | undefined, freed: number, used: number) => quota.atCommit(freed, src.size, used);
+    const quotaAtCommit = (_previous: ObjectRecord | undefined, freed: number, usage: UsageProbe) => quota.atCommit(freed, src.size, usage);
     let record: ObjectRecord;
     const now = Date.now();
     // Blobs are shared only where the old version goes away for good: never in a bucket that ever had

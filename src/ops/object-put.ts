@@ -57,7 +57,7 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, used) => quota.atCommit(freed, record.size, used));
+      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;

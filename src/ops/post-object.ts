@@ -265,7 +265,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
       manifest: null,
       sse: encryption?.sse ?? null,
     };
-    await ctx.store.commitObject(record, {}, (_previous, freed, used) => quota.atCommit(freed, record.size, used));
+    await ctx.store.commitObject(record, {}, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
   } catch (err) {
     await ctx.store.blobs.remove(written.id);
     throw err;

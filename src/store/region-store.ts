@@ -31,6 +31,9 @@ import {
 } from './object-history.ts';
 import { RegionUploads } from './region-uploads.ts';
 import { ChangeCounterCache } from './change-cache.ts';
+import { usageProbe, type UsageProbe } from './usage-probe.ts';
+
+export type { UsageProbe } from './usage-probe.ts';
 import type { StrataConfig } from '../config.ts';
 import { S3Error } from '../errors.ts';
 
@@ -70,9 +73,10 @@ export interface CommitResult {
 
 /**
  * Runs inside a commit's transaction with the previous current object, the bytes the commit
- * frees and the owner's usage as the transaction sees it (quota checks); it may throw to abort.
+ * frees and the owner's usage (quota checks); it may throw to abort.
  */
-export type CommitCheck = (previous: ObjectRecord | undefined, freedBytes: number, usedBytes: number) => void;
+export type CommitCheck = (previous: ObjectRecord | undefined, freedBytes: number, usage: UsageProbe) => void | Promise<void>;
+
 
 export interface DeleteOutcome {
   /** a delete marker was created, or the version removed was one */
@@ -365,7 +369,7 @@ export class RegionStore {
     const previous = prevRow ? toObject(prevRow) : undefined;
     checkPrecondition(precondition, prevRow);
     const freed = prevRow && replacesPrevious(status, prevRow) ? prevRow.size : 0;
-    if (check) check(previous, freed, (await tx.usage(record.ownerOrg))?.bytes ?? 0);
+    if (check) await check(previous, freed, usageProbe(tx, record.ownerOrg));
     await this.blobs.persistInline(tx, record.blob);
     const released = await installCurrent(tx, record, prevRow, status);
     await tx.addUsage(record.ownerOrg, record.size, 1);

@@ -7,6 +7,7 @@ import type { MetaTx, RegionMetadata } from './meta/metadata.ts';
 import { toPart, toUpload } from './object-rows.ts';
 import { checkPrecondition, installCurrent, lockVersioning, type ObjectPrecondition } from './object-history.ts';
 import { prefixSuccessor } from './key-order.ts';
+import { usageProbe, type UsageProbe } from './usage-probe.ts';
 import type { ObjectRecord, PartRecord, UploadRecord } from './types.ts';
 import { S3Error } from '../errors.ts';
 
@@ -61,11 +62,11 @@ export class RegionUploads {
    * wins, as on AWS. Usage counts parts too. `check` runs inside the transaction with the part
    * it replaces and the owner's usage (quota); it may throw to abort.
    */
-  async commitPart(part: PartRecord, ownerOrg: string, check?: (previous: PartRecord | undefined, usedBytes: number) => void): Promise<void> {
+  async commitPart(part: PartRecord, ownerOrg: string, check?: (previous: PartRecord | undefined, usage: UsageProbe) => void | Promise<void>): Promise<void> {
     const released = await this.meta.transaction(async (tx) => {
       if (!(await tx.lockUpload(part.uploadId, 'share'))) throw noSuchUpload(part.uploadId);
       const prev = await tx.part(part.uploadId, part.partNumber);
-      if (check) check(prev ? toPart(prev) : undefined, (await tx.usage(ownerOrg))?.bytes ?? 0);
+      if (check) await check(prev ? toPart(prev) : undefined, usageProbe(tx, ownerOrg));
       await this.blobs.persistInline(tx, part.blob);
       await tx.putPart({
         upload_id: part.uploadId,

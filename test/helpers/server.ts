@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type StrataConfig } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
+import { freshDatabase } from './postgres.ts';
 
 export const testAccessKey = 'STRATATESTADMINKEY01';
 export const testSecretKey = 'strata-test-secret-key-0123456789abcdefgh';
@@ -18,9 +19,19 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The metadata engine of test servers: SQLite, or with STRATA_TEST_METADATA=postgres (the
+ * vitest project "postgres") a fresh database on the run's PostgreSQL server for each server.
+ */
+async function metadataOverrides(): Promise<Partial<StrataConfig>> {
+  if (process.env.STRATA_TEST_METADATA !== 'postgres') return {};
+  return { metadataUrl: await freshDatabase() };
+}
+
 export async function startTestServer(overrides: Partial<StrataConfig> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-test-'));
   const config = {
+    ...(await metadataOverrides()),
     ...loadConfig({ env: {}, flags: {} }),
     host: '127.0.0.1',
     port: 0,

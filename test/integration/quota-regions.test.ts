@@ -12,7 +12,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '..', '..');
@@ -81,7 +80,9 @@ describe('quotas', () => {
   const org = 'quota-org';
   const sign = { accessKeyId: 'QUOTAORGKEY000000001', secretAccessKey: 'quota-org-secret-000000000000000000000000' };
   let q: S3Client;
-  const cli = (...args: string[]) => run(join(repo, 'bin', 'strata'), args, { env: { ...process.env, STRATA_DATA_DIR: server.dataDir } });
+  // The CLI works on the server's metadata: the data root, and the database when there is one.
+  const cli = (...args: string[]) =>
+    run(join(repo, 'bin', 'strata'), args, { env: { ...process.env, STRATA_DATA_DIR: server.dataDir, STRATA_METADATA_URL: server.services.config.metadataUrl ?? '' } });
   const usage = async () => (await server.services.regions.get('lga1')!.usageOf(org)).bytes;
 
   beforeAll(async () => {
@@ -164,7 +165,7 @@ describe('quotas', () => {
     const check = await cli('usage', 'check');
     expect(check.stdout).toContain('usage consistent');
     // A counter that drifted (edited behind Strata's back) is found by the check.
-    (server.services.regions.get('las1')!.meta as SqliteRegionMetadata).db.prepare("INSERT INTO usage (org, bytes, objects) VALUES ('ghost', 5, 1)").run();
+    await server.services.regions.get('las1')!.meta.transaction((tx) => tx.addUsage('ghost', 5, 1));
     await expect(cli('usage', 'check')).rejects.toMatchObject({ stdout: expect.stringContaining('ghost') });
   });
 
@@ -172,7 +173,7 @@ describe('quotas', () => {
     expect(await usage()).toBe(80_000);
     const dataDir = server.dataDir;
     await server.close();
-    server = await startTestServer({ dataDir });
+    server = await startTestServer({ dataDir, metadataUrl: server.services.config.metadataUrl });
     expect(await usage()).toBe(80_000);
     const err = await rawRequest(server.port, { method: 'PUT', path: '/quota-bucket/over', sign, body: randomBytes(30_000) });
     expect(err.status).toBe(403);

@@ -77,6 +77,8 @@ export interface MetaTx extends MetaReads {
   /** a blob no row references any more: unlinked after the commit (and by recovery/GC) */
   addDeadBlob(blob: string): Promise<void>;
   addUsage(org: string, bytes: number, objects: number): Promise<void>;
+  /** wait for, and then exclude, the organisation's other usage-locking transactions */
+  lockUsage(org: string): Promise<void>;
   setUsage(org: string, bytes: number, objects: number): Promise<void>;
   setQuota(org: string, bytes: number | null): Promise<void>;
   insertInlineBlob(id: string, data: Buffer): Promise<void>;

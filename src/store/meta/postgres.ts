@@ -350,6 +350,9 @@ class PgTx extends PgReads implements MetaTx {
   async addUsage(org: string, bytes: number, objects: number) {
     await this.client.query(this.sql.addUsage, [org, this.shard, bytes, objects]);
   }
+  async lockUsage(org: string) {
+    await this.client.query(this.sql.lockKey, [lockId(Buffer.concat([utf8(this.schema), Buffer.from([1]), utf8(org)]))]);
+  }
   async setUsage(org: string, bytes: number, objects: number) {
     await this.client.query(this.sql.clearUsage, [org]);
     await this.client.query(this.sql.setUsage, [org, bytes, objects]);

@@ -248,6 +248,8 @@ class SqliteTx extends SqliteReads implements MetaTx {
   async addUsage(org: string, bytes: number, objects: number) {
     this.w.addUsage.run(org, bytes, objects);
   }
+  /** The one writer excludes everyone already. */
+  async lockUsage() {}
   async setUsage(org: string, bytes: number, objects: number) {
     this.w.setUsage.run(org, bytes, objects);
   }
