@@ -7,6 +7,7 @@ import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 import { validateTags } from './common.ts';
 import { loadObject } from './object-get.ts';
 import { authorizeObjectAction } from './object-access.ts';
+import { readVersionHeader } from './versioning.ts';
 
 export async function readTagging(ctx: RequestContext, maxTags: number): Promise<[string, string][]> {
   return parseTaggingDocument(await readControlBody(ctx, 64 * 1024), maxTags);
@@ -43,7 +44,7 @@ export const GetObjectTagging: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const record = await loadObject(ctx);
-    return { xml: renderTagging(record.meta.tags ?? []) };
+    return { xml: renderTagging(record.meta.tags ?? []), headers: readVersionHeader(ctx.bucket, record) };
   },
 };
 
@@ -59,9 +60,9 @@ export const PutObjectTagging: Operation = {
     const tags = await readTagging(ctx, 10);
     await authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
     await loadObject(ctx);
-    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
+    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
     await ctx.store.durable();
-    return {};
+    return { headers: readVersionHeader(ctx.bucket, record) };
   },
 };
 
@@ -73,9 +74,9 @@ export const DeleteObjectTagging: Operation = {
   needsBucket: true,
   async handle(ctx) {
     await loadObject(ctx);
-    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
+    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
     await ctx.store.durable();
-    return { status: 204 };
+    return { status: 204, headers: readVersionHeader(ctx.bucket, record) };
   },
 };
 

@@ -54,14 +54,14 @@ describe('aws s3api', () => {
       const second = Buffer.from('the second version, small enough to be inline\n');
       writeFileSync(join(work, `first-${i}`), first);
       writeFileSync(join(work, `second-${i}`), second);
-      const before = usage();
+      const before = await usage();
       const v1 = (await aws('put-object', '--bucket', Bucket, '--key', key, '--body', join(work, `first-${i}`))).VersionId;
       const v2 = (await aws('put-object', '--bucket', Bucket, '--key', key, '--body', join(work, `second-${i}`))).VersionId;
       expect(v1).toMatch(VERSION_ID);
       expect(v2).toMatch(VERSION_ID);
       expect(v2).not.toBe(v1);
       // Both versions are stored and counted.
-      expect(usage()).toEqual({ bytes: before.bytes + first.length + second.length, objects: before.objects + 2 });
+      expect(await usage()).toEqual({ bytes: before.bytes + first.length + second.length, objects: before.objects + 2 });
 
       const listed = await aws('list-object-versions', '--bucket', Bucket);
       expect(listed.Versions.map((v: { Key: string; VersionId: string; IsLatest: boolean; Size: number }) => [v.Key, v.VersionId, v.IsLatest, v.Size])).toEqual([
@@ -86,7 +86,7 @@ describe('aws s3api', () => {
       expect(withMarker.Versions.map((v: { VersionId: string; IsLatest: boolean }) => [v.VersionId, v.IsLatest])).toEqual([[v2, false], [v1, false]]);
       expect((await commandError(aws('get-object', '--bucket', Bucket, '--key', key, out))).stderr).toContain('NoSuchKey');
       expect((await commandError(aws('head-object', '--bucket', Bucket, '--key', key))).stderr).toContain('(404)');
-      expect(usage()).toEqual({ bytes: before.bytes + first.length + second.length, objects: before.objects + 2 });
+      expect(await usage()).toEqual({ bytes: before.bytes + first.length + second.length, objects: before.objects + 2 });
 
       // Deleting the marker by its id brings the newest version back.
       const undo = await aws('delete-object', '--bucket', Bucket, '--key', key, '--version-id', del.VersionId);
@@ -113,11 +113,11 @@ describe('aws s3api', () => {
       const nullGot = await aws('get-object', '--bucket', Bucket, '--key', key, '--version-id', 'null', out);
       expect(nullGot.VersionId).toBe('null');
       expect(readFileSync(out).equals(fourth)).toBe(true);
-      expect(usage()).toEqual({ bytes: before.bytes + first.length + second.length + fourth.length, objects: before.objects + 3 });
+      expect(await usage()).toEqual({ bytes: before.bytes + first.length + second.length + fourth.length, objects: before.objects + 3 });
 
       // Clean up by version id: the bucket can then be deleted.
       for (const v of ['null', v2, v1]) await aws('delete-object', '--bucket', Bucket, '--key', key, '--version-id', v);
-      expect(usage()).toEqual(before);
+      expect(await usage()).toEqual(before);
       await aws('delete-bucket', '--bucket', Bucket);
       // About 25 runs of a Python CLI: give them room on a loaded machine.
     }, 120_000);
@@ -219,7 +219,7 @@ out['current'] = s3.get_object(Bucket=B, Key='a')['Body'].read().decode()
 out['bVersions'] = [v['VersionId'] for v in s3.list_object_versions(Bucket=B, Prefix='b')['Versions']]
 print(json.dumps(out))
 `;
-    const before = usage();
+    const before = await usage();
     const { stdout } = await run('/usr/bin/python3', ['-c', script, server.endpoint, server.accessKey, server.secretKey], { env: clientEnv(work, server), timeout: 60_000 });
     const out = JSON.parse(stdout);
     expect([out.putStatus, out.status]).toEqual([200, 'Enabled']);
@@ -248,6 +248,6 @@ print(json.dumps(out))
     expect(out.current).toBe('a4'.repeat(5));
     expect(out.bVersions).toEqual([b[1]]);
     // Stored: a's five versions and b's remaining one.
-    expect(usage()).toEqual({ bytes: before.bytes + [0, 1, 2, 3, 4].reduce((n, i) => n + aSize(i), 0) + 2, objects: before.objects + 6 });
+    expect(await usage()).toEqual({ bytes: before.bytes + [0, 1, 2, 3, 4].reduce((n, i) => n + aSize(i), 0) + 2, objects: before.objects + 6 });
   });
 });

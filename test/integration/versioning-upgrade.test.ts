@@ -19,6 +19,7 @@ import {
 } from '../fixtures/pre-versioning/contents.ts';
 import { rawRequest } from '../helpers/raw.ts';
 import { sdkError, startTestServer, testAccessKey, testSecretKey, type TestServer } from '../helpers/server.ts';
+import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
 const fixture = resolve(__dirname, '..', 'fixtures', 'pre-versioning', 'data');
 const B = fixtureBucket;
@@ -72,11 +73,11 @@ describe('a data root from before versioning', () => {
     const inFiles = sizes.filter((n) => n > fixtureInlineMaxBytes).length;
     expect(blobFiles().length).toBe(inFiles);
     expect(readdirSync(join(fixture, 'regions', 'lga1', 'blobs'), { recursive: true }).map(String).filter((f) => f.includes('/')).map((f) => f.split('/').pop()).sort()).toEqual(blobFiles());
-    const inline = store.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inline_blobs').get()!.n;
+    const inline = (store.meta as SqliteRegionMetadata).db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inline_blobs').get()!.n;
     expect(inline).toBe(sizes.length - inFiles);
     // The migration ran: every current object is the null version, nothing is noncurrent yet.
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM objects WHERE version_id IS NOT NULL').get()).toEqual({ n: 0 });
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM object_versions').get()).toEqual({ n: 0 });
+    expect((store.meta as SqliteRegionMetadata).db.prepare('SELECT COUNT(*) AS n FROM objects WHERE version_id IS NOT NULL').get()).toEqual({ n: 0 });
+    expect((store.meta as SqliteRegionMetadata).db.prepare('SELECT COUNT(*) AS n FROM object_versions').get()).toEqual({ n: 0 });
     // Files the old release wrote are owner-only after the start (git checks them out 0644).
     expect(statSync(join(root, 'regions', 'lga1', 'meta.db')).mode & 0o777).toBe(0o600);
   });
@@ -113,9 +114,9 @@ describe('a data root from before versioning', () => {
     expect((await s3.send(new GetBucketVersioningCommand({ Bucket: fixtureEmptyBucket }))).Status).toBeUndefined();
   });
 
-  it('keeps usage as the old release counted it', () => {
-    expect(store.usageOf('default')).toEqual(fixtureUsage);
-    expect(store.checkUsage()).toEqual([]);
+  it('keeps usage as the old release counted it', async () => {
+    expect(await store.usageOf('default')).toEqual(fixtureUsage);
+    expect(await store.checkUsage()).toEqual([]);
   });
 
   it('completes the upload left in progress, with a part written before the upgrade', async () => {
@@ -141,8 +142,8 @@ describe('a data root from before versioning', () => {
     await expect.poll(() => blobFiles().filter((f) => !filesBefore.includes(f)).length).toBe(1);
     await expect.poll(() => filesBefore.filter((f) => !blobFiles().includes(f)).length).toBe(1);
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: B }))).Uploads ?? []).toEqual([]);
-    expect(store.usageOf('default')).toEqual({ bytes: fixtureUsage.bytes - fixturePendingUpload.parts.get(1)!.length + part1.length, objects: fixtureUsage.objects + 1 });
-    expect(store.checkUsage()).toEqual([]);
+    expect(await store.usageOf('default')).toEqual({ bytes: fixtureUsage.bytes - fixturePendingUpload.parts.get(1)!.length + part1.length, objects: fixtureUsage.objects + 1 });
+    expect(await store.checkUsage()).toEqual([]);
   });
 
   it('once versioning is enabled, an overwrite keeps the null version as noncurrent', async () => {
@@ -150,7 +151,7 @@ describe('a data root from before versioning', () => {
     const old = fixtureObject('plain.txt');
     const head = await rawRequest(server.port, { method: 'HEAD', path: `/${B}/plain.txt` });
     expect([head.status, head.headers['x-amz-version-id']]).toEqual([200, 'null']);
-    const usage = store.usageOf('default');
+    const usage = await store.usageOf('default');
     const next = Buffer.from('written after the upgrade\n');
     const put = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'plain.txt', Body: next }));
     expect(put.VersionId).toMatch(/^[0-9a-z]{11}[A-Za-z0-9_-]{21}$/);
@@ -160,7 +161,7 @@ describe('a data root from before versioning', () => {
     const nullRead = await rawRequest(server.port, { path: `/${B}/plain.txt?versionId=null` });
     expect([nullRead.status, nullRead.headers['x-amz-version-id'], nullRead.body.equals(old.body)]).toEqual([200, 'null', true]);
     // Both versions are counted.
-    expect(store.usageOf('default')).toEqual({ bytes: usage.bytes + next.length, objects: usage.objects + 1 });
+    expect(await store.usageOf('default')).toEqual({ bytes: usage.bytes + next.length, objects: usage.objects + 1 });
 
     // A delete hides the multipart object behind a marker; its null version still reads, tags too.
     const multi = fixtureObject('multi.bin');
@@ -173,11 +174,11 @@ describe('a data root from before versioning', () => {
     expect(tagString(tags.TagSet)).toBe(sortedTagging(tagged.tagging));
 
     // Removing the old null version for good releases its bytes.
-    const before = store.usageOf('default');
+    const before = await store.usageOf('default');
     await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'plain.txt', VersionId: 'null' }));
-    expect(store.usageOf('default')).toEqual({ bytes: before.bytes - old.body.length, objects: before.objects - 1 });
+    expect(await store.usageOf('default')).toEqual({ bytes: before.bytes - old.body.length, objects: before.objects - 1 });
     expect((await sdkError(s3.send(new GetObjectCommand({ Bucket: B, Key: 'plain.txt', VersionId: 'null' })))).name).toBe('NoSuchVersion');
-    expect(store.checkUsage()).toEqual([]);
+    expect(await store.checkUsage()).toEqual([]);
   });
 
   it('names the null version in the tagging answer (x-amz-version-id), as AWS does', async () => {
@@ -190,32 +191,32 @@ describe('a data root from before versioning', () => {
   });
 
   it('enforces quotas on the upgraded counters, every version counted', async () => {
-    const { bytes } = store.usageOf('default');
-    store.setQuota('default', bytes + 100);
+    const { bytes } = await store.usageOf('default');
+    await store.setQuota('default', bytes + 100);
     try {
       // 150 bytes over a 29-byte object: unversioned, it would have freed them; now it frees nothing.
       const refused = await sdkError(s3.send(new PutObjectCommand({ Bucket: B, Key: 'overwritten.txt', Body: Buffer.alloc(150, 1) })));
       expect([refused.$metadata.httpStatusCode, refused.name]).toEqual([403, 'QuotaExceeded']);
       expect((await bytesOf('overwritten.txt')).equals(fixtureObject('overwritten.txt').body)).toBe(true);
       await s3.send(new PutObjectCommand({ Bucket: B, Key: 'overwritten.txt', Body: Buffer.alloc(90, 2) }));
-      expect(store.usageOf('default').bytes).toBe(bytes + 90);
+      expect((await store.usageOf('default')).bytes).toBe(bytes + 90);
     } finally {
-      store.setQuota('default', null);
+      await store.setQuota('default', null);
     }
   });
 
   it('opens the upgraded root again unchanged (the migration runs once)', async () => {
     const before = await s3.send(new ListObjectVersionsCommand({ Bucket: B }));
-    const usage = store.usageOf('default');
+    const usage = await store.usageOf('default');
     const files = blobFiles();
     await server.stop();
     await start();
     const after = await s3.send(new ListObjectVersionsCommand({ Bucket: B }));
     const shape = (r: typeof before) => [r.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest, v.ETag]), r.DeleteMarkers?.map((m) => [m.Key, m.VersionId, m.IsLatest])];
     expect(shape(after)).toEqual(shape(before));
-    expect(store.usageOf('default')).toEqual(usage);
+    expect(await store.usageOf('default')).toEqual(usage);
     expect(blobFiles()).toEqual(files);
     expect((await bytesOf('docs/nested/readme.bin', 'null')).equals(fixtureObject('docs/nested/readme.bin').body)).toBe(true);
-    expect(store.checkUsage()).toEqual([]);
+    expect(await store.checkUsage()).toEqual([]);
   });
 });
