@@ -176,7 +176,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     };
     ctx.sourceIp = sourceIpOf(ctx);
     const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
-    if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key);
+    if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).

@@ -57,6 +57,8 @@ export interface StrataConfig {
   metadataUrl?: string;
   /** Shared mode: unreferenced blob files younger than this are left alone by recovery (seconds). */
   blobGraceSeconds: number;
+  /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
+  gcIntervalSeconds: number;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -81,6 +83,7 @@ export const defaultConfig: StrataConfig = {
   accelTtlSeconds: 5,
   regionEndpoints: [],
   blobGraceSeconds: 900,
+  gcIntervalSeconds: 60,
 };
 
 export class ConfigError extends Error {}
@@ -116,6 +119,7 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_ADMIN_PORT: 'adminPort',
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
+  STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
 };
 
 /** Flag (without --) → config field. */
@@ -144,6 +148,7 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'admin-port': 'adminPort',
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
+  'gc-interval-seconds': 'gcIntervalSeconds',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -232,6 +237,7 @@ function validate(c: StrataConfig): StrataConfig {
   }
   if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
+  if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);

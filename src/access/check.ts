@@ -22,9 +22,11 @@ export async function authorizeRequest(
   bucket: BucketRecord | undefined,
   key: string | undefined,
   extras: ConditionExtras = {},
+  /** the version acted on (?versionId=): its ACL and tags decide, not the current version's (AWS) */
+  versionId?: string,
 ): Promise<void> {
   let loaded: { record: ObjectRecord | undefined } | undefined;
-  const load = async () => (loaded ??= { record: await ctx.store.getObject(bucket!.name, key!) }).record;
+  const load = async () => (loaded ??= { record: await objectForDecision(ctx, bucket!.name, key!, versionId) }).record;
   const object =
     bucket && key !== undefined
       ? () => {
@@ -57,6 +59,14 @@ export async function authorizeRequest(
       throw err;
     }
   }
+}
+
+/** The object whose ACL and tags a decision reads: the named version, else the current one. */
+async function objectForDecision(ctx: RequestContext, bucket: string, key: string, versionId: string | undefined): Promise<ObjectRecord | undefined> {
+  if (versionId === undefined) return ctx.store.getObject(bucket, key);
+  // A malformed id or a delete marker has no ACL: the operation answers InvalidArgument or 405 itself.
+  const entry = await ctx.store.getVersion(bucket, key, versionId).catch(() => undefined);
+  return entry && !entry.isDeleteMarker ? entry.record : undefined;
 }
 
 /**

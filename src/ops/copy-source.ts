@@ -45,7 +45,7 @@ export async function loadCopySource(ctx: RequestContext): Promise<CopySource> {
   const bucket = await ctx.store.getBucket(parsed.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: parsed.bucket });
   // Reading a named version is s3:GetObjectVersion (AWS).
-  await authorizeObjectAction(ctx, parsed.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', 'read', parsed.key, bucket);
+  await authorizeObjectAction(ctx, parsed.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', 'read', parsed.key, bucket, {}, parsed.versionId);
   const entry = parsed.versionId !== undefined || versioningOf(bucket) !== undefined ? await ctx.store.getVersion(parsed.bucket, parsed.key, parsed.versionId) : undefined;
   const record = entry ? entry.record : parsed.versionId === undefined && versioningOf(bucket) === undefined ? await ctx.store.getObject(parsed.bucket, parsed.key) : undefined;
   if (parsed.versionId !== undefined && !entry) throw new S3Error('NoSuchVersion', undefined, { Key: parsed.key, VersionId: parsed.versionId });

@@ -5,6 +5,14 @@ import type { ConditionExtras } from '../access/request-conditions.ts';
 import type { LevelNeed, RequestContext } from '../http/operation.ts';
 import type { BucketRecord } from '../store/types.ts';
 
-export function authorizeObjectAction(ctx: RequestContext, action: string, level: LevelNeed, key: string, bucket: BucketRecord = ctx.bucket!, extras: ConditionExtras = {}): Promise<void> {
-  return authorizeRequest(ctx, action, level, bucket, key, extras);
+export function authorizeObjectAction(
+  ctx: RequestContext,
+  action: string,
+  level: LevelNeed,
+  key: string,
+  bucket: BucketRecord = ctx.bucket!,
+  extras: ConditionExtras = {},
+  versionId?: string,
+): Promise<void> {
+  return authorizeRequest(ctx, action, level, bucket, key, extras, versionId);
 }

@@ -44,8 +44,8 @@ export const GetObjectAttributes: Operation = {
   needsBucket: true,
   authorizesItself: true,
   async handle(ctx) {
-    await authorizeObjectAction(ctx, 's3:GetObject', 'read', ctx.key!);
-    await authorizeObjectAction(ctx, 's3:GetObjectAttributes', 'read', ctx.key!);
+    await authorizeObjectAction(ctx, 's3:GetObject', 'read', ctx.key!, ctx.bucket!, {}, ctx.query.get('versionId') ?? undefined);
+    await authorizeObjectAction(ctx, 's3:GetObjectAttributes', 'read', ctx.key!, ctx.bucket!, {}, ctx.query.get('versionId') ?? undefined);
     const wanted = requestedAttributes(header(ctx, 'x-amz-object-attributes'));
     const maxParts = Math.min(parseIntParam(header(ctx, 'x-amz-max-parts'), 'x-amz-max-parts', 0, 2 ** 31 - 1, 1000), 1000);
     const marker = parseIntParam(header(ctx, 'x-amz-part-number-marker'), 'x-amz-part-number-marker', 0, 2 ** 31 - 1, 0);

@@ -67,7 +67,7 @@ export const DeleteObjects: Operation = {
         if (key === '' ) throw new S3Error('InvalidArgument', 'Invalid key');
         if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
         // Each key is authorized on its own: a policy may deny some keys and allow others.
-        await authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key);
+        await authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key, ctx.bucket!, {}, versionId);
         const outcome = await ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
         if (!quiet) {
           const entry: XmlObject = { Key: key, VersionId: versionId };

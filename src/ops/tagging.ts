@@ -58,7 +58,7 @@ export const PutObjectTagging: Operation = {
   authorizesItself: true,
   async handle(ctx) {
     const tags = await readTagging(ctx, 10);
-    await authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags });
+    await authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags }, ctx.query.get('versionId') ?? undefined);
     await loadObject(ctx);
     const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
     await ctx.store.durable();

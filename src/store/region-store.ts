@@ -141,9 +141,13 @@ export class RegionStore {
     return this.meta.durable();
   }
 
-  /** Unlink blobs that a committed transaction released. Failures are retried by recovery. */
+  /**
+   * Unlink blobs that a committed transaction released. Failures are retried by recovery. On a
+   * shared filesystem nothing is unlinked here: another node may still be streaming the blob to
+   * a reader, so released blobs wait in dead_blobs for the collector (collect), past the grace period.
+   */
   reap(blobIds: string[]): void {
-    if (blobIds.length === 0) return;
+    if (blobIds.length === 0 || this.blobGraceMs > 0) return;
     void (async () => {
       const gone: string[] = [];
       for (const id of blobIds) {
@@ -171,9 +175,14 @@ export class RegionStore {
     const referenced = new Set<string>();
     for await (const row of this.meta.blobReferences()) for (const id of blobsOf(row)) referenced.add(id);
     let removed = 0;
-    for (const id of candidates) if (!referenced.has(id) && (await this.blobs.removeUnreferenced(id, this.blobGraceMs))) removed++;
-    // dead_blobs rows need no separate pass: their blobs are unreferenced, so the sweep above removed them.
-    await this.meta.forgetDeadBlobs(await this.meta.deadBlobs(1_000_000));
+    const remaining = new Set<string>();
+    for (const id of candidates) {
+      if (!referenced.has(id) && (await this.blobs.removeUnreferenced(id, this.blobGraceMs))) removed++;
+      else remaining.add(id);
+    }
+    // dead_blobs rows need no pass of their own: their blobs are unreferenced, so the sweep above
+    // removed them, unless they are younger than the grace period (then the row stays).
+    await this.meta.forgetDeadBlobs((await this.meta.deadBlobs(1_000_000)).filter((id) => !remaining.has(id)));
     return { temporary, unreferenced: removed };
   }
 

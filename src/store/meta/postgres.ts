@@ -50,6 +50,7 @@ export class PgDatabase {
       await client.query('BEGIN');
       // Serialise concurrent start-ups of several nodes on one key of the advisory lock space.
       await client.query('SELECT pg_advisory_xact_lock($1)', [lockId('strata-migrations')]);
+      await client.query(LEASES_TABLE);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL)`);
       const current = (await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_version`)).rows[0]?.version ?? 0;
@@ -64,6 +65,28 @@ export class PgDatabase {
       client.release();
     }
     return schema;
+  }
+
+  /**
+   * Take or renew the lease `name` for `holder` until `ttlMs` from now, unless another holder's
+   * lease is still running. Times are the database's, so nodes' clocks do not matter. Background
+   * work that must run once per cluster (blob collection) runs only while its lease is held; a
+   * node that dies stops renewing, and another takes over when the lease expires.
+   */
+  async tryLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `INSERT INTO strata_leases (name, holder, expires_at) VALUES ($1, $2, ${DB_NOW_MS} + $3)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE strata_leases.holder = excluded.holder OR strata_leases.expires_at < ${DB_NOW_MS}
+       RETURNING holder`,
+      [name, holder, ttlMs],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** Give up a lease (a node shutting down cleanly), so another node need not wait for it to expire. */
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.pool.query('DELETE FROM strata_leases WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
   /** Run `fn` in a transaction on one connection, again from the start after a retryable failure. */
@@ -95,6 +118,12 @@ export class PgDatabase {
     return this.pool.end();
   }
 }
+
+/** The database's clock in milliseconds since the epoch. */
+const DB_NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+/** Leases of work that runs once per cluster (see tryLease); shared by all regions. */
+const LEASES_TABLE = `CREATE TABLE IF NOT EXISTS strata_leases (name text PRIMARY KEY, holder text NOT NULL, expires_at bigint NOT NULL)`;
 
 /** A 64-bit advisory lock id for a name (collisions only make two unrelated writes queue). */
 function lockId(name: string | Buffer): string {
