@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const anonymous = (path: string) => rawRequest(server.port, { path, sign: null });
+const anonymous = (path: string) => rawRequest(server.port, { path, sign: false });
 
 describe('version ACLs', () => {
   it('keeps an older private version private under a public current one', async () => {
