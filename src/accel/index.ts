@@ -20,8 +20,11 @@
 //                                      (no names, keys or sizes of individual objects)
 //
 // The cache lives in <accelCacheDir>/node-<regions served>/, so processes that share one data
-// root (one process per region) never share or clean up each other's cache files.
+// root (one process per region) never share or clean up each other's cache files. Nodes of a
+// cluster (metadata in PostgreSQL) serve the same regions from one shared data directory: each
+// adds its host name and port (its pid when the port is ephemeral), and fills its own cache.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { regionEndpointMap } from '../config.ts';
@@ -72,7 +75,9 @@ export function createAccelService(services: Services): AccelServiceImpl {
   const log = (message: string, err?: unknown) => {
     if (warn) process.stderr.write(`${message}${err ? `: ${(err as Error).message ?? String(err)}` : ''}\n`);
   };
-  const cacheDir = join(config.accelCacheDir, `node-${[...config.regions].sort().join('+')}`);
+  const regionsServed = [...config.regions].sort().join('+');
+  const node = config.metadataUrl ? `-${hostname()}-${config.port || `pid${process.pid}`}` : '';
+  const cacheDir = join(config.accelCacheDir, `node-${regionsServed}${node}`);
   const cache = new ReadCache({ dir: cacheDir, capacity: config.accelCacheBytes, ttlMs: config.accelTtlSeconds * 1000, originFor, log });
 
   const stats = (): AccelStats => ({
