@@ -27,6 +27,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killChildren, kill9, startChild, type ChildServer } from '../helpers/child-server.ts';
 import { freshDatabase } from '../helpers/postgres.ts';
+import { rawRequest } from '../helpers/raw.ts';
 import { testAccessKey, testSecretKey } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -48,6 +49,7 @@ function nodeEnv(): Record<string, string> {
     STRATA_GC_INTERVAL_SECONDS: '1',
     STRATA_REGIONS: region,
     STRATA_LOG_LEVEL: 'error',
+    STRATA_ACCEL_TTL_SECONDS: '1',
   };
 }
 
@@ -198,6 +200,23 @@ describe('a cluster of three nodes', () => {
     clients[2] = clientFor(nodes[2]);
     expect(sha(await body(clients[2], 'shared', 'before-kill/4'))).toBe(acknowledged[4][1]);
     await collected();
+  });
+
+  it('serves accelerated reads from every node, each filling its own cache', async () => {
+    const first = randomBytes(300_000);
+    await clients[0].send(new PutObjectCommand({ Bucket: 'shared', Key: 'accelerated', Body: first }));
+    const accelerated = (node: ChildServer) => rawRequest(node.port, { host: `accel-object.${region}.localhost:${node.port}`, path: '/shared/accelerated' });
+    for (const node of nodes) {
+      const miss = await accelerated(node);
+      const hit = await accelerated(node);
+      expect([miss.status, miss.headers['x-strata-cache'], hit.headers['x-strata-cache']]).toEqual([200, 'miss', 'hit']);
+      expect(sha(hit.body)).toBe(sha(first));
+    }
+    // An overwrite through one node reaches every node's cache once the TTL has passed.
+    const second = randomBytes(1000);
+    await clients[1].send(new PutObjectCommand({ Bucket: 'shared', Key: 'accelerated', Body: second }));
+    await new Promise((r) => setTimeout(r, 1200));
+    for (const node of nodes) expect(sha((await accelerated(node)).body)).toBe(sha(second));
   });
 
   it('refuses a revoked key on every node within the documented time', async () => {
