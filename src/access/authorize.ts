@@ -15,7 +15,7 @@ import type { Principal } from '../identity/identity-store.ts';
 import type { LevelNeed } from '../http/operation.ts';
 import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
 import type { Acl, BucketRecord, Grant, ObjectRecord } from '../store/types.ts';
-import { allUsersUri, authenticatedUsersUri } from '../ops/acl-util.ts';
+import { allUsersUri, authenticatedUsersUri } from './acl-vocabulary.ts';
 import { isPublicPolicy } from '../policy/public.ts';
 import { levelAllows } from './levels.ts';
 

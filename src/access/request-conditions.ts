@@ -3,7 +3,7 @@
 // aws:CurrentTime is ISO-8601, aws:EpochTime epoch seconds, aws:SecureTransport always present.
 import type { RequestContext } from '../http/operation.ts';
 import { CK, existingObjectTagKey, requestObjectTagKey, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
-import { grantHeaders } from '../ops/acl-util.ts';
+import { grantHeaders } from './acl-vocabulary.ts';
 
 const listActions = new Set(['s3:listbucket', 's3:listbucketversions']);
 

@@ -5,17 +5,9 @@ import type { RequestContext } from '../http/operation.ts';
 import type { Acl, BucketRecord, Grant } from '../store/types.ts';
 import { authorizeObjectAction } from './object-access.ts';
 
-export const allUsersUri = 'http://acs.amazonaws.com/groups/global/AllUsers';
-export const authenticatedUsersUri = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
-export const logDeliveryUri = 'http://acs.amazonaws.com/groups/s3/LogDelivery';
+import { allUsersUri, authenticatedUsersUri, grantHeaders, logDeliveryUri } from '../access/acl-vocabulary.ts';
 
-export const grantHeaders = {
-  'x-amz-grant-read': 'READ',
-  'x-amz-grant-write': 'WRITE',
-  'x-amz-grant-read-acp': 'READ_ACP',
-  'x-amz-grant-write-acp': 'WRITE_ACP',
-  'x-amz-grant-full-control': 'FULL_CONTROL',
-} as const;
+export { allUsersUri, authenticatedUsersUri, grantHeaders, logDeliveryUri };
 
 export const cannedAcls = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write', 'aws-exec-read'] as const;
 
