@@ -141,3 +141,41 @@ export function markdownTable(summaries: ScenarioSummary[]): string {
   }
   return lines.join('\n');
 }
+
+/** A listing scenario's c=1 page against a small GET and the unversioned list-1000 page, on Strata. */
+export interface PageCost {
+  scenario: string;
+  p50Ms: number;
+  /** p50 ÷ p50 of a 4 KiB GET */
+  smallGets?: number;
+  /** p50 ÷ p50 of the list-1000 page */
+  vsList1000?: number;
+  serverCpuMsPerOp: number;
+  /** server CPU per op ÷ that of the list-1000 page */
+  cpuVsList1000?: number;
+}
+
+export function pageCosts(summaries: ScenarioSummary[], scenarios: string[]): PageCost[] {
+  const at1 = (id: string) => summaries.find((x) => x.scenario === id && x.concurrency === 1)?.strata;
+  const get = at1('get-4k');
+  const list = at1('list-1000');
+  return scenarios.flatMap((scenario) => {
+    const s = at1(scenario);
+    if (!s) return [];
+    return [{
+      scenario,
+      p50Ms: s.p50Ms,
+      smallGets: get ? s.p50Ms / get.p50Ms : undefined,
+      vsList1000: list ? s.p50Ms / list.p50Ms : undefined,
+      serverCpuMsPerOp: s.serverCpuMsPerOp,
+      cpuVsList1000: list ? s.serverCpuMsPerOp / list.serverCpuMsPerOp : undefined,
+    }];
+  });
+}
+
+/** "= 3.1 small GETs, 1.02× the unversioned page (p50 2.10 ms; server CPU 1.9 ms/op, 0.98×)" */
+export function describePageCost(c: PageCost): string {
+  const parts = [c.smallGets !== undefined ? `${fmt(c.smallGets, 1)} small GETs` : undefined, c.vsList1000 !== undefined ? `${fmt(c.vsList1000, 2)}× the unversioned list-1000 page` : undefined];
+  const cpu = `server CPU ${fmt(c.serverCpuMsPerOp)} ms/op${c.cpuVsList1000 !== undefined ? `, ${fmt(c.cpuVsList1000, 2)}×` : ''}`;
+  return `= ${parts.filter(Boolean).join(', ')} (p50 ${fmt(c.p50Ms)} ms at c=1; ${cpu})`;
+}

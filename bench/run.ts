@@ -13,8 +13,13 @@
 //   --quick              smoke run: 1 repeat, few operations, a 10,000-object list bucket
 //   --repeats N          repeats per scenario (default 3; --quick: 1)
 //   --only a,b           scenario ids: put-4k get-4k put-1m get-1m put-64m put-64m-unsigned get-64m mpu-256m list-1000
+//                        list-1000-versioned list-markers (= list-markers, list-markers-versions,
+//                        list-markers-versions-live); a listing
+//                        scenario brings get-4k and list-1000 along (its figures are reported against them)
 //   --conc 1,16          concurrency levels (default 1,16)
 //   --list-objects N     objects in the list bucket (default 100000; --quick: 10000)
+//   --versioned-keys N   keys in the versioned bucket, 11 versions each (default 10000; --quick: 2000)
+//   --markers N          delete markers before the live keys of the markers prefix (default 100000; --quick: 10000)
 //   --no-baseline        Strata only
 //   --no-strata          baseline only (to check the harness itself)
 //   --cpu-prof           write V8 CPU profiles of both servers to bench/results/prof-<time>/{strata,baseline}/
@@ -33,8 +38,9 @@ import { join } from 'node:path';
 import { parseFlags } from './flags.ts';
 import { connect, median, percentile, runLoad, type Target } from './load.ts';
 import { benchAccessKey, benchSecretKey, cpuMs, machineBusyMs, memory, resetPeakRss, repoRoot, startBaseline, startStrata, type ServerProcess } from './procs.ts';
-import { markdownTable, summarise, type RunRecord } from './report.ts';
+import { describePageCost, markdownTable, pageCosts, summarise, type RunRecord } from './report.ts';
 import { makeBodies, makeScenarios, populateList, setup, type ServerKind } from './scenarios.ts';
+import { liveKeys, populateMarkers, populateVersioned, versionsPerKey, type Populated } from './versioned-lists.ts';
 
 /** CLOCK_MONOTONIC in microseconds: the clock of V8 CPU profiles, so run windows can be cut out of them. */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -58,16 +64,20 @@ async function main(): Promise<void> {
     await runMemoryBench(flags);
     return;
   }
-  const known = new Set(['quick', 'repeats', 'only', 'conc', 'list-objects', 'no-baseline', 'no-strata', 'cpu-prof', 'data-root', 'keep', 'retries', 'retry-budget-min']);
+  const known = new Set(['quick', 'repeats', 'only', 'conc', 'list-objects', 'no-baseline', 'no-strata', 'cpu-prof', 'data-root', 'keep', 'retries', 'retry-budget-min', 'versioned-keys', 'markers']);
   for (const name of Object.keys(flags)) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const quick = flags.quick === 'true';
   const repeats = Number(flags.repeats ?? (quick ? 1 : 3));
   const concurrencies = (flags.conc ?? '1,16').split(',').map(Number);
   const listObjects = Number(flags['list-objects'] ?? (quick ? 10_000 : 100_000));
+  const versionedKeys = Number(flags['versioned-keys'] ?? (quick ? 2000 : 10_000));
+  const markers = Number(flags.markers ?? (quick ? 10_000 : 100_000));
   const withBaseline = flags['no-baseline'] !== 'true';
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error('--repeats must be a positive integer');
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new Error('--conc takes integers 1-64');
   if (!Number.isInteger(listObjects) || listObjects < 1000) throw new Error('--list-objects must be at least 1000');
+  if (!Number.isInteger(versionedKeys) || versionedKeys < 1000) throw new Error('--versioned-keys must be at least 1000');
+  if (!Number.isInteger(markers) || markers < 1000) throw new Error('--markers must be at least 1000');
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = join(repoRoot, 'bench', 'results');
@@ -77,11 +87,14 @@ async function main(): Promise<void> {
 
   log('preparing bodies (random data, SHA-256 computed before timing)');
   const bodies = makeBodies();
-  let scenarios = makeScenarios(bodies, listObjects);
+  let scenarios = makeScenarios(bodies, listObjects, versionedKeys);
   if (flags.only) {
-    const wanted = flags.only.split(',');
-    for (const id of wanted) if (!scenarios.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}; known: ${scenarios.map((s) => s.id).join(' ')}`);
-    scenarios = scenarios.filter((s) => wanted.includes(s.id));
+    const wanted = new Set(flags.only.split(','));
+    for (const id of wanted) if (!scenarios.some((s) => s.id === id || s.group === id)) throw new Error(`unknown scenario ${id}; known: ${scenarios.map((s) => s.id).join(' ')}`);
+    const chosen = scenarios.filter((s) => wanted.has(s.id) || (s.group !== undefined && wanted.has(s.group)));
+    const required = new Set(chosen.flatMap((s) => s.requires ?? []).filter((id) => !chosen.some((s) => s.id === id)));
+    if (required.size) log(`also running ${[...required].join(', ')}: the chosen scenarios are reported against them`);
+    scenarios = scenarios.filter((s) => chosen.includes(s) || required.has(s.id));
   }
 
   const root = mkdtempSync(join(flags['data-root'] ?? tmpdir(), 'strata-bench-'));
@@ -103,6 +116,8 @@ async function main(): Promise<void> {
 
   const records: RunRecord[] = [];
   const populate: Record<string, { objects: number; ms: number; opsPerSec: number }> = {};
+  let populateV: Populated | undefined;
+  let populateM: Populated | undefined;
   const started = Date.now();
   try {
     if (flags['no-strata'] !== 'true') {
@@ -127,6 +142,20 @@ async function main(): Promise<void> {
         const p = await populateList(s.target, listObjects, 32, (n) => log(`  ${s.kind}: ${n.toLocaleString('en-US')} objects`));
         populate[s.kind] = { objects: listObjects, ms: p.ms, opsPerSec: (listObjects / p.ms) * 1000 };
         log(`  ${s.kind}: ${Math.round(populate[s.kind].opsPerSec)} PUT/s (${(p.ms / 1000).toFixed(1)} s)${p.errors.length ? `, errors: ${p.errors.join('; ')}` : ''}`);
+      }
+      if (s.kind !== 'strata') continue;
+      const progress = (n: number) => log(`  ${n.toLocaleString('en-US')} requests`);
+      if (scenarios.some((x) => x.needsVersioned)) {
+        log(`strata: versioned bucket: ${versionedKeys.toLocaleString('en-US')} keys × ${versionsPerKey} zero-byte PUTs (32 in flight)`);
+        syncDisks();
+        populateV = await populateVersioned(s.target, versionedKeys, progress);
+        log(`  strata: ${Math.round(populateV.opsPerSec)} PUT/s (${(populateV.ms / 1000).toFixed(1)} s)`);
+      }
+      if (scenarios.some((x) => x.needsMarkers)) {
+        log(`strata: markers bucket: ${markers.toLocaleString('en-US')} DELETEs (delete markers), then ${liveKeys.toLocaleString('en-US')} PUTs (32 in flight)`);
+        syncDisks();
+        populateM = await populateMarkers(s.target, markers, progress);
+        log(`  strata: ${Math.round(populateM.opsPerSec)} requests/s (${(populateM.ms / 1000).toFixed(1)} s)`);
       }
     }
 
@@ -210,13 +239,14 @@ async function main(): Promise<void> {
       };
     };
 
-    const plan = scenarios.length * concurrencies.length * sides.length * repeats;
+    const sidesOf = (scenario: (typeof scenarios)[number], order: Side[]) => (scenario.strataOnly ? order.filter((s) => s.kind === 'strata') : order);
+    const plan = scenarios.reduce((n, x) => n + sidesOf(x, sides).length, 0) * concurrencies.length * repeats;
     let done = 0;
     for (let rep = 0; rep < repeats; rep++) {
       const order = rep % 2 === 0 ? sides : [...sides].reverse();
       for (const scenario of scenarios) {
         for (const c of concurrencies) {
-          for (const s of order) {
+          for (const s of sidesOf(scenario, order)) {
             // A run during which other programs kept the machine busy is repeated (up to
             // twice more) and the quietest attempt is kept.
             let rec: RunRecord | undefined;
@@ -275,9 +305,22 @@ async function main(): Promise<void> {
           '.',
       );
     }
+    const versionedCosts = pageCosts(summaries, ['list-1000-versioned', 'list-markers', 'list-markers-versions', 'list-markers-versions-live']);
+    const costOf = (id: string) => versionedCosts.find((c) => c.scenario === id);
+    const cv = costOf('list-1000-versioned');
+    if (cv) lines.push('', `Versioned bucket (${versionedKeys.toLocaleString('en-US')} keys, each with ${versionsPerKey - 1} noncurrent versions): one 1,000-key ListObjectsV2 page ${describePageCost(cv)}.`);
+    const cm = costOf('list-markers');
+    const cmv = costOf('list-markers-versions');
+    if (cm || cmv) lines.push('', `Prefix holding ${markers.toLocaleString('en-US')} delete markers, then ${liveKeys.toLocaleString('en-US')} live keys:`);
+    if (cm) lines.push(`- ListObjectsV2 first page (1,000 live keys, every marker skipped) ${describePageCost(cm)};`);
+    const cml = costOf('list-markers-versions-live');
+    if (cmv) lines.push(`- ListObjectVersions first page (1,000 delete markers) ${describePageCost(cmv)}${cml ? ';' : '.'}`);
+    if (cml) lines.push(`- ListObjectVersions first page of prefix m/live- (1,000 versions after all the markers) ${describePageCost(cml)}.`);
     for (const [kind, p] of Object.entries(populate)) {
       lines.push(`Populating the list bucket (${kind}): ${Math.round(p.opsPerSec)} zero-byte PUT/s at 32 in flight (${(p.ms / 1000).toFixed(1)} s).`);
     }
+    if (populateV) lines.push(`Populating the versioned bucket (strata): ${Math.round(populateV.opsPerSec)} zero-byte PUT/s at 32 in flight (${populateV.requests.toLocaleString('en-US')} in ${(populateV.ms / 1000).toFixed(1)} s).`);
+    if (populateM) lines.push(`Populating the markers prefix (strata): ${Math.round(populateM.opsPerSec)} DELETE/PUT per second at 32 in flight (${populateM.requests.toLocaleString('en-US')} in ${(populateM.ms / 1000).toFixed(1)} s).`);
     lines.push(`Strata RSS: peak ${(strataPeakBytes / 1e6).toFixed(0)} MB over the timed runs, ${(strataEndRss / 1e6).toFixed(0)} MB at the end. Errors: ${totalErrors}. Wall time ${((Date.now() - started) / 60000).toFixed(1)} min.`);
     const clientCpu = summaries
       .filter((s) => s.concurrency === Math.max(...concurrencies))
@@ -297,10 +340,13 @@ async function main(): Promise<void> {
     const out = {
       when: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), node: process.version },
-      options: { quick, repeats, concurrencies, listObjects, scenarios: scenarios.map((s) => s.id), withBaseline },
+      options: { quick, repeats, concurrencies, listObjects, versionedKeys, markers, scenarios: scenarios.map((s) => s.id), withBaseline },
       summaries,
       listPageCostInSmallGets: listCost,
+      versionedPageCosts: versionedCosts,
       populate,
+      populateVersioned: populateV,
+      populateMarkers: populateM,
       strataPeakRssBytes: strataPeakBytes,
       strataEndRssBytes: strataEndRss,
       totalErrors,

@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RequestError, send, type Target } from './load.ts';
 import { emptySha256, sha256Hex, unsignedPayload } from './sigv4.ts';
+import { versionedListScenarios } from './versioned-lists.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -69,6 +70,16 @@ export interface Scenario {
   fixture?: string;
   /** needs the populated list bucket */
   needsList?: boolean;
+  /** needs the versioned bucket (bench/versioned-lists.ts) */
+  needsVersioned?: boolean;
+  /** needs the delete-markers bucket (bench/versioned-lists.ts) */
+  needsMarkers?: boolean;
+  /** runs on Strata only (the baseline has no versions) */
+  strataOnly?: boolean;
+  /** `--only GROUP` selects every scenario of the group */
+  group?: string;
+  /** scenarios that must run too (the figures this one is reported against) */
+  requires?: string[];
 }
 
 /** Operation counts: [at concurrency 1, above 1] for the full and the quick run; time caps [full, quick]. */
@@ -100,7 +111,7 @@ export function listKey(n: number): string {
   return `obj-${String(n).padStart(6, '0')}`;
 }
 
-export function makeScenarios(bodies: Bodies, listObjects: number): Scenario[] {
+export function makeScenarios(bodies: Bodies, listObjects: number, versionedKeys: number): Scenario[] {
   const put = (id: string, label: string, size: number, pick: (i: number) => Body, keyOf: (runTag: string, i: number, w: number) => string, unsigned: boolean, c: ReturnType<typeof counts>, target?: number): Scenario => ({
     id,
     label,
@@ -127,6 +138,7 @@ export function makeScenarios(bodies: Bodies, listObjects: number): Scenario[] {
   });
 
   const listPages = Math.max(1, Math.floor(listObjects / 1000));
+  const listCounts = counts([200, 800], [30, 100], [5000, 2000], 4);
   return [
     // 4 KiB PUTs write new keys (small enough to keep); larger PUTs overwrite a bounded key set per worker.
     put('put-4k', '4 KiB PUT', 4 * KiB, (i) => bodies.small[i % 16], (tag, i) => `put-4k/${tag}-${i}`, false, counts([1500, 5000], [200, 500], [6000, 3000], 30), 0.45),
@@ -184,7 +196,9 @@ export function makeScenarios(bodies: Bodies, listObjects: number): Scenario[] {
       label: 'ListObjectsV2 1,000-key page',
       opBytes: 0,
       needsList: true,
-      counts: counts([200, 800], [30, 100], [5000, 2000], 4),
+      // The page cost is reported in small GETs.
+      requires: ['get-4k'],
+      counts: listCounts,
       task: (t) => async (i) => {
         const page = i % listPages;
         const query: [string, string][] = [['list-type', '2'], ['max-keys', '1000']];
@@ -197,6 +211,7 @@ export function makeScenarios(bodies: Bodies, listObjects: number): Scenario[] {
         return res.bytes;
       },
     },
+    ...versionedListScenarios(listCounts, versionedKeys),
   ];
 }
 
