@@ -10,6 +10,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import pg from 'pg';
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
+import { maxUtf8 } from '../key-order.ts';
 import { VersionClock } from '../versions.ts';
 import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata } from './metadata.ts';
 import { regionMigrations, regionSchema, USAGE_SHARDS } from './postgres-schema.ts';
@@ -201,7 +202,7 @@ class PgReads implements MetaReads {
     return (await this.db.query<PartRow>(this.sql.allParts, [uploadId])).rows;
   }
   uploadsPage(bucket: string, keyMarker: string, uploadIdMarker: string, lower: string, upper: string, limit: number) {
-    return this.many<UploadRow>(this.sql.uploadsPage, [bucket, utf8(keyMarker), uploadIdMarker, utf8(lower), utf8(upper), limit]);
+    return this.many<UploadRow>(this.sql.uploadsPage, [bucket, utf8(keyMarker), uploadIdMarker, utf8(maxUtf8(keyMarker, lower)), utf8(upper), limit]);
   }
   async usage(org: string) {
     const row = (await this.db.query<{ bytes: string | null; objects: string | null }>(this.sql.usage, [org])).rows[0];

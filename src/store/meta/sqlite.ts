@@ -7,6 +7,7 @@
 // synchronous underneath (better-sqlite3); the promises only give both engines one interface.
 import Database from 'better-sqlite3';
 import { openDatabase, FileSyncer, type Db } from '../db.ts';
+import { maxUtf8 } from '../key-order.ts';
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
 import { VersionClock } from '../versions.ts';
 import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata } from './metadata.ts';
@@ -22,16 +23,20 @@ function readStatements(db: Db) {
     newestVersion: db.prepare<[string, string], VersionRow>('SELECT * FROM object_versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
     versionBySeq: db.prepare<[string, string, number], VersionRow>('SELECT * FROM object_versions WHERE bucket = ? AND key = ? AND seq = ?'),
     nullVersion: db.prepare<[string, string], VersionRow>('SELECT * FROM object_versions WHERE bucket = ? AND key = ? AND version_id IS NULL'),
+    // The key ranges below have one lower bound, key >= from (from = the greater of `after` and
+    // `lower`; key <> after excludes `after` itself). Given key > ? AND key >= ?, SQLite seeks by
+    // one and tests every row against the other: a prefix listing walked all the keys before the
+    // prefix, and each common-prefix re-seek walked all the keys under it.
     listPage: db.prepare<[string, string, string, string, number], ListRow>(
       // Only what a listing shows: the storage class is read in SQL, not by parsing every row's metadata.
       `SELECT key, size, etag, last_modified, owner_org, json_extract(meta, '$.storageClass') AS storage_class
-       FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+       FROM objects WHERE bucket = ? AND key >= ? AND key <> ? AND key < ? ORDER BY key LIMIT ?`,
     ),
     currentWithin: db.prepare<[string, string, number, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? AND seq < ? LIMIT ?'),
-    currentFrom: db.prepare<[string, string, string, string, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?'),
+    currentFrom: db.prepare<[string, string, string, string, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key >= ? AND key <> ? AND key < ? ORDER BY key LIMIT ?'),
     historyWithin: db.prepare<[string, string, number, number], VersionRow>('SELECT * FROM object_versions WHERE bucket = ? AND key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
     historyFrom: db.prepare<[string, string, string, string, number], VersionRow>(
-      'SELECT * FROM object_versions WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key, seq DESC LIMIT ?',
+      'SELECT * FROM object_versions WHERE bucket = ? AND key >= ? AND key <> ? AND key < ? ORDER BY key, seq DESC LIMIT ?',
     ),
     upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
     part: db.prepare<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
@@ -77,19 +82,19 @@ class SqliteReads implements MetaReads {
     return this.r.nullVersion.get(bucket, key);
   }
   async listPage(bucket: string, after: string, lower: string, upper: string, limit: number) {
-    return this.r.listPage.all(bucket, after, lower, upper, limit);
+    return this.r.listPage.all(bucket, maxUtf8(after, lower), after, upper, limit);
   }
   async currentWithin(bucket: string, key: string, belowSeq: number, limit: number) {
     return this.r.currentWithin.all(bucket, key, belowSeq, limit);
   }
   async currentFrom(bucket: string, after: string, lower: string, upper: string, limit: number) {
-    return this.r.currentFrom.all(bucket, after, lower, upper, limit);
+    return this.r.currentFrom.all(bucket, maxUtf8(after, lower), after, upper, limit);
   }
   async historyWithin(bucket: string, key: string, belowSeq: number, limit: number) {
     return this.r.historyWithin.all(bucket, key, belowSeq, limit);
   }
   async historyFrom(bucket: string, after: string, lower: string, upper: string, limit: number) {
-    return this.r.historyFrom.all(bucket, after, lower, upper, limit);
+    return this.r.historyFrom.all(bucket, maxUtf8(after, lower), after, upper, limit);
   }
   async upload(uploadId: string) {
     return this.r.upload.get(uploadId);
@@ -104,7 +109,8 @@ class SqliteReads implements MetaReads {
     return this.r.allParts.all(uploadId);
   }
   async uploadsPage(bucket: string, keyMarker: string, uploadIdMarker: string, lower: string, upper: string, limit: number) {
-    return this.r.uploadsPage.all(bucket, keyMarker, keyMarker, uploadIdMarker, lower, upper, limit);
+    // The seek bound is the greater of the marker and the prefix (see listPage).
+    return this.r.uploadsPage.all(bucket, keyMarker, keyMarker, uploadIdMarker, maxUtf8(keyMarker, lower), upper, limit);
   }
   async usage(org: string) {
     return this.r.usage.get(org);
