@@ -135,6 +135,8 @@ async function startChild(name: string, command: string, args: string[], env: No
 
 export interface StrataOptions {
   dataDir: string;
+  /** further STRATA_* settings (e.g. STRATA_METADATA_URL for the PostgreSQL engine) */
+  extraEnv?: Record<string, string>;
   /** directory for a V8 CPU profile of the server (written when it exits) */
   cpuProfDir?: string;
 }
@@ -148,6 +150,7 @@ export function startStrata(opts: StrataOptions): Promise<ServerProcess> {
     STRATA_ADMIN_ACCESS_KEY: benchAccessKey,
     STRATA_ADMIN_SECRET_KEY: benchSecretKey,
     STRATA_LOG_LEVEL: 'warn',
+    ...opts.extraEnv,
   });
   const listening = /Strata listening on http:\/\/127\.0\.0\.1:(\d+)/;
   if (opts.cpuProfDir) {

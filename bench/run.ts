@@ -29,6 +29,8 @@
 //   --data-root DIR      where the servers' temporary data directories go (default: the OS temp dir)
 //   --keep               keep the data directories afterwards
 //   --memory [--size N]  run bench/memory.ts instead (5 GiB up- and download, peak RSS)
+//   --cluster            run bench/cluster.ts instead: the PostgreSQL engine against SQLite and the
+//                        baseline, then 2 and 3 nodes over one database [--repeats N --list-objects N]
 //
 // Output: a markdown table on stdout, progress on stderr, and bench/results/<time>.json (+ .md).
 import { spawnSync } from 'node:child_process';
@@ -62,6 +64,11 @@ async function main(): Promise<void> {
   if (flags.memory) {
     const { runMemoryBench } = await import('./memory.ts');
     await runMemoryBench(flags);
+    return;
+  }
+  if (flags.cluster) {
+    const { runClusterBench } = await import('./cluster.ts');
+    await runClusterBench(flags);
     return;
   }
   const known = new Set(['quick', 'repeats', 'only', 'conc', 'list-objects', 'no-baseline', 'no-strata', 'cpu-prof', 'data-root', 'keep', 'retries', 'retry-budget-min', 'versioned-keys', 'markers']);

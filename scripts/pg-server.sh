@@ -7,7 +7,9 @@
 # Needs Debian's postgresql (15+). PostgreSQL refuses to run as root, so as root the cluster is
 # owned by the `postgres` system user the package creates. The URL printed is
 #   postgres://strata@127.0.0.1:PORT/strata
-# (trust authentication on loopback only: never use this for data you care about).
+# (trust authentication on loopback only: never use this for data you care about). The server runs
+# with fsync and synchronous commit off, for fast tests; PG_SERVER_DURABLE=1 keeps PostgreSQL's
+# durable defaults (benchmarks that compare its commits with SQLite's fsynced ones).
 set -euo pipefail
 
 bindir=""
@@ -36,9 +38,11 @@ case "$cmd" in
       as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --locale=C --encoding=UTF8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [[ "${PG_SERVER_DURABLE:-}" == 1 ]] && fast=""
     # Sockets in the data directory (not /var/run/postgresql, which may not exist); loopback TCP only.
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=200 $fast" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
 SELECT 'CREATE ROLE strata LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'strata')\gexec
