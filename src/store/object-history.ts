@@ -87,7 +87,7 @@ export async function removeNullVersion(tx: MetaTx, bucket: string, key: string,
  * record's is the caller's. Returns the blobs to unlink after the commit.
  */
 export async function installCurrent(tx: MetaTx, record: ObjectRecord, prevRow: ObjectRow | undefined, status: VersioningStatus | undefined): Promise<string[]> {
-  const seq = await tx.nextSeq(record.bucket, record.key, prevRow);
+  const seq = await tx.nextSeq(record.bucket, record.key, prevRow, status !== undefined);
   record.versionId = status === 'Enabled' ? newVersionId(seq) : null;
   const released: Released = { blobs: [], usage: [] };
   if (prevRow) {

@@ -426,7 +426,7 @@ export class RegionStore {
           release(row, r);
         }
       } else {
-        const seq = await tx.nextSeq(bucket, key, row);
+        const seq = await tx.nextSeq(bucket, key, row, true);
         const markerId = status === 'Enabled' ? newVersionId(seq) : null;
         if (row) {
           await tx.deleteObject(bucket, key);

@@ -52,8 +52,12 @@ export interface MetaTx extends MetaReads {
   lockKey(bucket: string, key: string): Promise<ObjectRow | undefined>;
   /** the upload row, locked: parts commit under a shared lock, complete and abort exclusive */
   lockUpload(uploadId: string, mode: 'share' | 'exclusive'): Promise<UploadRow | undefined>;
-  /** a sequence number above every version the key has and above every earlier one this node issued */
-  nextSeq(bucket: string, key: string, current: ObjectRow | undefined): Promise<number>;
+  /**
+   * A sequence number above every version the key has and above every earlier one this node
+   * issued. `hasHistory`: the key may have noncurrent versions or markers (its bucket was ever
+   * versioned); a bucket never versioned has none, and their number need not be looked up.
+   */
+  nextSeq(bucket: string, key: string, current: ObjectRow | undefined, hasHistory: boolean): Promise<number>;
 
   insertBucket(name: string, ownerOrg: string, createdAt: number, acl: string | null): Promise<void>;
   deleteBucket(name: string): Promise<void>;

@@ -240,9 +240,9 @@ class PgTx extends PgReads implements MetaTx {
   lockUpload(uploadId: string, mode: 'share' | 'exclusive') {
     return this.one<UploadRow>(mode === 'share' ? this.sql.lockUploadShare : this.sql.lockUploadExclusive, [uploadId]);
   }
-  async nextSeq(bucket: string, key: string, current: ObjectRow | undefined) {
+  async nextSeq(bucket: string, key: string, current: ObjectRow | undefined, hasHistory: boolean) {
     // Nodes' clocks differ: with the key locked, the stored history is the floor.
-    const stored = (await this.client.query<{ seq: number | null }>(this.sql.highestVersionSeq, [bucket, utf8(key)])).rows[0]?.seq ?? 0;
+    const stored = hasHistory ? ((await this.client.query<{ seq: number | null }>(this.sql.highestVersionSeq, [bucket, utf8(key)])).rows[0]?.seq ?? 0) : 0;
     return Math.max(this.clock.next(), (current?.seq ?? 0) + 1, stored + 1);
   }
   async insertBucket(name: string, ownerOrg: string, createdAt: number, acl: string | null) {
