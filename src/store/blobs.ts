@@ -100,6 +100,13 @@ export class BlobStore {
    * @param inlineMaxBytes bodies declared at most this long are stored in `inline` (0: never),
    *   inserted by the metadata transaction that first references them (persistInline).
    */
+  /**
+   * On a shared filesystem (NFS and others cache directory lookups, negative ones included) a
+   * blob another node has just committed may be briefly invisible here: a file not found is
+   * looked for once more after this many milliseconds (0: one process, not found is final).
+   */
+  retryMissingMs = 0;
+
   constructor(root: string, private readonly fsync: boolean, private readonly inline: InlineBlobTable, private readonly inlineMaxBytes: number) {
     this.blobDir = join(root, 'blobs');
     this.tmpDir = join(root, 'tmp');
@@ -208,7 +215,7 @@ export class BlobStore {
       if (pending) return bufferStream(slice(pending));
       return lazyBufferStream(async () => slice(await this.inlineData(id)));
     }
-    return new PooledFileReader(this.pathOf(id), start, end);
+    return new PooledFileReader(this.pathOf(id), start, end, this.retryMissingMs);
   }
 
   /**
@@ -220,7 +227,11 @@ export class BlobStore {
       const data = await this.inlineData(id);
       return { size: data.length, read: (start, end) => bufferStream(data.subarray(start, end + 1)), close: async () => undefined };
     }
-    const handle = await open(this.pathOf(id), 'r');
+    const handle = await open(this.pathOf(id), 'r').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' || this.retryMissingMs === 0) throw err;
+      await new Promise((r) => setTimeout(r, this.retryMissingMs));
+      return open(this.pathOf(id), 'r');
+    });
     try {
       const { size } = await handle.stat();
       return {

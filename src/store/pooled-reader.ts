@@ -29,14 +29,22 @@ export class PooledFileReader extends Readable {
   private readonly lent = new Map<ArrayBufferLike, Buffer>();
   private lending = false;
 
-  /** Bytes [start, end] (inclusive) of the file at `path`. */
-  constructor(private readonly path: string, start = 0, private readonly end = Number.MAX_SAFE_INTEGER) {
+  /**
+   * Bytes [start, end] (inclusive) of the file at `path`. `retryMissingMs`: a file not found is
+   * looked for once more after this long (see BlobStore: a shared filesystem may not show another
+   * node's new file at once); 0: not found is final.
+   */
+  constructor(private readonly path: string, start = 0, private readonly end = Number.MAX_SAFE_INTEGER, private readonly retryMissingMs = 0) {
     super();
     this.position = start;
   }
 
   override _construct(done: (err?: Error | null) => void): void {
     open(this.path, 'r', (err, fd) => {
+      if (err?.code === 'ENOENT' && this.retryMissingMs > 0) {
+        setTimeout(() => open(this.path, 'r', (again, fd2) => ((this.fd = fd2), done(again))), this.retryMissingMs);
+        return;
+      }
       this.fd = fd;
       done(err);
     });

@@ -109,6 +109,8 @@ export class RegionStore {
     this.bucketCache = new ChangeCounterCache(() => meta.changeCounter());
     this.blobs = new BlobStore(root, options.fsync, { inlineBlob: (id) => meta.read.inlineBlob(id), removeInlineBlob: (id) => meta.removeInlineBlob(id), inlineBlobIds: () => meta.inlineBlobIds() }, options.inlineMaxBytes);
     this.uploads = new RegionUploads(meta, this.blobs, (ids) => this.reap(ids));
+    // Shared data directory: one bounded retry for a blob another node has just committed.
+    if (this.blobGraceMs > 0) this.blobs.retryMissingMs = 200;
   }
 
   // ---- durability -------------------------------------------------------------------
