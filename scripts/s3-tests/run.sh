@@ -161,15 +161,15 @@ EOF
 markexpr="${S3TESTS_MARKEXPR:-not fails_on_rgw and not lifecycle and not lifecycle_expiration and not lifecycle_transition \
 and not cloud_transition and not cloud_restore and not sns and not s3select and not bucket_logging \
 and not bucket_logging_cleanup and not fails_without_logging_rollover and not sse_s3 and not bucket_encryption \
-and not object_lock and not versioning and not s3website and not s3website_routing_rules \
+and not object_lock and not s3website and not s3website_routing_rules \
 and not s3website_redirect_location and not appendobject and not storage_class and not target_by_bucket \
-and not delete_marker and not object_ownership and not iam_user and not iam_account and not iam_tenant \
+and not object_ownership and not iam_user and not iam_account and not iam_tenant \
 and not iam_role and not iam_cross_account and not user_policy and not role_policy and not group \
 and not group_policy and not test_of_sts and not webidentity_test and not abac_test and not session_policy \
 and not token_claims_trust_policy_test and not token_principal_tag_role_policy_test \
 and not token_request_tag_trust_policy_test and not token_resource_tags_test and not token_role_tags_test \
 and not token_tag_keys_test}"
-kexpr="${S3TESTS_KEXPR:-not versioning and not versioned and not object_lock and not cors and not lifecycle \
+kexpr="${S3TESTS_KEXPR:-not object_lock and not cors and not lifecycle \
 and not logging and not kms and not sse_s3 and not tenant and not torrent and not restore and not read_through \
 and not usage and not unordered}"
 

@@ -6,7 +6,6 @@ usage: summarize.py JUNIT_XML [--failures] [--json OUT.json] [--source test_s3.p
 Failures that say nothing about Strata are counted apart as n/a:
   client      the test cannot be sent by Debian's botocore 1.29 / awscrt (ParamValidationError for
               newer parameters, awscrt refusing a presigned URL with expiry <= 0)
-  versioning  the test first enables bucket versioning, which Strata does not offer
 With --source, tests s3-tests marks fails_on_aws (RGW-only behaviour) are tagged [fails_on_aws].
 
 Groups are chosen from the test name by the first matching pattern below (order matters: a
@@ -28,13 +27,14 @@ GROUPS = [
     ('multipart', r'multipart|_part(_|$)|resend_first'),
     ('conditional', r'if_?match|if_?none|ifnon|modifiedsince|conditional'),
     ('range', r'^test_ranged'),
+    ('versioning', r'versioning|versioned|version_id|delete_marker'),
     ('bucket', r'list_buckets|buckets_'),
     ('listing', r'bucket_list|bucket_listv2|key_count|list_objects'),
     ('bucket', r'bucket|get_location'),
     ('object', r'object|obj|atomic|continue|tags|tagging'),
     ('other', r'.'),
 ]
-ORDER = ['bucket', 'object', 'listing', 'multipart', 'copy', 'range', 'conditional', 'checksums',
+ORDER = ['bucket', 'object', 'listing', 'versioning', 'multipart', 'copy', 'range', 'conditional', 'checksums',
          'bucket policy', 'ACL', 'encryption (SSE-C)', 'post-object', 'other']
 
 
@@ -66,8 +66,6 @@ def one_line(text):
 def not_applicable(message):
     if 'ParamValidationError' in message or 'Unknown parameter in' in message:
         return 'client'
-    if 'PutBucketVersioning' in message:
-        return 'versioning'
     return None
 
 
@@ -130,21 +128,24 @@ def main():
         with open(args[args.index('--json') + 1], 'w') as f:
             json.dump(results, f, indent=1)
 
-    cols = ('passed', 'failed', 'error', 'skipped', 'na-client', 'na-versioning')
+    cols = ('passed', 'failed', 'error', 'skipped', 'na-client')
     table = {}
     for r in results:
         row = table.setdefault(r['group'], dict.fromkeys(cols, 0))
         row[f"na-{r['na']}" if r['na'] else r['outcome']] += 1
     total = {k: sum(row[k] for row in table.values()) for k in cols}
 
-    print('failed/errors count only what Strata answered wrongly; n/a = not sendable by this client (client)')
-    print('or needs bucket versioning (versioning). See summarize.py --help.')
-    print(f"{'group':<20} {'passed':>6} {'failed':>6} {'errors':>6} {'skipped':>7} {'n/a-client':>10} {'n/a-versioning':>14}")
+    print('failed/errors count only what Strata answered wrongly; n/a = not sendable by this client.')
+    print('See summarize.py --help.')
+    print(f"{'group':<20} {'passed':>6} {'failed':>6} {'errors':>6} {'skipped':>7} {'n/a-client':>10} {'pass %':>7}")
+    def pct(row):
+        sendable = row['passed'] + row['failed'] + row['error']
+        return f"{100 * row['passed'] / sendable:.1f}" if sendable else '-'
     for g in ORDER:
         if g in table:
             row = table[g]
-            print(f"{g:<20} " + ' '.join(f"{row[c]:>{w}}" for c, w in zip(cols, (6, 6, 6, 7, 10, 14))))
-    print(f"{'TOTAL':<20} " + ' '.join(f"{total[c]:>{w}}" for c, w in zip(cols, (6, 6, 6, 7, 10, 14))))
+            print(f"{g:<20} " + ' '.join(f"{row[c]:>{w}}" for c, w in zip(cols, (6, 6, 6, 7, 10))) + f" {pct(row):>7}")
+    print(f"{'TOTAL':<20} " + ' '.join(f"{total[c]:>{w}}" for c, w in zip(cols, (6, 6, 6, 7, 10))) + f" {pct(total):>7}")
 
     if '--failures' in args:
         for g in ORDER:
