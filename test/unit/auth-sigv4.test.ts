@@ -466,11 +466,11 @@ describe('authenticate(): modes and error paths', () => {
       expect([e.code, e.status]).toEqual(['AccessDenied', 403]);
     });
 
-    it('X-Amz-Expires above 7 days, negative or not a number → AuthorizationQueryParametersError', () => {
+    it('X-Amz-Expires of 0, negative or above 7 days → AccessDenied (RGW, s3-tests); not a number → AuthorizationQueryParametersError', () => {
       expect(run(url({ expires: 604800 })).kind).toBe('signed');
-      for (const expires of [604801, -1]) {
+      for (const expires of [604801, -1, 0]) {
         const e = authError(() => run(url({ expires })));
-        expect([e.code, e.status]).toEqual(['AuthorizationQueryParametersError', 400]);
+        expect([e.code, e.status]).toEqual(['AccessDenied', 403]);
       }
       const e = authError(() => run(url({ expires: 604801 })));
       expect(e.message).toBe('X-Amz-Expires must be less than a week (in seconds) that is 604800');
