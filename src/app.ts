@@ -30,6 +30,9 @@ function newRequestId(): string {
   return requestIdPrefix + requestCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
+/** Content-Type headers set aside while Fastify routes a request (see the route's onRequest). */
+const contentTypes = new WeakMap<IncomingMessage, string>();
+
 /** Requests Node classified as Expect: 100-continue (its 'checkContinue' event). */
 const expectsContinue = new WeakSet<IncomingMessage>();
 
@@ -109,7 +112,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
     url: '*',
+    // S3 takes any Content-Type as an opaque string ('', 'foo', 'text'); Fastify answers 415 to
+    // one that is not a valid media type before any handler runs. The header is set aside here,
+    // before Fastify looks at it, and put back for Strata's own pipeline.
+    onRequest: (request, _reply, done) => {
+      const type = request.raw.headers['content-type'];
+      if (type !== undefined) {
+        contentTypes.set(request.raw, type);
+        delete request.raw.headers['content-type'];
+      }
+      done();
+    },
     handler: async (request, reply) => {
+      const type = contentTypes.get(request.raw);
+      if (type !== undefined) request.raw.headers['content-type'] = type;
       reply.hijack();
       const res = reply.raw;
       const writeHead = res.writeHead;

@@ -15,7 +15,7 @@
 #   S3TESTS_MARKEXPR / S3TESTS_KEXPR  replace the default -m / -k filters
 #
 # Needs Debian's python3-boto3 python3-pytest python3-munch python3-isodate python3-requests
-# python3-lxml python3-dateutil python3-gevent python3-yaml (python3-pytest-timeout optional).
+# python3-lxml python3-dateutil python3-gevent python3-yaml python3-tz (python3-pytest-timeout optional).
 set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"

@@ -64,7 +64,15 @@ export const HeadBucket: Operation = {
   level: 'any',
   needsBucket: true,
   async handle(ctx) {
-    return { headers: { 'x-amz-bucket-region': ctx.target.region } };
+    const headers: Record<string, string | number> = { 'x-amz-bucket-region': ctx.target.region };
+    // Ceph RGW's extension, which tools written for CoreWeave read: the bucket's object count and
+    // bytes with ?read-stats=true. Counted on demand (an index range per table), so only when asked.
+    if (ctx.query.get('read-stats') === 'true') {
+      const stats = await ctx.store.meta.bucketStats(ctx.bucketName!);
+      headers['x-rgw-object-count'] = stats.objects;
+      headers['x-rgw-bytes-used'] = stats.bytes;
+    }
+    return { headers };
   },
 };
 

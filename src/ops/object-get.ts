@@ -92,11 +92,14 @@ export async function serveObject(ctx: RequestContext, record: ObjectRecord, hea
     const partNumber = Number(partNumberParam);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: partNumberParam });
     const segments = segmentsOf(record);
+    // A part the object does not have: 400 InvalidPart, as Ceph RGW answers and ceph/s3-tests
+    // asserts (AWS says 416 InvalidPartNumber; both refuse, and clients read the part count first).
+    const noSuchPart = () => new S3Error('InvalidPart', 'The requested partnumber is not satisfiable', { PartNumber: String(partNumber) });
     if (!record.manifest) {
-      if (partNumber !== 1) throw new S3Error('InvalidPartNumber');
+      if (partNumber !== 1) throw noSuchPart();
     } else {
       const segment = segments[partNumber - 1];
-      if (!segment) throw new S3Error('InvalidPartNumber');
+      if (!segment) throw noSuchPart();
       start = segment.objectOffset;
       end = segment.objectOffset + segment.size - 1;
       partial = true;

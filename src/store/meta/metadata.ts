@@ -123,6 +123,8 @@ export interface RegionMetadata {
   blobReferences(): AsyncIterable<BlobReference>;
   inlineBlobIds(): AsyncIterable<string>;
   removeInlineBlob(id: string): Promise<void>;
+  /** objects (current and noncurrent, not delete markers) and their bytes in one bucket, counted now */
+  bucketStats(bucket: string): Promise<{ objects: number; bytes: number }>;
   /** recount usage from objects, versions and parts */
   countUsage(): Promise<Map<string, { bytes: number; objects: number }>>;
   close(): Promise<void>;

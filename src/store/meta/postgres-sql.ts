@@ -80,6 +80,9 @@ export function regionSql(S: string) {
     objectRefs: `SELECT bucket, key, blob, manifest FROM ${S}.objects WHERE (bucket, key) > ($1, $2) ORDER BY bucket, key LIMIT 1000`,
     versionRefs: `SELECT bucket, key, seq, blob, manifest FROM ${S}.object_versions WHERE (bucket, key, seq) > ($1, $2, $3) ORDER BY bucket, key, seq LIMIT 1000`,
     partRefs: `SELECT upload_id, part_number, blob FROM ${S}.parts WHERE (upload_id, part_number) > ($1, $2) ORDER BY upload_id, part_number LIMIT 1000`,
+    bucketStats: `SELECT COALESCE(SUM(n), 0)::bigint AS objects, COALESCE(SUM(b), 0)::bigint AS bytes FROM (
+                   SELECT COUNT(*) AS n, SUM(size) AS b FROM ${S}.objects WHERE bucket = $1
+                   UNION ALL SELECT COUNT(*), SUM(size) FROM ${S}.object_versions WHERE bucket = $1 AND delete_marker = 0) t`,
     countUsage: `SELECT owner_org AS org, SUM(size)::bigint AS bytes, COUNT(*)::bigint AS n FROM ${S}.objects GROUP BY owner_org
                  UNION ALL SELECT owner_org, SUM(size)::bigint, COUNT(*)::bigint FROM ${S}.object_versions WHERE delete_marker = 0 GROUP BY owner_org
                  UNION ALL SELECT u.owner_org, SUM(p.size)::bigint, 0::bigint FROM ${S}.parts p JOIN ${S}.uploads u ON u.upload_id = p.upload_id GROUP BY u.owner_org`,

@@ -406,6 +406,10 @@ export class PgRegionMetadata implements RegionMetadata {
     await this.database.pool.query(this.sql.removeInline, [id]);
   }
 
+  async bucketStats(bucket: string): Promise<{ objects: number; bytes: number }> {
+    return (await this.database.pool.query<{ objects: number; bytes: number }>(this.sql.bucketStats, [bucket])).rows[0];
+  }
+
   async countUsage(): Promise<Map<string, { bytes: number; objects: number }>> {
     const counted = new Map<string, { bytes: number; objects: number }>();
     for (const r of (await this.database.pool.query<{ org: string; bytes: number; n: number }>(this.sql.countUsage)).rows) {

@@ -363,6 +363,16 @@ export class SqliteRegionMetadata implements RegionMetadata {
     });
   }
 
+  async bucketStats(bucket: string): Promise<{ objects: number; bytes: number }> {
+    const row = this.reader
+      .prepare<[string, string], { objects: number; bytes: number | null }>(
+        `SELECT SUM(n) AS objects, SUM(b) AS bytes FROM (SELECT COUNT(*) AS n, SUM(size) AS b FROM objects WHERE bucket = ?
+         UNION ALL SELECT COUNT(*), SUM(size) FROM object_versions WHERE bucket = ? AND delete_marker = 0)`,
+      )
+      .get(bucket, bucket);
+    return { objects: row?.objects ?? 0, bytes: row?.bytes ?? 0 };
+  }
+
   async countUsage(): Promise<Map<string, Usage>> {
     const counted = new Map<string, Usage>();
     const add = (org: string, bytes: number, objects: number) => {

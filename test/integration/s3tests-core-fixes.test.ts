@@ -1,0 +1,82 @@
+// Behaviours ceph/s3-tests' core preset asserts, where Strata follows Ceph RGW (the reasons are
+// next to the code): HeadBucket's x-rgw-* statistics, partNumber beyond an object's parts,
+// presigned lifetimes outside 1 s … 7 days, an empty Content-Type.
+import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, rawRequest } from '../helpers/raw.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let s3: S3Client;
+const bucket = 'core-fixes';
+
+beforeAll(async () => {
+  server = await startTestServer();
+  s3 = server.client();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+afterAll(() => server.stop());
+
+describe('ceph/s3-tests core behaviours', () => {
+  it('HeadBucket ?read-stats=true gives x-rgw-object-count and x-rgw-bytes-used (every version counts)', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'stats' }));
+    const head = () => rawRequest(server.port, { method: 'HEAD', path: '/stats?read-stats=true' });
+    expect((await head()).headers).toMatchObject({ 'x-rgw-object-count': '0', 'x-rgw-bytes-used': '0' });
+    for (const key of ['foo', 'bar', 'baz']) await s3.send(new PutObjectCommand({ Bucket: 'stats', Key: key, Body: key }));
+    expect((await head()).headers).toMatchObject({ 'x-rgw-object-count': '3', 'x-rgw-bytes-used': '9' });
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'stats', VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'stats', Key: 'foo', Body: 'foo2' }));
+    expect((await head()).headers).toMatchObject({ 'x-rgw-object-count': '4', 'x-rgw-bytes-used': '13' });
+    // Without the parameter, nothing is counted.
+    const plain = await rawRequest(server.port, { method: 'HEAD', path: '/stats' });
+    expect(plain.status).toBe(200);
+    expect(plain.headers['x-rgw-object-count']).toBeUndefined();
+  });
+
+  it('answers 400 InvalidPart for a partNumber the object does not have', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'single', Body: 'one part' }));
+    const single = await rawRequest(server.port, { path: `/${bucket}/single?partNumber=2` });
+    expect([single.status, errorCode(single.text)]).toEqual([400, 'InvalidPart']);
+    expect((await rawRequest(server.port, { path: `/${bucket}/single?partNumber=1` })).text).toBe('one part');
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi' }));
+    const p1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi', UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024, 1) }));
+    const p2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi', UploadId, PartNumber: 2, Body: 'tail' }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'multi', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } }));
+    expect((await rawRequest(server.port, { path: `/${bucket}/multi?partNumber=2` })).text).toBe('tail');
+    const beyond = await rawRequest(server.port, { path: `/${bucket}/multi?partNumber=3` });
+    expect([beyond.status, errorCode(beyond.text)]).toEqual([400, 'InvalidPart']);
+    const head = await rawRequest(server.port, { method: 'HEAD', path: `/${bucket}/multi?partNumber=3` });
+    expect(head.status).toBe(400);
+  });
+
+  it('refuses presigned URLs whose lifetime is 0 or over a week with 403 AccessDenied', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'signed', Body: 'x' }));
+    const ok = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'signed' }), { expiresIn: 60 });
+    expect((await fetch(ok)).status).toBe(200);
+    for (const lifetime of ['0', '604801', '-7']) {
+      const url = ok.replace(/X-Amz-Expires=\d+/, `X-Amz-Expires=${lifetime}`);
+      const res = await fetch(url);
+      expect([lifetime, res.status, errorCode(await res.text())]).toEqual([lifetime, 403, 'AccessDenied']);
+    }
+  });
+
+  it('accepts any Content-Type, an empty one and one that is no media type included', async () => {
+    for (const [key, type] of [['typeless', ''], ['odd', 'foo'], ['half', 'text/']]) {
+      // A presigned PUT: the Content-Type header goes as given, unsigned, byte for byte.
+      const url = new URL(await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 60 }));
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: url.pathname + url.search, headers: { 'content-type': type, 'content-length': '7' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end('no type');
+      });
+      expect([key, status]).toEqual([key, 200]);
+      const got = await rawRequest(server.port, { path: `/${bucket}/${key}` });
+      expect(got.text).toBe('no type');
+    }
+  });
+});
