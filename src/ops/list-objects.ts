@@ -2,6 +2,7 @@
 // Pages come from the store's index walks (RegionStore.listObjects, RegionStore.listVersions):
 // v1/v2 see only current versions; ListObjectVersions every version and delete marker.
 import { S3Error } from '../errors.ts';
+import { parseVersionId } from '../store/versions.ts';
 import type { Operation, RequestContext } from '../http/operation.ts';
 import type { ListResult } from '../store/region-store.ts';
 import { SEQUENCE, renderXml, type XmlObject, type XmlValue } from '../xml/xml.ts';
@@ -132,12 +133,15 @@ export const ListObjectVersions: Operation = {
     if (versionIdMarker !== undefined && versionIdMarker !== '' && keyMarker === '') {
       throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
     }
-    // Where within key-marker to start: after the version version-id-marker names (its sequence number).
+    // Where within key-marker to start: after the version version-id-marker names. A version id
+    // carries its sequence number, so the position holds even when that version has been deleted
+    // since (a client deleting what each page lists, as ceph/s3-tests' cleanup does); a deleted
+    // null version leaves no position, and the key's remaining versions are listed from its start.
     let afterSeq: number | undefined;
     if (versionIdMarker !== undefined && versionIdMarker !== '') {
-      const marker = await ctx.store.getVersion(ctx.bucketName!, keyMarker, versionIdMarker);
-      if (!marker) throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
-      afterSeq = marker.seq;
+      const selector = parseVersionId(versionIdMarker);
+      if (selector.kind === 'id') afterSeq = selector.seq;
+      else afterSeq = (await ctx.store.getVersion(ctx.bucketName!, keyMarker, 'null'))?.seq ?? Number.MAX_SAFE_INTEGER;
     }
     const result = await ctx.store.listVersions(ctx.bucketName!, { prefix: p.prefix, delimiter: p.delimiter, keyMarker, afterSeq, maxKeys: p.maxKeys });
     const entries: [string, XmlValue][] = result.entries.map((e) => {
