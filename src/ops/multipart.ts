@@ -250,12 +250,16 @@ export const CompleteMultipartUpload: Operation = {
         const manifest: PartRef[] = [];
         const md5s: Buffer[] = [];
         requested.forEach((want, i) => {
-          if (i > 0 && want.partNumber <= requested[i - 1].partNumber) throw new S3Error('InvalidPartOrder');
+          if (i > 0 && want.partNumber < requested[i - 1].partNumber) throw new S3Error('InvalidPartOrder');
         });
-        requested.forEach((want, i) => {
+        // A part number listed twice (a part uploaded again while its first upload was still in
+        // flight, the client recording both): the last entry counts, as on Ceph RGW, and must
+        // name the upload of that part that finished last, which is the one stored.
+        const chosen = requested.filter((want, i) => requested[i + 1]?.partNumber !== want.partNumber);
+        chosen.forEach((want, i) => {
           const part = stored.get(want.partNumber);
           if (!part || part.etag !== want.etag) throw new S3Error('InvalidPart', undefined, { UploadId: upload.uploadId, PartNumber: String(want.partNumber), ETag: want.etag });
-          if (i < requested.length - 1 && part.size < minPartBytes) {
+          if (i < chosen.length - 1 && part.size < minPartBytes) {
             throw new S3Error('EntityTooSmall', undefined, { UploadId: upload.uploadId, PartNumber: String(want.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(minPartBytes) });
           }
           if (want.checksum !== undefined && part.checksum !== null && want.checksum !== part.checksum) {

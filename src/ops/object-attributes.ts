@@ -19,6 +19,7 @@ import type { XmlObject } from '../xml/xml.ts';
 import { renderXml } from '../xml/xml.ts';
 import { header, httpDate, parseIntParam } from './common.ts';
 import { authorizeObjectAction } from './object-access.ts';
+import { readVersionHeader } from './versioning.ts';
 import { loadObject } from './object-get.ts';
 import { checkReadKey, requestKey } from './sse.ts';
 
@@ -79,7 +80,7 @@ export const GetObjectAttributes: Operation = {
     if (wanted.has('StorageClass')) result.StorageClass = record.meta.storageClass ?? 'STANDARD';
     if (wanted.has('ObjectSize')) result.ObjectSize = record.size;
     return {
-      headers: { 'Last-Modified': httpDate(record.lastModified) },
+      headers: { 'Last-Modified': httpDate(record.lastModified), ...readVersionHeader(ctx.bucket, record) },
       xml: renderXml('GetObjectAttributesResponse', result),
     };
   },

@@ -43,18 +43,27 @@ const responseOverrides: [string, string][] = [
   ['response-content-encoding', 'Content-Encoding'],
 ];
 
+/**
+ * A key that is simply absent says so: x-amz-delete-marker: false on its 404, as Ceph RGW
+ * answers (ceph/s3-tests checks it; AWS sends the header only for a marker).
+ */
+function notAMarker(err: S3Error): S3Error {
+  if (err.code === 'NoSuchKey') err.headers['x-amz-delete-marker'] = 'false';
+  return err;
+}
+
 export async function loadObject(ctx: RequestContext): Promise<ObjectRecord> {
   const versionId = ctx.query.get('versionId');
   if (versionId === undefined && versioningOf(ctx.bucket) === undefined) {
     // Never versioned: the objects table is the whole story.
     const record = await ctx.store.getObject(ctx.bucketName!, ctx.key!);
-    if (!record) throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
+    if (!record) throw notAMarker(missingObjectError(ctx, ctx.bucket!, ctx.key!));
     return record;
   }
   const entry = await ctx.store.getVersion(ctx.bucketName!, ctx.key!, versionId);
   if (!entry) {
     if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: ctx.key!, VersionId: versionId });
-    throw missingObjectError(ctx, ctx.bucket!, ctx.key!);
+    throw notAMarker(missingObjectError(ctx, ctx.bucket!, ctx.key!));
   }
   if (entry.isDeleteMarker) {
     const markerHeaders = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': entry.record.versionId ?? 'null' };

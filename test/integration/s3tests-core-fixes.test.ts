@@ -1,7 +1,7 @@
 // Behaviours ceph/s3-tests' core preset asserts, where Strata follows Ceph RGW (the reasons are
 // next to the code): HeadBucket's x-rgw-* statistics, partNumber beyond an object's parts,
 // presigned lifetimes outside 1 s … 7 days, an empty Content-Type.
-import { CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, GetObjectAttributesCommand, ListObjectVersionsCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,24 @@ describe('ceph/s3-tests core behaviours', () => {
     expect(deleted).toBe(21);
     const rest = await s3.send(new ListObjectVersionsCommand({ Bucket: 'nuke' }));
     expect([...(rest.Versions ?? []), ...(rest.DeleteMarkers ?? [])]).toEqual([]);
+  });
+
+  it('completes an upload that lists a part number twice with the upload of it that finished last', async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'resent' }));
+    const first = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: 'BBBBBBBB' }));
+    const last = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: 'AAAAAAAA' }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'resent', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.ETag }, { PartNumber: 1, ETag: last.ETag }] } }));
+    expect((await rawRequest(server.port, { path: `/${bucket}/resent` })).text).toBe('AAAAAAAA');
+  });
+
+  it('says x-amz-delete-marker: false on the 404 of a key that is simply absent; GetObjectAttributes names the version', async () => {
+    const absent = await rawRequest(server.port, { method: 'HEAD', path: `/${bucket}/never-written` });
+    expect([absent.status, absent.headers['x-amz-delete-marker']]).toEqual([404, 'false']);
+    await s3.send(new CreateBucketCommand({ Bucket: 'attrs-versioned' }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'attrs-versioned', VersioningConfiguration: { Status: 'Enabled' } }));
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'attrs-versioned', Key: 'obj', Body: 'foo' }));
+    const attrs = await s3.send(new GetObjectAttributesCommand({ Bucket: 'attrs-versioned', Key: 'obj', ObjectAttributes: ['ETag', 'ObjectSize'] }));
+    expect([attrs.VersionId, attrs.ObjectSize]).toEqual([put.VersionId, 3]);
   });
 
   it('answers 400 InvalidPart for a partNumber the object does not have', async () => {
