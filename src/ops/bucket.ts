@@ -4,7 +4,14 @@ import { S3Error } from '../errors.ts';
 import { readControlBody } from '../http/body.ts';
 import type { Operation } from '../http/operation.ts';
 import { escapeXml, parseXml, s3Namespace, textOf } from '../xml/xml.ts';
-import { aclFromRequestHeaders, checkGrantees } from './acl-util.ts';
+import { aclFromRequestHeaders, checkGrantees, privateAcl } from './acl-util.ts';
+import type { Acl } from '../store/types.ts';
+
+/** Do two ACLs grant the same, whatever the order of their grants? */
+function sameAcl(a: Acl, b: Acl): boolean {
+  const key = (acl: Acl) => acl.grants.map((g) => JSON.stringify([g.grantee, g.permission])).sort().join('|');
+  return a.owner === b.owner && key(a) === key(b);
+}
 
 /** AWS general-purpose bucket naming rules. */
 export function validBucketName(name: string): boolean {
@@ -41,8 +48,14 @@ export const CreateBucket: Operation = {
     const outcome = await ctx.store.createBucket(name, ctx.principal!.org, acl);
     // Re-creating a bucket one owns succeeds and changes nothing, as on Ceph RGW (and AWS in
     // us-east-1; its other regions answer 409 BucketAlreadyOwnedByYou): scripts that "ensure" a
-    // bucket with a create, and ceph/s3-tests, expect 200 with the contents untouched.
-    if (outcome === 'owned') return { headers: { Location: `/${name}` } };
+    // bucket with a create, and ceph/s3-tests, expect 200 with the contents untouched. A create
+    // that asks for another ACL than the bucket has would change it: 409 BucketAlreadyExists (RGW).
+    if (outcome === 'owned') {
+      const existing = await ctx.store.getBucket(name);
+      const owner = ctx.principal!.org;
+      if (!sameAcl(acl ?? privateAcl(owner), existing?.acl ?? privateAcl(owner))) throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
+      return { headers: { Location: `/${name}` } };
+    }
     if (outcome === 'taken') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
     await ctx.store.durable();
     return { headers: { Location: `/${name}` } };

@@ -57,6 +57,15 @@ describe('ceph/s3-tests core behaviours', () => {
     expect([...(rest.Versions ?? []), ...(rest.DeleteMarkers ?? [])]).toEqual([]);
   });
 
+  it('re-creates an owned bucket with 200 unless the create asks for another ACL (409 BucketAlreadyExists)', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'recreated' }));
+    expect((await s3.send(new CreateBucketCommand({ Bucket: 'recreated' }))).$metadata.httpStatusCode).toBe(200);
+    await expect(s3.send(new CreateBucketCommand({ Bucket: 'recreated', ACL: 'public-read' }))).rejects.toMatchObject({ name: 'BucketAlreadyExists', $metadata: { httpStatusCode: 409 } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'recreated-public', ACL: 'public-read' }));
+    await expect(s3.send(new CreateBucketCommand({ Bucket: 'recreated-public' }))).rejects.toMatchObject({ name: 'BucketAlreadyExists' });
+    expect((await s3.send(new CreateBucketCommand({ Bucket: 'recreated-public', ACL: 'public-read' }))).$metadata.httpStatusCode).toBe(200);
+  });
+
   it('completes an upload that lists a part number twice with the upload of it that finished last', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'resent' }));
     const first = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: 'BBBBBBBB' }));
