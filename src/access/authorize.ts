@@ -103,6 +103,14 @@ function aclGrants(acl: Acl | null | undefined, table: Record<Grant['permission'
   return false;
 }
 
+/**
+ * Whether the bucket's ACL lets `principal` write objects into it (WRITE or FULL_CONTROL to a
+ * grantee it matches; public grants count only while IgnorePublicAcls is off).
+ */
+export function bucketAclGrantsWrite(bucket: BucketRecord, principal: Principal | undefined): boolean {
+  return aclGrants(bucket.acl, bucketAclActions, 's3:putobject', principal, bucket.config?.publicAccessBlock?.ignorePublicAcls === true);
+}
+
 function denied(): S3Error {
   return new S3Error('AccessDenied');
 }

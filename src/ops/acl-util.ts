@@ -4,6 +4,7 @@ import { S3Error } from '../errors.ts';
 import type { RequestContext } from '../http/operation.ts';
 import type { Acl, BucketRecord, Grant } from '../store/types.ts';
 import { authorizeObjectAction } from './object-access.ts';
+import { bucketAclGrantsWrite } from '../access/authorize.ts';
 
 import { allUsersUri, authenticatedUsersUri, grantHeaders, logDeliveryUri } from '../access/acl-vocabulary.ts';
 
@@ -81,7 +82,12 @@ export async function newObjectAcl(ctx: RequestContext): Promise<Acl | undefined
   // widen nothing (private, bucket-owner-full-control), because rclone sends x-amz-acl: private
   // by default and ceph/s3-tests (test_bucket_policy_put_obj_grant) grant the bucket owner with
   // s3:PutObject alone.
-  if (requested && widensAccess(requested, writer, bucketOwner)) await authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
+  // An object written under the bucket ACL's WRITE grant (anonymously, or by another
+  // organisation) belongs to its writer, who may give it an ACL as it writes (AWS's ACL model;
+  // Ceph RGW; ceph/s3-tests' anonymous POST uploads with acl=public-read). Keys of the bucket's
+  // own organisation still need what PutObjectAcl needs.
+  const writesUnderBucketAcl = ctx.principal?.org !== bucketOwner && bucketAclGrantsWrite(ctx.bucket!, ctx.principal);
+  if (requested && widensAccess(requested, writer, bucketOwner) && !writesUnderBucketAcl) await authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
   if (requested) return checkGrantees(ctx, requested);
   return writer !== bucketOwner ? privateAcl(writer) : undefined;
 }

@@ -66,6 +66,14 @@ describe('ceph/s3-tests core behaviours', () => {
     expect((await s3.send(new CreateBucketCommand({ Bucket: 'recreated-public', ACL: 'public-read' }))).$metadata.httpStatusCode).toBe(200);
   });
 
+  it('lets a writer the bucket ACL admits (here anyone) give its new object an ACL as it writes', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'open-for-writes', ACL: 'public-read-write' }));
+    const put = await rawRequest(server.port, { method: 'PUT', path: '/open-for-writes/anon.txt', sign: false, headers: { 'x-amz-acl': 'public-read' }, body: 'anonymous' });
+    expect(put.status).toBe(200);
+    const read = await rawRequest(server.port, { path: '/open-for-writes/anon.txt', sign: false });
+    expect([read.status, read.text]).toEqual([200, 'anonymous']);
+  });
+
   it('completes an upload that lists a part number twice with the upload of it that finished last', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'resent' }));
     const first = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: 'BBBBBBBB' }));
