@@ -5,7 +5,8 @@ usage: summarize.py JUNIT_XML [--failures] [--json OUT.json] [--source test_s3.p
 
 Failures that say nothing about Strata are counted apart as n/a:
   client      the test cannot be sent by Debian's botocore 1.29 / awscrt (ParamValidationError for
-              newer parameters, awscrt refusing a presigned URL with expiry <= 0)
+              newer parameters, awscrt refusing a presigned URL with expiry <= 0, parameters
+              botocore drops unsent: SILENTLY_DROPPED)
 With --source, tests s3-tests marks fails_on_aws (RGW-only behaviour) are tagged [fails_on_aws].
 
 Groups are chosen from the test name by the first matching pattern below (order matters: a
@@ -63,7 +64,14 @@ def one_line(text):
     return lines[0][:300]
 
 
-def not_applicable(message):
+# Tests whose new parameters Debian's botocore drops without a word (its ListBuckets has no input
+# shape at all), so what reaches the server is another request than the test means.
+SILENTLY_DROPPED = {'test_list_buckets_paginated'}
+
+
+def not_applicable(message, name=''):
+    if name.split('[')[0] in SILENTLY_DROPPED:
+        return 'client'
     if 'ParamValidationError' in message or 'Unknown parameter in' in message:
         return 'client'
     return None
@@ -107,7 +115,7 @@ def parse(path, marks=None):
                 message = one_line(child.get('message') or child.text or '')
         na = None
         if outcome in ('failed', 'error'):
-            na = not_applicable(full)
+            na = not_applicable(full, name)
             if na is None and 'awscrt/auth.py' in full and 'expiration_in_seconds' in full:
                 na = 'client'
         base = name.split('[')[0]

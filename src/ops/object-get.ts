@@ -101,14 +101,9 @@ export async function serveObject(ctx: RequestContext, record: ObjectRecord, hea
     const partNumber = Number(partNumberParam);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: partNumberParam });
     const segments = segmentsOf(record);
-    // A part the object does not have: 400 InvalidPart, as Ceph RGW answers and ceph/s3-tests
-    // asserts (AWS says 416 InvalidPartNumber; both refuse, and clients read the part count first).
-    const noSuchPart = () => new S3Error('InvalidPart', 'The requested partnumber is not satisfiable', { PartNumber: String(partNumber) });
-    if (!record.manifest) {
-      if (partNumber !== 1) throw noSuchPart();
-    } else {
+    refuseMissingPart(record, partNumber);
+    if (record.manifest) {
       const segment = segments[partNumber - 1];
-      if (!segment) throw noSuchPart();
       start = segment.objectOffset;
       end = segment.objectOffset + segment.size - 1;
       partial = true;
@@ -137,10 +132,24 @@ export async function serveObject(ctx: RequestContext, record: ObjectRecord, hea
   return { status, headers, body: openObjectRange(record, start, end, opener) };
 }
 
+/**
+ * A part the object does not have: 400 InvalidPart, as Ceph RGW answers and ceph/s3-tests asserts
+ * (AWS says 416 InvalidPartNumber; both refuse, and clients read the part count first). Checked
+ * before an SSE-C object's key, as RGW does: the part is missing whatever key comes with it.
+ */
+function refuseMissingPart(record: ObjectRecord, partNumber: number): void {
+  const parts = record.manifest?.length ?? 1;
+  if (Number.isInteger(partNumber) && partNumber >= 1 && partNumber <= 10000 && partNumber > parts) {
+    throw new S3Error('InvalidPart', 'The requested partnumber is not satisfiable', { PartNumber: String(partNumber) });
+  }
+}
+
 /** GET and HEAD of a stored object, decrypting SSE-C objects with the key the request brings. */
 async function getOrHead(ctx: RequestContext, head: boolean): Promise<OperationResult> {
   const key = requestKey(ctx, 'read');
   const record = await loadObject(ctx);
+  const partNumber = ctx.query.get('partNumber');
+  if (partNumber !== undefined) refuseMissingPart(record, Number(partNumber));
   checkReadKey(record, key);
   return serveObject(ctx, record, head, openerFor(ctx.store, record, key), key ? sseResponseHeaders(key) : {});
 }
