@@ -3,6 +3,7 @@
 // presigned lifetimes outside 1 s … 7 days, an empty Content-Type.
 import { CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, GetObjectAttributesCommand, ListObjectVersionsCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
@@ -106,6 +107,17 @@ describe('ceph/s3-tests core behaviours', () => {
     expect([beyond.status, errorCode(beyond.text)]).toEqual([400, 'InvalidPart']);
     const head = await rawRequest(server.port, { method: 'HEAD', path: `/${bucket}/multi?partNumber=3` });
     expect(head.status).toBe(400);
+    // An SSE-C object: a missing part is InvalidPart even without the key (RGW checks the part
+    // first); a part it has still needs the key.
+    const k = Buffer.alloc(32, 7);
+    const sse = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(k).digest('base64') };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'sealed', Body: 'secret', ...sse }));
+    const sealedBeyond = await rawRequest(server.port, { path: `/${bucket}/sealed?partNumber=2` });
+    expect([sealedBeyond.status, errorCode(sealedBeyond.text)]).toEqual([400, 'InvalidPart']);
+    const sealedNoKey = await rawRequest(server.port, { path: `/${bucket}/sealed?partNumber=1` });
+    expect([sealedNoKey.status, errorCode(sealedNoKey.text)]).toEqual([400, 'InvalidRequest']);
+    const sealed = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'sealed', PartNumber: 1, ...sse }));
+    expect(await sealed.Body!.transformToString()).toBe('secret');
   });
 
   it('refuses presigned URLs whose lifetime is 0 or over a week with 403 AccessDenied', async () => {
