@@ -2,7 +2,7 @@
 // s3cmd, rclone and boto3, driven against a real server exactly as a user would.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.stop();
+  rmSync(work, { recursive: true, force: true });
 });
 
 describe('aws s3', () => {

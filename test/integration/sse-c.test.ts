@@ -16,13 +16,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -179,6 +179,7 @@ describe('SSE-C', () => {
 
   it("runs the seed's aws CLI commands verbatim over HTTPS with --ca-bundle", async () => {
     const work = mkdtempSync(join(tmpdir(), 'strata-seed-sse-'));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
     const env = {
       PATH: process.env.PATH,
       HOME: work,
