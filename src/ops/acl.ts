@@ -15,10 +15,14 @@ const xsi = 'http://www.w3.org/2001/XMLSchema-instance';
 const permissions = new Set(['FULL_CONTROL', 'READ', 'WRITE', 'READ_ACP', 'WRITE_ACP']);
 
 export function renderAcl(acl: Acl): string {
+  // Group grants first, then grants to organisations, each in the order given: Ceph RGW lists
+  // them so (its grant map is keyed by user id, a group's being empty) and ceph/s3-tests' grant
+  // checks compare in that order. S3 gives grants no order, so AWS clients are indifferent.
+  const grants = [...acl.grants.filter((g) => g.grantee.type === 'Group'), ...acl.grants.filter((g) => g.grantee.type !== 'Group')];
   return renderXml('AccessControlPolicy', {
     Owner: ownerXml(acl.owner),
     AccessControlList: {
-      Grant: acl.grants.map((g) => ({
+      Grant: grants.map((g) => ({
         Grantee:
           g.grantee.type === 'CanonicalUser'
             ? { '@xmlns:xsi': xsi, '@xsi:type': 'CanonicalUser', ID: g.grantee.id, DisplayName: g.grantee.id }

@@ -1,7 +1,7 @@
 // Behaviours ceph/s3-tests' core preset asserts, where Strata follows Ceph RGW (the reasons are
 // next to the code): HeadBucket's x-rgw-* statistics, partNumber beyond an object's parts,
 // presigned lifetimes outside 1 s … 7 days, an empty Content-Type.
-import { CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, GetObjectAttributesCommand, ListObjectVersionsCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateBucketCommand, GetBucketAclCommand, PutBucketAclCommand, DeleteObjectsCommand, GetObjectAttributesCommand, ListObjectVersionsCommand, CreateMultipartUploadCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
@@ -91,6 +91,19 @@ describe('ceph/s3-tests core behaviours', () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: 'attrs-versioned', Key: 'obj', Body: 'foo' }));
     const attrs = await s3.send(new GetObjectAttributesCommand({ Bucket: 'attrs-versioned', Key: 'obj', ObjectAttributes: ['ETag', 'ObjectSize'] }));
     expect([attrs.VersionId, attrs.ObjectSize]).toEqual([put.VersionId, 3]);
+  });
+
+  it('lists group grants before grants to organisations, as Ceph RGW does', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'acl-order' }));
+    const owner = (await s3.send(new GetBucketAclCommand({ Bucket: 'acl-order' }))).Owner!;
+    const ownerGrant = { Grantee: { Type: 'CanonicalUser' as const, ID: owner.ID }, Permission: 'FULL_CONTROL' as const };
+    const groupGrant = { Grantee: { Type: 'Group' as const, URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' as const };
+    await s3.send(new PutBucketAclCommand({ Bucket: 'acl-order', AccessControlPolicy: { Owner: owner, Grants: [ownerGrant, groupGrant] } }));
+    const got = await s3.send(new GetBucketAclCommand({ Bucket: 'acl-order' }));
+    expect(got.Grants!.map((g) => [g.Grantee!.Type, g.Grantee!.URI ?? g.Grantee!.ID, g.Permission])).toEqual([
+      ['Group', groupGrant.Grantee.URI, 'READ'],
+      ['CanonicalUser', owner.ID, 'FULL_CONTROL'],
+    ]);
   });
 
   it('answers 400 InvalidPart for a partNumber the object does not have', async () => {
