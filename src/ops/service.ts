@@ -11,6 +11,8 @@ export const ListBuckets: Operation = {
   level: 'any',
   needsBucket: false,
   async handle({ store, principal, query, target }) {
+    // Anonymous: 403 AccessDenied, as AWS (Ceph RGW lists no buckets with 200; s3-tests'
+    // test_list_buckets_anonymous is fails_on_aws): an anonymous caller owns no buckets to list.
     if (!principal) throw new S3Error('AccessDenied');
     const prefix = query.get('prefix') ?? '';
     const maxBuckets = query.has('max-buckets') ? parseIntParam(query.get('max-buckets'), 'max-buckets', 1, 10_000, 10_000) : undefined;
