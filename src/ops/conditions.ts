@@ -78,10 +78,9 @@ export function checkCopySourceConditions(ctx: Pick<RequestContext, 'headers'>, 
 export function writePreconditions(ctx: Pick<RequestContext, 'headers'>): ObjectPrecondition {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
-  // Only `*`, as AWS: an ETag in If-None-Match on a write is 501 there (Ceph RGW compares it, and
-  // ceph/s3-tests' fails_on_aws tests test_put_object_ifnonmatch_* expect that).
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-    throw new S3Error('NotImplemented', 'If-None-Match on writes supports only the value *.');
-  }
+  // `*`: the key must not exist (AWS). An ETag list: the write must not replace a current version
+  // with one of those ETags, as Ceph RGW does (ceph/s3-tests test_put_object_ifnonmatch_*); AWS
+  // answers 501 to it, and its clients never send it, so supporting it takes nothing from them.
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') return { ifNoneMatch, ifMatch };
   return { mustNotExist: ifNoneMatch !== undefined, ifMatch };
 }

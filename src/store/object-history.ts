@@ -13,6 +13,8 @@ export interface ObjectPrecondition {
   mustNotExist?: boolean;
   /** If-Match: the current ETag must equal this (quoted) */
   ifMatch?: string;
+  /** If-None-Match with ETags: the current version, if any, must have none of them */
+  ifNoneMatch?: string;
 }
 
 /** What a change to a key's history released: blob ids, and bytes/objects per organisation. */
@@ -30,6 +32,9 @@ export function etagMatches(condition: string, etag: string): boolean {
 /** If-None-Match / If-Match against the current version. */
 export function checkPrecondition(precondition: ObjectPrecondition, current: ObjectRow | undefined): void {
   if (precondition.mustNotExist && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+  if (precondition.ifNoneMatch !== undefined && current && etagMatches(precondition.ifNoneMatch, current.etag)) {
+    throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+  }
   if (precondition.ifMatch !== undefined) {
     if (!current) throw new S3Error('NoSuchKey');
     if (!etagMatches(precondition.ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });

@@ -75,6 +75,16 @@ describe('ceph/s3-tests core behaviours', () => {
     expect([read.status, read.text]).toEqual([200, 'anonymous']);
   });
 
+  it('writes with If-None-Match: <etag> unless the current version has that ETag (RGW; AWS knows only *)', async () => {
+    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'guarded', Body: 'bar' }));
+    const refused = await rawRequest(server.port, { method: 'PUT', path: `/${bucket}/guarded`, headers: { 'if-none-match': first.ETag! }, body: 'zar' });
+    expect([refused.status, errorCode(refused.text)]).toEqual([412, 'PreconditionFailed']);
+    expect((await rawRequest(server.port, { path: `/${bucket}/guarded` })).text).toBe('bar');
+    const accepted = await rawRequest(server.port, { method: 'PUT', path: `/${bucket}/guarded`, headers: { 'if-none-match': '"ABCORZ"' }, body: 'zar' });
+    expect(accepted.status).toBe(200);
+    expect((await rawRequest(server.port, { path: `/${bucket}/guarded` })).text).toBe('zar');
+  });
+
   it('completes an upload that lists a part number twice with the upload of it that finished last', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'resent' }));
     const first = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'resent', UploadId, PartNumber: 1, Body: 'BBBBBBBB' }));
