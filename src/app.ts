@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorizeRequest } from './access/check.ts';
 import { sourceIpOf } from './access/request-conditions.ts';
-import { authenticate, type AuthResult } from './auth/sigv4.ts';
+import { authenticateRequest } from './auth/request-credentials.ts';
+import type { AuthResult } from './auth/sigv4.ts';
 import { regionEndpointMap } from './config.ts';
 import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
@@ -157,16 +158,13 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!store) throw new S3Error('InvalidRequest', `Region ${target.region} is not served here.`);
     const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
 
-    let credentials: ReturnType<Services['identity']['credentialsFor']>;
-    const auth: AuthResult = operation.unauthenticated ? { kind: 'anonymous' } : authenticate(
-      { method: raw.method ?? 'GET', rawUrl: raw.url ?? '/', headers: raw.headers },
-      (accessKeyId) => {
-        credentials = services.identity.credentialsFor(accessKeyId);
-        return credentials ? { secretKey: credentials.secret } : undefined;
-      },
-      { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
-    );
-    const principal: Principal | undefined = auth.kind === 'signed' ? credentials?.principal : undefined;
+    const { auth, principal }: { auth: AuthResult; principal?: Principal } = operation.unauthenticated
+      ? { auth: { kind: 'anonymous' } }
+      : await authenticateRequest(
+          { method: raw.method ?? 'GET', rawUrl: raw.url ?? '/', headers: raw.headers },
+          services.identity,
+          { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
+        );
 
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
     const bucket = target.bucket !== undefined ? await store.getBucket(target.bucket) : undefined;

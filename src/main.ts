@@ -8,7 +8,7 @@ import { createAccelService } from './accel/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
 import type { Services } from './http/operation.ts';
-import { IdentityStore, generateCredentials, loadOrCreateMasterKey } from './identity/identity-store.ts';
+import { generateCredentials, loadOrCreateMasterKey, openIdentityStore } from './identity/identity-store.ts';
 import { repairDataRoots } from './store/file-modes.ts';
 import { openRegionStores, type RegionStores } from './store/open.ts';
 
@@ -30,9 +30,15 @@ export interface RunningServer {
 }
 
 export async function openServices(config: StrataConfig): Promise<Services & { stores: RegionStores }> {
-  const identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
   const stores = await openRegionStores(config, { recover: true });
-  return { config, identity, regions: stores.regions, stores };
+  try {
+    // With PostgreSQL, identity shares the regions' database (one pool per process).
+    const identity = await openIdentityStore({ dataDir: config.dataDir, masterKey: loadOrCreateMasterKey(config.dataDir), database: stores.database });
+    return { config, identity, regions: stores.regions, stores };
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
 }
 
 export interface BootstrapResult {
@@ -41,27 +47,31 @@ export interface BootstrapResult {
   secretKey?: string;
 }
 
+const bootstrapKey = { org: bootstrapOrg, user: bootstrapUser, namespace: bootstrapOrg, level: 'full' as const, secretName: `${bootstrapOrg}-${bootstrapUser}-obj-store-creds` };
+
 /**
  * The first start creates the bootstrap organisation and its `full` key. With
  * STRATA_ADMIN_ACCESS_KEY/SECRET_KEY set, that key is ensured to exist with those values.
+ * One transaction: nodes starting together on one database bootstrap once between them.
  */
-export function bootstrap(services: Services): BootstrapResult | undefined {
+export function bootstrap(services: Services): Promise<BootstrapResult | undefined> {
   const { identity, config } = services;
-  if (config.adminAccessKey && config.adminSecretKey) {
-    const existing = identity.keyByAccessKey(config.adminAccessKey);
-    if (existing) {
-      if (identity.secretOf(config.adminAccessKey) !== config.adminSecretKey) {
-        throw new Error('STRATA_ADMIN_ACCESS_KEY exists with a different secret; refusing to start');
+  return identity.transaction(async (tx) => {
+    if (config.adminAccessKey && config.adminSecretKey) {
+      if (await tx.keyByAccessKey(config.adminAccessKey)) {
+        if ((await tx.secretOf(config.adminAccessKey)) !== config.adminSecretKey) {
+          throw new Error('STRATA_ADMIN_ACCESS_KEY exists with a different secret; refusing to start');
+        }
+        return { accessKey: config.adminAccessKey };
       }
+      await tx.addKey({ ...bootstrapKey, accessKey: config.adminAccessKey, secretKey: config.adminSecretKey });
       return { accessKey: config.adminAccessKey };
     }
-    identity.addKey({ org: bootstrapOrg, user: bootstrapUser, namespace: bootstrapOrg, level: 'full', accessKey: config.adminAccessKey, secretKey: config.adminSecretKey, secretName: `${bootstrapOrg}-${bootstrapUser}-obj-store-creds` });
-    return { accessKey: config.adminAccessKey };
-  }
-  if (identity.listKeys().length > 0) return undefined;
-  const creds = generateCredentials();
-  identity.addKey({ org: bootstrapOrg, user: bootstrapUser, namespace: bootstrapOrg, level: 'full', accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: `${bootstrapOrg}-${bootstrapUser}-obj-store-creds` });
-  return creds;
+    if ((await tx.listKeys()).length > 0) return undefined;
+    const creds = generateCredentials();
+    await tx.addKey({ ...bootstrapKey, accessKey: creds.accessKey, secretKey: creds.secretKey });
+    return creds;
+  });
 }
 
 /**
@@ -69,10 +79,8 @@ export function bootstrap(services: Services): BootstrapResult | undefined {
  * API, returned here once; only its hash is stored. Nothing is created once any token exists
  * (revoked ones included): further tokens come from `strata token create`.
  */
-export function bootstrapAdminToken(services: Services): string | undefined {
-  const { tokens } = services.identity;
-  if (tokens.count() > 0) return undefined;
-  return tokens.create({ name: 'bootstrap', namespaces: ['*'], createdBy: 'bootstrap' }).token;
+export async function bootstrapAdminToken(services: Services): Promise<string | undefined> {
+  return (await services.identity.tokens.createFirst({ name: 'bootstrap', namespaces: ['*'], createdBy: 'bootstrap' }))?.token;
 }
 
 /** adminPort -1 = the S3 port + 1 (ephemeral when the S3 port is ephemeral). */
@@ -113,9 +121,17 @@ export async function startServer(
   // Data roots written before file-modes.ts were 0755/0644: owner-only before anything is opened.
   repairDataRoots(config.dataDir, [config.accelCacheDir]);
   const services = await openServices(config);
+  let boot: BootstrapResult | undefined;
+  let adminToken: string | undefined;
+  try {
+    boot = await bootstrap(services);
+    adminToken = await bootstrapAdminToken(services);
+  } catch (error) {
+    await services.identity.close();
+    await services.stores.close();
+    throw error;
+  }
   services.accel = createAccelService(services);
-  const boot = bootstrap(services);
-  const adminToken = bootstrapAdminToken(services);
   const app = buildApp({ services, logger: options.logger ?? true });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -137,8 +153,8 @@ export async function startServer(
     await tlsApp?.close();
     await app.close();
     await services.accel?.close();
+    await services.identity.close();
     await services.stores.close();
-    services.identity.close();
     throw err;
   }
   let closing: Promise<void> | undefined;
@@ -159,8 +175,9 @@ export async function startServer(
         await tlsApp?.close();
         await app.close();
         await services.accel?.close();
+        // Identity first: with PostgreSQL it shares the pool that closing the stores ends.
+        await services.identity.close();
         await services.stores.close();
-        services.identity.close();
       })();
       return closing;
     },

@@ -27,12 +27,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../access/authorize.ts';
 import { missingObjectError } from '../access/check.ts';
 import { requestConditions, sourceIpOf } from '../access/request-conditions.ts';
-import { authenticate } from '../auth/sigv4.ts';
+import { authenticateRequest } from '../auth/request-credentials.ts';
 import { S3Error, isS3Error } from '../errors.ts';
 import type { OperationResult, RequestContext, Services } from '../http/operation.ts';
 import type { ResolvedRequest } from '../http/parse-request.ts';
 import { sendError, sendResult } from '../http/reply.ts';
-import type { Principal } from '../identity/identity-store.ts';
 import { loadObject, serveObject } from '../ops/object-get.ts';
 import type { SegmentOpener } from '../ops/read-object.ts';
 import { checkReadKey, decryptingOpener, requestKey, sseResponseHeaders, type SseCustomerKey } from '../ops/sse.ts';
@@ -118,16 +117,11 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     refuseNonObjectRead(method, target);
     const bucketName = target.bucket!;
     const key = target.key!;
-    const auth = authenticate(
-      { method, rawUrl: raw.url ?? '/', headers: raw.headers },
-      (accessKeyId) => {
-        const c = services.identity.credentialsFor(accessKeyId);
-        return c ? { secretKey: c.secret } : undefined;
-      },
-      { now: new Date(), acceptedRegions: config.signingRegions, serviceRegion: 'default' },
-    );
-    let principal: Principal | undefined;
-    if (auth.kind === 'signed') principal = services.identity.credentialsFor(auth.accessKeyId)?.principal;
+    const { auth, principal } = await authenticateRequest({ method, rawUrl: raw.url ?? '/', headers: raw.headers }, services.identity, {
+      now: new Date(),
+      acceptedRegions: config.signingRegions,
+      serviceRegion: 'default',
+    });
     if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
 
     const socket = raw.socket as { encrypted?: boolean };

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StrataConfig } from '../config.ts';
-import { IdentityStore, loadOrCreateMasterKey } from '../identity/identity-store.ts';
+import { loadOrCreateMasterKey, openIdentityStore, type IdentityStore } from '../identity/identity-store.ts';
+import type { PgDatabase } from '../store/meta/postgres.ts';
 import { userObject, type ListObject, type SecretObject, type UserManifest, type UserObject } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, type ApplyOutcome } from '../identity/users.ts';
 
@@ -39,7 +40,7 @@ export interface AdminBackend {
   listTokens(): Promise<TokenView[]>;
   revokeToken(id: string): Promise<string>;
   info(): Promise<ServerInfo>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export function tokenView(t: { id: string; name: string; namespaces: string[]; createdAt: number; createdBy: string; revokedAt?: number }): TokenView {
@@ -56,35 +57,53 @@ export function tokenView(t: { id: string; name: string; namespaces: string[]; c
 
 export class NoDataRootError extends Error {}
 
-/** The data-root model: open identity.db next to the server (or without one). */
+/**
+ * The data-root model: the identity store the server uses, opened beside it (or without one):
+ * identity.db in the data root, or the shared PostgreSQL database with STRATA_METADATA_URL
+ * (and the data root's master.key either way).
+ */
 export class LocalBackend implements AdminBackend {
-  private readonly identity: IdentityStore;
   private readonly users: UserDirectory;
 
-  constructor(
+  private constructor(
     private readonly config: StrataConfig,
-    options: { create: boolean },
+    private readonly identity: IdentityStore,
+    private readonly database: PgDatabase | undefined,
   ) {
-    if (!options.create && !existsSync(join(config.dataDir, 'identity.db'))) {
+    this.users = new UserDirectory(identity);
+  }
+
+  static async open(config: StrataConfig, options: { create: boolean }): Promise<LocalBackend> {
+    // With PostgreSQL the rows are in the database; what must be there is the key they are encrypted under.
+    const marker = config.metadataUrl ? 'master.key' : 'identity.db';
+    if (!options.create && !existsSync(join(config.dataDir, marker))) {
       throw new NoDataRootError(
-        `no Strata data root at ${config.dataDir} (identity.db not found); set STRATA_DATA_DIR or --data-dir to the server's data directory, or use --server URL --token TOKEN`,
+        `no Strata data root at ${config.dataDir} (${marker} not found); set STRATA_DATA_DIR or --data-dir to the server's data directory, or use --server URL --token TOKEN`,
       );
     }
-    this.identity = new IdentityStore(config.dataDir, loadOrCreateMasterKey(config.dataDir));
-    this.users = new UserDirectory(this.identity);
+    const masterKey = loadOrCreateMasterKey(config.dataDir);
+    // A command makes a few queries, one after the other: two connections are plenty.
+    // Imported only then: a command on an SQLite data root does not load the PostgreSQL client.
+    const database = config.metadataUrl ? new (await import('../store/meta/postgres.ts')).PgDatabase(config.metadataUrl, 2) : undefined;
+    try {
+      return new LocalBackend(config, await openIdentityStore({ dataDir: config.dataDir, masterKey, database }), database);
+    } catch (error) {
+      await database?.close();
+      throw error;
+    }
   }
 
   async applyUsers(manifests: UserManifest[]): Promise<ApplyOutcome[]> {
     return this.users.apply(manifests);
   }
   async listUsers(filter: { namespace?: string; name?: string }): Promise<UserObject[]> {
-    return this.users.list(filter).map(userObject);
+    return (await this.users.list(filter)).map(userObject);
   }
   async findUser(name: string, namespace?: string): Promise<UserObject> {
-    return userObject(this.users.find(name, namespace));
+    return userObject(await this.users.find(name, namespace));
   }
   async deleteUser(name: string, namespace?: string): Promise<UserObject> {
-    return userObject(this.users.delete(name, namespace));
+    return userObject(await this.users.delete(name, namespace));
   }
   async listSecrets(namespace?: string): Promise<SecretObject[]> {
     return this.users.secrets({ namespace });
@@ -93,22 +112,23 @@ export class LocalBackend implements AdminBackend {
     return this.users.secret(name, namespace);
   }
   async createToken(namespaces: string[], name?: string): Promise<TokenView & { token: string }> {
-    const { token, record } = this.identity.tokens.create({ namespaces, name, createdBy: 'cli' });
+    const { token, record } = await this.identity.tokens.create({ namespaces, name, createdBy: 'cli' });
     return { ...tokenView(record), token };
   }
   async listTokens(): Promise<TokenView[]> {
-    return this.identity.tokens.list().map(tokenView);
+    return (await this.identity.tokens.list()).map(tokenView);
   }
   async revokeToken(id: string): Promise<string> {
-    const outcome = this.identity.tokens.revoke(id);
+    const outcome = await this.identity.tokens.revoke(id);
     if (outcome === 'not-found') throw new IdentityError(404, 'NotFound', `token "${id}" not found`);
     return outcome === 'revoked' ? `token "${id}" revoked` : `token "${id}" already revoked`;
   }
   async info(): Promise<ServerInfo> {
     return { regions: this.config.regions, defaultRegion: this.config.defaultRegion, baseDomain: this.config.baseDomain, s3Port: this.config.port };
   }
-  close(): void {
-    this.identity.close();
+  async close(): Promise<void> {
+    await this.identity.close();
+    await this.database?.close();
   }
 }
 
@@ -205,5 +225,5 @@ export class ApiBackend implements AdminBackend {
   async info(): Promise<ServerInfo> {
     return this.call<ServerInfo>('GET', '/v1/info');
   }
-  close(): void {}
+  async close(): Promise<void> {}
 }

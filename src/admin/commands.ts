@@ -80,7 +80,7 @@ function normalise(positional: string[], flags: Record<string, string>, allowed:
   return { positional: pos, flags: f };
 }
 
-function openBackend(flags: Record<string, string>, options: { create: boolean }): AdminBackend {
+async function openBackend(flags: Record<string, string>, options: { create: boolean }): Promise<AdminBackend> {
   const server = flags.server ?? process.env.STRATA_ADMIN_URL;
   const token = flags.token ?? process.env.STRATA_ADMIN_TOKEN;
   if (flags.server !== undefined && token === undefined) throw new UsageError('--server needs --token TOKEN (or STRATA_ADMIN_TOKEN)');
@@ -88,7 +88,7 @@ function openBackend(flags: Record<string, string>, options: { create: boolean }
   if (server !== undefined && token !== undefined && server !== '' && token !== '') return new ApiBackend(server, token);
   const cf: Record<string, string> = {};
   for (const k of configFlags) if (flags[k] !== undefined) cf[k] = flags[k];
-  return new LocalBackend(loadConfig({ flags: cf }), options);
+  return LocalBackend.open(loadConfig({ flags: cf }), options);
 }
 
 const userNames = new Set(['users', 'user', userResourcePlural, userResource, 'users.objectstorage.coreweave.com/v1alpha1']);
@@ -150,12 +150,12 @@ async function cmdApply(ctx: Ctx): Promise<number> {
   const text = readManifestFile(file);
   // Validate everything before touching any state; the backend applies all or nothing.
   const manifests = parseUserManifests(text, { namespace: flags.namespace, origin: file === '-' ? 'STDIN' : file });
-  const backend = openBackend(flags, { create: true });
+  const backend = await openBackend(flags, { create: true });
   try {
     const outcomes = await backend.applyUsers(manifests, text, flags.namespace);
     for (const o of outcomes) ctx.out.write(output === 'name' ? `${userResource}/${o.user.metadata.name}\n` : `${o.message}\n`);
   } finally {
-    backend.close();
+    await backend.close();
   }
   return 0;
 }
@@ -166,7 +166,7 @@ async function cmdGet(ctx: Ctx): Promise<number> {
   const { kind, names } = resourceArgs(positional, 'get');
   const format = parseOutput(flags.output);
   const namespace = flags['all-namespaces'] === 'true' ? undefined : flags.namespace;
-  const backend = openBackend(flags, { create: false });
+  const backend = await openBackend(flags, { create: false });
   try {
     if (kind === 'users') {
       let users: UserObject[];
@@ -193,7 +193,7 @@ async function cmdGet(ctx: Ctx): Promise<number> {
       } else printObjects(ctx, format, secrets, names.length === 1, (s) => `secret/${s.metadata.name}`);
     }
   } finally {
-    backend.close();
+    await backend.close();
   }
   return 0;
 }
@@ -214,7 +214,7 @@ async function cmdDelete(ctx: Ctx): Promise<number> {
     if (names.length === 0) throw new UsageError(`resource name may not be empty: strata delete ${userResourcePlural} NAME`);
     targets = names.map((name) => ({ name, namespace: flags.namespace }));
   }
-  const backend = openBackend(flags, { create: false });
+  const backend = await openBackend(flags, { create: false });
   let failed = 0;
   try {
     for (const t of targets) {
@@ -228,7 +228,7 @@ async function cmdDelete(ctx: Ctx): Promise<number> {
       }
     }
   } finally {
-    backend.close();
+    await backend.close();
   }
   return failed > 0 ? 1 : 0;
 }
@@ -246,7 +246,7 @@ async function cmdToken(ctx: Ctx): Promise<number> {
     }
     const namespaces = all ? ['*'] : flags.namespace.split(',').map((s) => s.trim());
     const format = parseOutput(flags.output);
-    const backend = openBackend(flags, { create: true });
+    const backend = await openBackend(flags, { create: true });
     try {
       const t = await backend.createToken(namespaces, flags.name);
       if (format.kind !== 'table') ctx.out.write(renderObject(format, t, [`token/${t.id}`]));
@@ -257,14 +257,14 @@ async function cmdToken(ctx: Ctx): Promise<number> {
         ctx.out.write('The token is shown only this once (only its SHA-256 hash is stored). Use it as "Authorization: Bearer <token>".\n');
       }
     } finally {
-      backend.close();
+      await backend.close();
     }
     return 0;
   }
   if (sub === 'list') {
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const format = parseOutput(flags.output);
-    const backend = openBackend(flags, { create: false });
+    const backend = await openBackend(flags, { create: false });
     try {
       const tokens = await backend.listTokens();
       if (format.kind === 'table') {
@@ -279,13 +279,13 @@ async function cmdToken(ctx: Ctx): Promise<number> {
           );
       } else ctx.out.write(renderObject(format, { items: tokens }, tokens.map((t) => `token/${t.id}`)));
     } finally {
-      backend.close();
+      await backend.close();
     }
     return 0;
   }
   if (sub === 'revoke') {
     if (rest.length === 0) throw new UsageError('token revoke needs a token ID (see strata token list)');
-    const backend = openBackend(flags, { create: false });
+    const backend = await openBackend(flags, { create: false });
     let failed = 0;
     try {
       for (const id of rest) {
@@ -298,7 +298,7 @@ async function cmdToken(ctx: Ctx): Promise<number> {
         }
       }
     } finally {
-      backend.close();
+      await backend.close();
     }
     return failed > 0 ? 1 : 0;
   }
@@ -310,7 +310,7 @@ async function cmdS3cmdConfig(ctx: Ctx): Promise<number> {
   if (flags.help) return help(ctx, 's3cmd-config --user NAME [--namespace NS] [--region REGION] [--endpoint HOST:PORT] [--https] [--path-style]');
   if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
   if (flags.user === undefined || flags.user === 'true') throw new UsageError('s3cmd-config needs --user NAME (metadata.name of the User)');
-  const backend = openBackend(flags, { create: false });
+  const backend = await openBackend(flags, { create: false });
   try {
     const user = await backend.findUser(flags.user, flags.namespace);
     const secret = await backend.getSecret(user.spec.secretName, user.metadata.namespace);
@@ -334,7 +334,7 @@ async function cmdS3cmdConfig(ctx: Ctx): Promise<number> {
       }),
     );
   } finally {
-    backend.close();
+    await backend.close();
   }
   return 0;
 }

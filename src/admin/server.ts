@@ -65,12 +65,12 @@ function unauthorized(message: string): HttpError {
   return new HttpError(401, 'Unauthorized', message, { 'www-authenticate': 'Bearer realm="strata-admin"' });
 }
 
-function authenticate(services: Services, req: IncomingMessage): AdminToken {
+async function authenticate(services: Services, req: IncomingMessage): Promise<AdminToken> {
   const header = req.headers.authorization;
   if (!header) throw unauthorized('missing "Authorization: Bearer <token>" header; create a token with `strata token create`');
   const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthorized('the Authorization header must be "Bearer <token>"');
-  const result = services.identity.tokens.verify(m[1]);
+  const result = await services.identity.tokens.verify(m[1]);
   if (result.ok) return result.token;
   if (result.reason === 'revoked') throw unauthorized('the token has been revoked');
   throw unauthorized('the token is not valid');
@@ -175,35 +175,35 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/info',
     handle: ({ opts }) => ok({ regions: opts.services.config.regions, defaultRegion: opts.services.config.defaultRegion, baseDomain: opts.services.config.baseDomain, s3Port: opts.s3Port() }),
   },
-  { method: 'GET', path: '/v1/users', handle: ({ users, scope, query }) => ok(listObject(users.list({ namespace: query('namespace'), name: query('name') }, scope).map(userObject))) },
+  { method: 'GET', path: '/v1/users', handle: async ({ users, scope, query }) => ok(listObject((await users.list({ namespace: query('namespace'), name: query('name') }, scope)).map(userObject))) },
   {
     method: 'POST',
     path: '/v1/users',
     async handle({ req, users, scope, query }) {
       if (!manifestTypes.has(contentType(req))) throw new HttpError(415, 'UnsupportedMediaType', 'send the manifest as application/yaml or application/json');
       const manifests = parseUserManifests(await readBody(req), { namespace: query('namespace'), origin: 'request body' });
-      const results = users.apply(manifests, scope);
+      const results = await users.apply(manifests, scope);
       return ok({ results }, results.some((r) => r.result === 'created') ? 201 : 200);
     },
   },
-  { method: 'GET', path: '/v1/users/:namespace/:name', handle: ({ users, scope, params }) => ok(userObject(users.find(params.name, params.namespace, scope))) },
+  { method: 'GET', path: '/v1/users/:namespace/:name', handle: async ({ users, scope, params }) => ok(userObject(await users.find(params.name, params.namespace, scope))) },
   {
     method: 'DELETE',
     path: '/v1/users/:namespace/:name',
-    handle({ users, scope, params }) {
-      const key = users.delete(params.name, params.namespace, scope);
+    async handle({ users, scope, params }) {
+      const key = await users.delete(params.name, params.namespace, scope);
       return ok({ message: `${userResource} "${key.user}" deleted`, user: userObject(key) });
     },
   },
-  { method: 'GET', path: '/v1/secrets', handle: ({ users, scope, query }) => ok(listObject(users.secrets({ namespace: query('namespace') }, scope))) },
-  { method: 'GET', path: '/v1/secrets/:name', handle: ({ users, scope, params, query }) => ok(users.secret(params.name, query('namespace'), scope)) },
-  { method: 'GET', path: '/v1/secrets/:namespace/:name', handle: ({ users, scope, params }) => ok(users.secret(params.name, params.namespace, scope)) },
+  { method: 'GET', path: '/v1/secrets', handle: async ({ users, scope, query }) => ok(listObject(await users.secrets({ namespace: query('namespace') }, scope))) },
+  { method: 'GET', path: '/v1/secrets/:name', handle: async ({ users, scope, params, query }) => ok(await users.secret(params.name, query('namespace'), scope)) },
+  { method: 'GET', path: '/v1/secrets/:namespace/:name', handle: async ({ users, scope, params }) => ok(await users.secret(params.name, params.namespace, scope)) },
   {
     method: 'GET',
     path: '/v1/tokens',
-    handle({ opts, scope }) {
+    async handle({ opts, scope }) {
       requireTokenManagement(scope);
-      return ok({ items: opts.services.identity.tokens.list().map(tokenView) });
+      return ok({ items: (await opts.services.identity.tokens.list()).map(tokenView) });
     },
   },
   {
@@ -228,16 +228,16 @@ export const adminRoutes: readonly AdminRoute[] = [
       if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
         throw new HttpError(400, 'BadRequest', '"namespaces" must be a list of namespaces, or "*" for all namespaces');
       }
-      const created = opts.services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
+      const created = await opts.services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
       return ok({ ...tokenView(created.record), token: created.token }, 201);
     },
   },
   {
     method: 'DELETE',
     path: '/v1/tokens/:id',
-    handle({ opts, scope, params }) {
+    async handle({ opts, scope, params }) {
       requireTokenManagement(scope);
-      const outcome = opts.services.identity.tokens.revoke(params.id);
+      const outcome = await opts.services.identity.tokens.revoke(params.id);
       if (outcome === 'not-found') throw new HttpError(404, 'NotFound', `token "${params.id}" not found`);
       return ok({ message: outcome === 'revoked' ? `token "${params.id}" revoked` : `token "${params.id}" already revoked` });
     },
@@ -263,7 +263,7 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const method = req.method ?? 'GET';
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
-  const token = authenticate(services, req);
+  const token = await authenticate(services, req);
   const matching = adminRoutes.map((r) => ({ r, params: matchPath(r.path, path) })).filter((m) => m.params !== undefined);
   if (matching.length === 0) throw new HttpError(404, 'NotFound', `no such endpoint ${method} ${url.pathname}`);
   const chosen = matching.find((m) => m.r.method === method);

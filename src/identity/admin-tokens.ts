@@ -2,16 +2,17 @@
 // an admin, shown once, scoped to namespaces, revocable).
 //
 // A token reads `sat_<id>_<64 hex digits>`: 256 random bits from the CSPRNG behind a public id.
-// Only SHA-256(token) is stored. Verification looks the row up by the id and compares the
-// hashes with crypto.timingSafeEqual (a made-up id is compared against a dummy hash, so the
-// time taken does not tell whether an id exists).
+// Only SHA-256(token) is stored. Verification looks the row up by the id (from this node's
+// cache when it can, see AdminTokenStore) and compares the hashes with crypto.timingSafeEqual
+// (a made-up id is compared against a dummy hash, so the comparison itself does not tell
+// whether an id exists).
 //
 // Scope: the namespaces a token may manage, or ['*'] for every namespace. A scoped token may
 // manage a User only when both its metadata.namespace and its spec.owner (the organisation) are
 // in scope, so it cannot mint keys for an organisation it was not given. Only '*' tokens
 // (organisation admins) may create, list or revoke tokens.
-import type Database from 'better-sqlite3';
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { IdentityCache, type IdentityEngine, type StoredToken } from './identity-engine.ts';
 import { labelProblem } from './names.ts';
 
 export const allNamespaces = '*';
@@ -31,18 +32,6 @@ export interface AdminToken {
   createdBy: string;
   revokedAt?: number;
 }
-
-const schema = `
-  CREATE TABLE IF NOT EXISTS admin_tokens (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    namespaces TEXT NOT NULL,
-    token_hash BLOB NOT NULL,
-    created_at INTEGER NOT NULL,
-    created_by TEXT NOT NULL,
-    revoked_at INTEGER
-  ) WITHOUT ROWID;
-`;
 
 const idAlphabet = 'abcdefghijklmnopqrstuvwxyz234567';
 const tokenPattern = /^sat_([a-z2-7]{12})_([0-9a-f]{64})$/;
@@ -88,67 +77,96 @@ export function isOrgAdmin(namespaces: readonly string[]): boolean {
 export type VerifyResult = { ok: true; token: AdminToken } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' };
 
 export class AdminTokenStore {
-  constructor(private readonly db: Database.Database) {
-    db.exec(schema);
+  /**
+   * Tokens by id, cached per node like the access keys' secrets (identity-engine.ts): the admin
+   * API verifies one per request. Ids that do not exist are not remembered. An id verified
+   * recently on this node answers from memory, so the time taken can tell that an id exists;
+   * ids are not secret (`strata token list` shows them), the 256 random bits are, and those are
+   * compared in constant time either way.
+   */
+  private readonly cache: IdentityCache<StoredToken>;
+
+  constructor(private readonly engine: IdentityEngine) {
+    this.cache = new IdentityCache(engine);
   }
 
   /** Create a token; the returned `token` is the only time the secret exists outside a hash. */
-  create(options: { name?: string; namespaces: string | string[]; createdBy: string }): { token: string; record: AdminToken } {
-    const namespaces = parseNamespaceScope(options.namespaces);
-    const name = (options.name ?? '').trim();
-    if (name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new TokenError('token name must be at most 100 printable characters');
-    const { id, token } = generateToken();
-    const createdAt = Date.now();
-    this.db
-      .prepare('INSERT INTO admin_tokens (id, name, namespaces, token_hash, created_at, created_by, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)')
-      .run(id, name, JSON.stringify(namespaces), hashToken(token), createdAt, options.createdBy);
-    return { token, record: { id, name, namespaces, createdAt, createdBy: options.createdBy } };
+  async create(options: TokenOptions): Promise<{ token: string; record: AdminToken }> {
+    const made = newToken(options);
+    await this.engine.transaction((tx) => tx.insertToken(made.stored));
+    return { token: made.token, record: made.record };
   }
 
-  verify(token: string): VerifyResult {
+  /**
+   * Create a token only if none was ever created (the bootstrap token): one transaction, so that
+   * nodes starting together on one database create one between them.
+   */
+  async createFirst(options: TokenOptions): Promise<{ token: string; record: AdminToken } | undefined> {
+    const made = newToken(options);
+    const created = await this.engine.transaction(async (tx) => {
+      if ((await tx.tokenCount()) > 0) return false;
+      await tx.insertToken(made.stored);
+      return true;
+    });
+    return created ? { token: made.token, record: made.record } : undefined;
+  }
+
+  async verify(token: string): Promise<VerifyResult> {
     const presented = hashToken(token);
     const id = tokenId(token);
-    const row = id ? this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM admin_tokens WHERE id = ?').get(id) : undefined;
-    const stored = row ? (row.token_hash as Buffer) : dummyHash;
+    const row = id ? await this.cache.get(id, () => this.engine.read.token(id)) : undefined;
+    const stored = row ? row.tokenHash : dummyHash;
     const match = timingSafeEqual(presented, stored.length === presented.length ? stored : dummyHash) && row !== undefined;
     if (!id) return { ok: false, reason: 'malformed' };
     if (!match || !row) return { ok: false, reason: 'unknown' };
-    const record = rowToToken(row);
+    const record = publicToken(row);
     if (record.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
     return { ok: true, token: record };
   }
 
-  get(id: string): AdminToken | undefined {
-    const row = this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM admin_tokens WHERE id = ?').get(id);
-    return row ? rowToToken(row) : undefined;
+  async get(id: string): Promise<AdminToken | undefined> {
+    const row = await this.engine.read.token(id);
+    return row && publicToken(row);
   }
 
-  list(): AdminToken[] {
-    return this.db.prepare<[], Record<string, unknown>>('SELECT * FROM admin_tokens ORDER BY created_at, id').all().map(rowToToken);
+  async list(): Promise<AdminToken[]> {
+    return (await this.engine.read.tokens()).map(publicToken);
   }
 
   /** How many tokens were ever created (revoked ones included). */
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM admin_tokens').get() as { n: number }).n;
+  count(): Promise<number> {
+    return this.engine.read.tokenCount();
   }
 
-  revoke(id: string): 'revoked' | 'already-revoked' | 'not-found' {
-    const existing = this.get(id);
-    if (!existing) return 'not-found';
-    if (existing.revokedAt !== undefined) return 'already-revoked';
-    this.db.prepare('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id);
-    return 'revoked';
+  /** Revoke a token; on every node it stops verifying within the caches' bound (identity-postgres.ts). */
+  revoke(id: string): Promise<'revoked' | 'already-revoked' | 'not-found'> {
+    return this.engine.transaction(async (tx) => {
+      const existing = await tx.token(id);
+      if (!existing) return 'not-found';
+      if (existing.revokedAt !== undefined) return 'already-revoked';
+      // The condition keeps a concurrent revocation from being reported twice as "revoked".
+      return (await tx.revokeToken(id, Date.now())) ? 'revoked' : 'already-revoked';
+    });
   }
 }
 
-function rowToToken(row: Record<string, unknown>): AdminToken {
-  const t: AdminToken = {
-    id: row.id as string,
-    name: row.name as string,
-    namespaces: JSON.parse(row.namespaces as string) as string[],
-    createdAt: row.created_at as number,
-    createdBy: row.created_by as string,
-  };
-  if (row.revoked_at !== null && row.revoked_at !== undefined) t.revokedAt = row.revoked_at as number;
+interface TokenOptions {
+  name?: string;
+  namespaces: string | string[];
+  createdBy: string;
+}
+
+function newToken(options: TokenOptions): { token: string; record: AdminToken; stored: StoredToken } {
+  const namespaces = parseNamespaceScope(options.namespaces);
+  const name = (options.name ?? '').trim();
+  if (name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new TokenError('token name must be at most 100 printable characters');
+  const { id, token } = generateToken();
+  const record: AdminToken = { id, name, namespaces, createdAt: Date.now(), createdBy: options.createdBy };
+  return { token, record, stored: { ...record, namespaces: [...namespaces], tokenHash: hashToken(token) } };
+}
+
+function publicToken(row: StoredToken): AdminToken {
+  const t: AdminToken = { id: row.id, name: row.name, namespaces: [...row.namespaces], createdAt: row.createdAt, createdBy: row.createdBy };
+  if (row.revokedAt !== undefined) t.revokedAt = row.revokedAt;
   return t;
 }

@@ -1,13 +1,19 @@
 // Organisations and their access keys, shared by every region. Secrets are needed in clear to
 // verify SigV4, so they are stored encrypted (AES-256-GCM) under a master key that lives in the
 // data root with 0600 permissions (or is supplied by the operator), and never logged.
-import Database from 'better-sqlite3';
-import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+//
+// The rows live in identity.db (SQLite, the default) or, with STRATA_METADATA_URL, in the
+// PostgreSQL database every node shares (identity-engine.ts); the master key stays in the data
+// root either way (with PostgreSQL, the shared directory every node mounts).
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { OWNER_DIR_MODE, OWNER_FILE_MODE, prepareDatabaseFile } from '../store/file-modes.ts';
 import { join } from 'node:path';
-import { DataVersionCache } from '../store/db.ts';
+import type { PgDatabase } from '../store/meta/postgres.ts';
+import { OWNER_DIR_MODE, OWNER_FILE_MODE } from '../store/file-modes.ts';
 import { AdminTokenStore } from './admin-tokens.ts';
+import { IdentityCache, type IdentityEngine, type IdentityReads, type IdentityTx, type StoredKey } from './identity-engine.ts';
+import { PgIdentityEngine } from './identity-postgres.ts';
+import { SqliteIdentityEngine } from './identity-sqlite.ts';
 
 export type AccessLevel = 'read' | 'write' | 'readwrite' | 'full';
 export const accessLevels: readonly AccessLevel[] = ['read', 'write', 'readwrite', 'full'];
@@ -30,23 +36,10 @@ export interface Principal {
   accessKey: string;
 }
 
-const schema = `
-  CREATE TABLE IF NOT EXISTS orgs (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS keys (
-    access_key TEXT PRIMARY KEY,
-    org TEXT NOT NULL,
-    user TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    level TEXT NOT NULL,
-    secret_enc BLOB NOT NULL,
-    secret_name TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    UNIQUE (namespace, user)
-  ) WITHOUT ROWID;
-`;
+export interface Credentials {
+  secret: string;
+  principal: Principal;
+}
 
 const accessKeyAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const secretAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+';
@@ -76,138 +69,181 @@ export function loadOrCreateMasterKey(dataDir: string): Buffer {
   return key;
 }
 
-export class IdentityStore {
-  readonly db: Database.Database;
-  /** Decrypted secrets, cached: SigV4 needs one per request and decryption is not free. */
-  private readonly secretCache: DataVersionCache<{ secret: string; principal: Principal } | undefined>;
-  /** Admin API tokens (hashed), in the same database. */
-  readonly tokens: AdminTokenStore;
+/** AES-256-GCM under the master key: iv (12) | tag (16) | ciphertext. */
+class SecretBox {
+  constructor(private readonly masterKey: Buffer) {}
 
-  constructor(dataDir: string, private readonly masterKey: Buffer) {
-    mkdirSync(dataDir, { recursive: true, mode: OWNER_DIR_MODE });
-    prepareDatabaseFile(join(dataDir, 'identity.db'));
-    this.db = new Database(join(dataDir, 'identity.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(schema);
-    this.secretCache = new DataVersionCache(this.db);
-    this.tokens = new AdminTokenStore(this.db);
-  }
-
-  /**
-   * Run `fn` in one IMMEDIATE transaction (the write lock is taken up front, so a concurrent
-   * writer in another process — server or CLI — makes this wait, never fail half-way).
-   */
-  transaction<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } finally {
-      this.secretCache.clear();
-    }
-  }
-
-  private encrypt(secret: string): Buffer {
+  encrypt(secret: string): Buffer {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
     const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]);
   }
 
-  private decrypt(blob: Buffer): string {
+  decrypt(blob: Buffer): string {
     const decipher = createDecipheriv('aes-256-gcm', this.masterKey, blob.subarray(0, 12));
     decipher.setAuthTag(blob.subarray(12, 28));
     return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]).toString('utf8');
   }
+}
 
-  ensureOrg(id: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO orgs (id, created_at) VALUES (?, ?)').run(id, Date.now());
+/** A value that identifies the master key without revealing it (PostgreSQL refuses a node with another one). */
+function masterKeyCheck(masterKey: Buffer): Buffer {
+  return createHmac('sha256', masterKey).update('strata identity master key check v1').digest();
+}
+
+function record(k: StoredKey): KeyRecord {
+  return { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt: k.createdAt };
+}
+
+/** Key reads, on committed state or inside a transaction. */
+class KeyReader {
+  constructor(
+    protected readonly rows: IdentityReads,
+    protected readonly box: SecretBox,
+  ) {}
+
+  async listOrgs(): Promise<string[]> {
+    return this.rows.orgs();
   }
-
-  listOrgs(): string[] {
-    return this.db.prepare<[], { id: string }>('SELECT id FROM orgs ORDER BY id').all().map((r) => r.id);
+  async keyByAccessKey(accessKey: string): Promise<KeyRecord | undefined> {
+    const k = await this.rows.key(accessKey);
+    return k && record(k);
   }
-
-  addKey(k: Omit<KeyRecord, 'createdAt'> & { secretKey: string }): KeyRecord {
-    this.ensureOrg(k.org);
-    const createdAt = Date.now();
-    this.db
-      .prepare('INSERT INTO keys (access_key, org, user, namespace, level, secret_enc, secret_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(k.accessKey, k.org, k.user, k.namespace, k.level, this.encrypt(k.secretKey), k.secretName, createdAt);
-    this.secretCache.clear();
-    return { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt };
+  async keyByUser(namespace: string, user: string): Promise<KeyRecord | undefined> {
+    const k = await this.rows.keyByUser(namespace, user);
+    return k && record(k);
   }
-
-  keyByAccessKey(accessKey: string): KeyRecord | undefined {
-    const row = this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM keys WHERE access_key = ?').get(accessKey);
-    return row ? rowToKey(row) : undefined;
+  async keyBySecretName(secretName: string): Promise<KeyRecord | undefined> {
+    const k = await this.rows.keyBySecretName(secretName);
+    return k && record(k);
   }
-
-  keyByUser(namespace: string, user: string): KeyRecord | undefined {
-    const row = this.db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM keys WHERE namespace = ? AND user = ?').get(namespace, user);
-    return row ? rowToKey(row) : undefined;
+  /** every key, by namespace then user */
+  async listKeys(): Promise<KeyRecord[]> {
+    return (await this.rows.keys()).map(record);
   }
-
-  keyBySecretName(secretName: string): KeyRecord | undefined {
-    const row = this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM keys WHERE secret_name = ?').get(secretName);
-    return row ? rowToKey(row) : undefined;
-  }
-
-  /** Change a key's organisation, access level or secret name; the credentials stay. */
-  updateKey(accessKey: string, change: { org: string; level: AccessLevel; secretName: string }): boolean {
-    this.ensureOrg(change.org);
-    const changed =
-      this.db.prepare('UPDATE keys SET org = ?, level = ?, secret_name = ? WHERE access_key = ?').run(change.org, change.level, change.secretName, accessKey).changes > 0;
-    this.secretCache.clear();
-    return changed;
-  }
-
-  listKeys(): KeyRecord[] {
-    return this.db.prepare<[], Record<string, unknown>>('SELECT * FROM keys ORDER BY namespace, user').all().map(rowToKey);
-  }
-
-  secretOf(accessKey: string): string | undefined {
-    const row = this.db.prepare<[string], { secret_enc: Buffer }>('SELECT secret_enc FROM keys WHERE access_key = ?').get(accessKey);
-    return row ? this.decrypt(row.secret_enc) : undefined;
-  }
-
-  /**
-   * The hot path of authentication. The cache is dropped whenever keys change in this process;
-   * changes made by another process (the CLI on the same data root) are seen because a cache
-   * entry is revalidated against the database's data_version.
-   */
-  credentialsFor(accessKey: string): { secret: string; principal: Principal } | undefined {
-    return this.secretCache.get(
-      accessKey,
-      () => {
-        const key = this.keyByAccessKey(accessKey);
-        if (!key) return undefined;
-        return { secret: this.secretOf(accessKey)!, principal: { org: key.org, user: key.user, level: key.level, accessKey } };
-      },
-      // Unknown access keys are not remembered: anyone can send any number of them.
-      (entry) => entry !== undefined,
-    );
-  }
-
-  deleteKey(accessKey: string): boolean {
-    const changed = this.db.prepare('DELETE FROM keys WHERE access_key = ?').run(accessKey).changes > 0;
-    this.secretCache.clear();
-    return changed;
-  }
-
-  close(): void {
-    this.db.close();
+  async secretOf(accessKey: string): Promise<string | undefined> {
+    const k = await this.rows.key(accessKey);
+    return k && this.box.decrypt(k.secretEnc);
   }
 }
 
-function rowToKey(row: Record<string, unknown>): KeyRecord {
-  return {
-    org: row.org as string,
-    user: row.user as string,
-    namespace: row.namespace as string,
-    level: row.level as AccessLevel,
-    accessKey: row.access_key as string,
-    secretName: row.secret_name as string,
-    createdAt: row.created_at as number,
-  };
+/** Reads and writes inside one transaction (IdentityStore.transaction). */
+export class IdentityTransaction extends KeyReader {
+  constructor(
+    private readonly tx: IdentityTx,
+    box: SecretBox,
+  ) {
+    super(tx, box);
+  }
+
+  async ensureOrg(id: string): Promise<void> {
+    await this.tx.ensureOrg(id, Date.now());
+  }
+
+  async addKey(k: Omit<KeyRecord, 'createdAt'> & { secretKey: string }): Promise<KeyRecord> {
+    await this.ensureOrg(k.org);
+    const key: KeyRecord = { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt: Date.now() };
+    await this.tx.insertKey({ ...key, secretEnc: this.box.encrypt(k.secretKey) });
+    return key;
+  }
+
+  /** Change a key's organisation, access level or secret name; the credentials stay. */
+  async updateKey(accessKey: string, change: { org: string; level: AccessLevel; secretName: string }): Promise<boolean> {
+    await this.ensureOrg(change.org);
+    return this.tx.updateKey(accessKey, change);
+  }
+
+  async deleteKey(accessKey: string): Promise<boolean> {
+    return this.tx.deleteKey(accessKey);
+  }
+}
+
+export interface IdentityOptions {
+  dataDir: string;
+  masterKey: Buffer;
+  /** the shared PostgreSQL database (metadataUrl); without it, identity.db in the data root */
+  database?: PgDatabase;
+  /** PostgreSQL: how often the version is polled, how long a check vouches for the cache (tests) */
+  pollMs?: number;
+  freshMs?: number;
+}
+
+/** Open the identity store on the engine the configuration chooses. */
+export async function openIdentityStore(options: IdentityOptions): Promise<IdentityStore> {
+  const engine = options.database
+    ? await PgIdentityEngine.open(options.database, { masterKeyCheck: masterKeyCheck(options.masterKey), pollMs: options.pollMs, freshMs: options.freshMs })
+    : new SqliteIdentityEngine(options.dataDir);
+  return new IdentityStore(engine, options.masterKey);
+}
+
+export class IdentityStore extends KeyReader {
+  /** Decrypted secrets, cached: SigV4 needs one per request and decryption is not free. */
+  private readonly secretCache: IdentityCache<Credentials>;
+  /** Admin API tokens (hashed), in the same database. */
+  readonly tokens: AdminTokenStore;
+
+  constructor(
+    readonly engine: IdentityEngine,
+    masterKey: Buffer,
+  ) {
+    super(engine.read, new SecretBox(masterKey));
+    this.secretCache = new IdentityCache(engine);
+    this.tokens = new AdminTokenStore(engine);
+  }
+
+  /** The SQLite engine on `dataDir`/identity.db, opened synchronously (tests, tools). */
+  static sqlite(dataDir: string, masterKey: Buffer): IdentityStore {
+    return new IdentityStore(new SqliteIdentityEngine(dataDir), masterKey);
+  }
+
+  /**
+   * Run `fn` in one transaction: all of its writes take effect, or none. It may run more than
+   * once (PostgreSQL retries conflicts), so it must act only through `tx`; the store's own
+   * write methods each open a transaction of their own and must not be called inside.
+   */
+  transaction<T>(fn: (tx: IdentityTransaction) => Promise<T>): Promise<T> {
+    return this.engine.transaction((tx) => fn(new IdentityTransaction(tx, this.box)));
+  }
+
+  ensureOrg(id: string): Promise<void> {
+    return this.transaction((tx) => tx.ensureOrg(id));
+  }
+
+  addKey(k: Omit<KeyRecord, 'createdAt'> & { secretKey: string }): Promise<KeyRecord> {
+    return this.transaction((tx) => tx.addKey(k));
+  }
+
+  updateKey(accessKey: string, change: { org: string; level: AccessLevel; secretName: string }): Promise<boolean> {
+    return this.transaction((tx) => tx.updateKey(accessKey, change));
+  }
+
+  deleteKey(accessKey: string): Promise<boolean> {
+    return this.transaction((tx) => tx.deleteKey(accessKey));
+  }
+
+  /**
+   * The hot path of authentication, from this node's cache when it can vouch for it: SQLite
+   * revalidates against the database's data_version (so changes made by the CLI in another
+   * process are seen at once), PostgreSQL against identity_version (identity-postgres.ts: other
+   * nodes' changes are seen within a bounded time). Unknown access keys are not remembered.
+   */
+  credentialsFor(accessKey: string): Promise<Credentials | undefined> {
+    const hit = this.secretCache.peek(accessKey);
+    if (hit) return Promise.resolve(hit);
+    return this.secretCache.get(accessKey, async () => {
+      const key = await this.engine.read.key(accessKey);
+      if (!key) return undefined;
+      return { secret: this.box.decrypt(key.secretEnc), principal: { org: key.org, user: key.user, level: key.level, accessKey } };
+    });
+  }
+
+  /** The cached credentials, without any database round trip; undefined on a miss (then ask credentialsFor). */
+  peekCredentials(accessKey: string): Credentials | undefined {
+    return this.secretCache.peek(accessKey);
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
 }

@@ -7,7 +7,7 @@
 // credentials. Deleting a user deletes its key and Secret; buckets and objects stay.
 import { isOrgAdmin } from './admin-tokens.ts';
 import { scopeDecision, userVisible, type AdminTarget, type Scope } from './admin-scope.ts';
-import { generateCredentials, type IdentityStore, type KeyRecord } from './identity-store.ts';
+import { generateCredentials, type IdentityStore, type IdentityTransaction, type KeyRecord } from './identity-store.ts';
 import { secretObject, userObject, userResource, userResourcePlural, type SecretObject, type UserManifest, type UserObject } from './manifest.ts';
 
 export class IdentityError extends Error {
@@ -50,68 +50,32 @@ export class UserDirectory {
 
   /**
    * Apply validated manifests in one transaction: all of them take effect, or (on any
-   * conflict or scope violation) none.
+   * conflict or scope violation) none. The lookups and the writes share the transaction, so a
+   * concurrent apply through another node cannot slip in between (identity-postgres.ts).
    */
-  apply(manifests: UserManifest[], scope?: Scope): ApplyOutcome[] {
-    const { identity } = this;
-    return identity.transaction(() =>
-      manifests.map((m) => {
-        requireNamespace(scope, m.namespace, 'manage users in');
-        requireAllowed(
-          scope,
-          { kind: 'organisation', org: m.owner },
-          () => `the token may not create keys for organisation "${m.owner}" (spec.owner must be one of the token's namespaces)`,
-        );
-        const existing = identity.keyByUser(m.namespace, m.name);
-        // The name is taken in a namespace the token shares: it cannot be created, so saying so
-        // is unavoidable; the user itself stays out of reach (it is not changed, read or listed).
-        if (existing && !userVisible(scope, existing)) throw forbidden(`user "${m.name}" in namespace "${m.namespace}" belongs to an organisation the token may not manage`);
-        const holder = identity.keyBySecretName(m.secretName);
-        if (holder && (holder.namespace !== m.namespace || holder.user !== m.name)) {
-          // Secret names are unique across the data root; the holder is named only to a caller who may see it.
-          const who = userVisible(scope, holder) ? `already belongs to user "${holder.user}" in namespace "${holder.namespace}"` : 'is already taken by another user';
-          throw new IdentityError(
-            409,
-            'SecretNameTaken',
-            `secret "${m.secretName}" ${who}; two users may not share a secret name ` +
-              `(deleting one user would delete the other's credentials). Choose another spec.secretName, or leave it out for the default "<namespace>-<name>-obj-store-creds"`,
-          );
-        }
-        let result: ApplyResult;
-        let record: KeyRecord;
-        if (!existing) {
-          const creds = generateCredentials();
-          record = identity.addKey({ org: m.owner, user: m.name, namespace: m.namespace, level: m.access, accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: m.secretName });
-          result = 'created';
-        } else if (existing.org === m.owner && existing.level === m.access && existing.secretName === m.secretName) {
-          record = existing;
-          result = 'unchanged';
-        } else {
-          identity.updateKey(existing.accessKey, { org: m.owner, level: m.access, secretName: m.secretName });
-          record = { ...existing, org: m.owner, level: m.access, secretName: m.secretName };
-          result = 'configured';
-        }
-        return { result, message: `${userResource}/${m.name} ${result}`, user: userObject(record) };
-      }),
-    );
+  apply(manifests: UserManifest[], scope?: Scope): Promise<ApplyOutcome[]> {
+    return this.identity.transaction(async (tx) => {
+      const outcomes: ApplyOutcome[] = [];
+      for (const m of manifests) outcomes.push(await applyOne(tx, m, scope));
+      return outcomes;
+    });
   }
 
   /**
    * Users visible to the scope, optionally only one namespace and/or one name. Users of other
    * organisations in a shared namespace are left out, as if they did not exist.
    */
-  list(filter: { namespace?: string; name?: string } = {}, scope?: Scope): KeyRecord[] {
+  async list(filter: { namespace?: string; name?: string } = {}, scope?: Scope, from: KeySource = this.identity): Promise<KeyRecord[]> {
     requireNamespace(scope, filter.namespace);
-    return this.identity
-      .listKeys()
+    return (await from.listKeys())
       .filter((k) => userVisible(scope, k))
       .filter((k) => filter.namespace === undefined || k.namespace === filter.namespace)
       .filter((k) => filter.name === undefined || k.user === filter.name);
   }
 
   /** One user by name; without a namespace the name must be unique among visible users. */
-  find(name: string, namespace?: string, scope?: Scope): KeyRecord {
-    const found = this.list({ namespace, name }, scope);
+  async find(name: string, namespace?: string, scope?: Scope, from: KeySource = this.identity): Promise<KeyRecord> {
+    const found = await this.list({ namespace, name }, scope, from);
     if (found.length === 0) throw notFound(userResourcePlural, name, namespace);
     if (found.length > 1) {
       throw new IdentityError(409, 'Ambiguous', `user "${name}" exists in several namespaces (${found.map((k) => k.namespace).join(', ')}); pass -n NAMESPACE`);
@@ -120,26 +84,73 @@ export class UserDirectory {
   }
 
   /** Delete a user: its key and its Secret. Buckets and objects are untouched. */
-  delete(name: string, namespace?: string, scope?: Scope): KeyRecord {
-    return this.identity.transaction(() => {
-      const key = this.find(name, namespace, scope);
-      this.identity.deleteKey(key.accessKey);
+  delete(name: string, namespace?: string, scope?: Scope): Promise<KeyRecord> {
+    return this.identity.transaction(async (tx) => {
+      const key = await this.find(name, namespace, scope, tx);
+      await tx.deleteKey(key.accessKey);
       return key;
     });
   }
 
-  secrets(filter: { namespace?: string } = {}, scope?: Scope): SecretObject[] {
-    return this.list(filter, scope).map((k) => secretObject(k, this.identity.secretOf(k.accessKey)!));
+  async secrets(filter: { namespace?: string } = {}, scope?: Scope): Promise<SecretObject[]> {
+    const keys = await this.list(filter, scope);
+    const secrets = await Promise.all(keys.map((k) => this.identity.secretOf(k.accessKey)));
+    // A key deleted between the two reads has no Secret any more: left out.
+    return keys.flatMap((k, i) => (secrets[i] === undefined ? [] : [secretObject(k, secrets[i])]));
   }
 
   /** A Secret by name (secret names are unique across the data root). */
-  secret(name: string, namespace?: string, scope?: Scope): SecretObject {
+  async secret(name: string, namespace?: string, scope?: Scope): Promise<SecretObject> {
     requireNamespace(scope, namespace);
-    const key = this.identity.keyBySecretName(name);
+    const key = await this.identity.keyBySecretName(name);
     // A Secret the scope may not see looks exactly like an absent one, wherever it lives.
     if (!key || (namespace !== undefined && key.namespace !== namespace) || !userVisible(scope, key)) throw notFound('secrets', name, namespace);
-    return secretObject(key, this.identity.secretOf(key.accessKey)!);
+    const secret = await this.identity.secretOf(key.accessKey);
+    if (secret === undefined) throw notFound('secrets', name, namespace);
+    return secretObject(key, secret);
   }
+}
+
+/** Where keys are listed from: committed state, or an open transaction. */
+type KeySource = Pick<IdentityTransaction, 'listKeys'>;
+
+async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope): Promise<ApplyOutcome> {
+  requireNamespace(scope, m.namespace, 'manage users in');
+  requireAllowed(
+    scope,
+    { kind: 'organisation', org: m.owner },
+    () => `the token may not create keys for organisation "${m.owner}" (spec.owner must be one of the token's namespaces)`,
+  );
+  const existing = await tx.keyByUser(m.namespace, m.name);
+  // The name is taken in a namespace the token shares: it cannot be created, so saying so
+  // is unavoidable; the user itself stays out of reach (it is not changed, read or listed).
+  if (existing && !userVisible(scope, existing)) throw forbidden(`user "${m.name}" in namespace "${m.namespace}" belongs to an organisation the token may not manage`);
+  const holder = await tx.keyBySecretName(m.secretName);
+  if (holder && (holder.namespace !== m.namespace || holder.user !== m.name)) {
+    // Secret names are unique across the data root; the holder is named only to a caller who may see it.
+    const who = userVisible(scope, holder) ? `already belongs to user "${holder.user}" in namespace "${holder.namespace}"` : 'is already taken by another user';
+    throw new IdentityError(
+      409,
+      'SecretNameTaken',
+      `secret "${m.secretName}" ${who}; two users may not share a secret name ` +
+        `(deleting one user would delete the other's credentials). Choose another spec.secretName, or leave it out for the default "<namespace>-<name>-obj-store-creds"`,
+    );
+  }
+  let result: ApplyResult;
+  let record: KeyRecord;
+  if (!existing) {
+    const creds = generateCredentials();
+    record = await tx.addKey({ org: m.owner, user: m.name, namespace: m.namespace, level: m.access, accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: m.secretName });
+    result = 'created';
+  } else if (existing.org === m.owner && existing.level === m.access && existing.secretName === m.secretName) {
+    record = existing;
+    result = 'unchanged';
+  } else {
+    await tx.updateKey(existing.accessKey, { org: m.owner, level: m.access, secretName: m.secretName });
+    record = { ...existing, org: m.owner, level: m.access, secretName: m.secretName };
+    result = 'configured';
+  }
+  return { result, message: `${userResource}/${m.name} ${result}`, user: userObject(record) };
 }
 
 export function forbidden(message: string): IdentityError {

@@ -88,7 +88,7 @@ export async function newObjectAcl(ctx: RequestContext): Promise<Acl | undefined
   // own organisation still need what PutObjectAcl needs.
   const writesUnderBucketAcl = ctx.principal?.org !== bucketOwner && bucketAclGrantsWrite(ctx.bucket!, ctx.principal);
   if (requested && widensAccess(requested, writer, bucketOwner) && !writesUnderBucketAcl) await authorizeObjectAction(ctx, 's3:PutObjectAcl', 'full', ctx.key!);
-  if (requested) return checkGrantees(ctx, requested);
+  if (requested) return await checkGrantees(ctx, requested);
   return writer !== bucketOwner ? privateAcl(writer) : undefined;
 }
 
@@ -113,11 +113,11 @@ export function refusePublicAcl(bucket: BucketRecord | undefined, acl: Acl | nul
 }
 
 /** Grants must name organisations that exist (S3 answers InvalidArgument for unknown ids). */
-export function checkGrantees(ctx: Pick<RequestContext, 'services'>, acl: Acl): Acl {
+export async function checkGrantees(ctx: Pick<RequestContext, 'services'>, acl: Acl): Promise<Acl> {
   let orgs: Set<string> | undefined;
   for (const grant of acl.grants) {
     if (grant.grantee.type !== 'CanonicalUser') continue;
-    orgs ??= new Set(ctx.services.identity.listOrgs());
+    orgs ??= new Set(await ctx.services.identity.listOrgs());
     if (!orgs.has(grant.grantee.id)) throw new S3Error('InvalidArgument', 'Invalid id', { ArgumentName: 'CanonicalUser/ID', ArgumentValue: grant.grantee.id });
   }
   return acl;

@@ -65,9 +65,9 @@ async function requestedAcl(ctx: RequestContext, owner: string, bucketOwner: str
   const fromHeaders = aclFromRequestHeaders(ctx, owner, 'object', bucketOwner);
   const body = await readControlBody(ctx, 64 * 1024);
   if (fromHeaders && body.length > 0) throw new S3Error('UnexpectedContent');
-  if (fromHeaders) return checkGrantees(ctx, fromHeaders);
+  if (fromHeaders) return await checkGrantees(ctx, fromHeaders);
   if (body.length === 0) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
-  return checkGrantees(ctx, parseAclDocument(body, owner));
+  return await checkGrantees(ctx, parseAclDocument(body, owner));
 }
 
 export const GetBucketAcl: Operation = {

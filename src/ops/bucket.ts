@@ -44,7 +44,7 @@ export const CreateBucket: Operation = {
       }
     }
     const requestedAcl = aclFromRequestHeaders(ctx, ctx.principal!.org, 'bucket');
-    const acl = requestedAcl && checkGrantees(ctx, requestedAcl);
+    const acl = requestedAcl && (await checkGrantees(ctx, requestedAcl));
     const outcome = await ctx.store.createBucket(name, ctx.principal!.org, acl);
     // Re-creating a bucket one owns succeeds and changes nothing, as on Ceph RGW (and AWS in
     // us-east-1; its other regions answer 409 BucketAlreadyOwnedByYou): scripts that "ensure" a

@@ -23,7 +23,7 @@ import { newObjectAcl } from './acl-util.ts';
 import { contentMd5 } from '../checksum/declared.ts';
 import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
-import { authenticateForm, signatureFields, type FieldMap } from './post-object/form-auth.ts';
+import { authenticateForm, formAccessKey, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
 import { storeBytes } from './receive-body.ts';
@@ -178,7 +178,9 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   const fields = fieldMap(fieldList);
 
   // Who: the signature over the policy document, if any.
-  const auth = authenticateForm(fields, { identity: ctx.services.identity, acceptedRegions: acceptedRegions(ctx) });
+  const signer = formAccessKey(fields);
+  const credentials = signer === undefined ? undefined : await ctx.services.identity.credentialsFor(signer);
+  const auth = authenticateForm(fields, { credentialsFor: (accessKey) => (accessKey === signer ? credentials : undefined), acceptedRegions: acceptedRegions(ctx) });
   const policy: PostPolicy | undefined = auth.kind === 'signed' ? parsePostPolicy(auth.policy) : undefined;
 
   // What: the key, with ${filename} taken from the file part.

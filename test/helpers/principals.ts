@@ -18,9 +18,9 @@ export interface SendOptions {
 }
 
 /** A new access key for `user` of organisation `org` (namespace = org) at `level`. */
-export function addTestKey(server: TestServer, org: string, user: string, level: AccessLevel): Creds {
+export async function addTestKey(server: TestServer, org: string, user: string, level: AccessLevel): Promise<Creds> {
   const { accessKey, secretKey } = generateCredentials();
-  server.services.identity.addKey({ org, user, namespace: org, level, accessKey, secretKey, secretName: `${org}-${user}-obj-store-creds` });
+  await server.services.identity.addKey({ org, user, namespace: org, level, accessKey, secretKey, secretName: `${org}-${user}-obj-store-creds` });
   return { accessKeyId: accessKey, secretAccessKey: secretKey };
 }
 

@@ -17,7 +17,7 @@ const keys = {} as Record<AccessLevel, Creds>;
 const org = 'default';
 const shared = 'levels-bucket';
 
-const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
+const addKey = (org: string, user: string, level: AccessLevel): Promise<Creds> => addTestKey(server, org, user, level);
 
 
 /** A request signed with `who` (undefined = the bootstrap admin's full key). */
@@ -626,7 +626,7 @@ const matrix: Cell[] = [
 
 beforeAll(async () => {
   server = await startTestServer();
-  for (const level of levels) keys[level] = addKey(org, `key-${level}`, level);
+  for (const level of levels) keys[level] = await addKey(org, `key-${level}`, level);
   await ok(admin('PUT', `/${shared}`));
   await putObject(shared, 'seed-object', 'seed');
 });
@@ -681,10 +681,10 @@ describe('access levels of the owning organisation (s3-semantics §4)', () => {
 
 describe('keys and data are independent', () => {
   it('deleting a key never deletes data: the object stays readable by another key, the deleted key is refused', async () => {
-    const doomed = addKey(org, 'short-lived', 'full');
+    const doomed = await addKey(org, 'short-lived', 'full');
     await ok(send(doomed, 'PUT', '/short-lived-bucket'));
     await ok(send(doomed, 'PUT', '/short-lived-bucket/kept.txt', { body: 'outlives its writer' }));
-    expect(server.services.identity.deleteKey(doomed.accessKeyId)).toBe(true);
+    expect(await server.services.identity.deleteKey(doomed.accessKeyId)).toBe(true);
 
     const gone = await send(doomed, 'GET', '/short-lived-bucket/kept.txt');
     expect(gone.status).toBe(403);
@@ -701,14 +701,14 @@ describe('keys and data are independent', () => {
   });
 
   it('deleting every key of an organisation leaves its buckets and objects untouched', async () => {
-    const only = addKey('lonely-org', 'only-key', 'full');
+    const only = await addKey('lonely-org', 'only-key', 'full');
     await ok(send(only, 'PUT', '/lonely-bucket'));
     await ok(send(only, 'PUT', '/lonely-bucket/data.bin', { body: 'still here' }));
-    server.services.identity.deleteKey(only.accessKeyId);
-    expect(server.services.identity.listKeys().filter((k) => k.org === 'lonely-org')).toEqual([]);
+    await server.services.identity.deleteKey(only.accessKeyId);
+    expect((await server.services.identity.listKeys()).filter((k) => k.org === 'lonely-org')).toEqual([]);
 
     // A new token of the same organisation finds everything as it was.
-    const next = addKey('lonely-org', 'next-key', 'read');
+    const next = await addKey('lonely-org', 'next-key', 'read');
     const buckets = await ok(send(next, 'GET', '/'));
     expect(buckets.text).toContain('<Name>lonely-bucket</Name>');
     expect((await ok(send(next, 'GET', '/lonely-bucket/data.bin'))).text).toBe('still here');
@@ -719,7 +719,7 @@ describe('keys and data are independent', () => {
   });
 
   it('a key of one organisation is not the owner of another organisation’s bucket, whatever its level', async () => {
-    const outsider = addKey('outsider-org', 'boss', 'full');
+    const outsider = await addKey('outsider-org', 'boss', 'full');
     for (const [method, path] of [
       ['GET', `/${shared}`],
       ['GET', `/${shared}/seed-object`],

@@ -6,7 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRESH_MS } from '../../src/identity/identity-postgres.ts';
+import { eventually } from '../helpers/async.ts';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -35,11 +38,19 @@ function runProcess(cmd: string, args: string[], options: { env?: NodeJS.Process
   });
 }
 
+/** The CLI works on the server's identity: its data root, and its database when there is one. */
 function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: work, STRATA_DATA_DIR: server.dataDir, STRATA_PORT: String(server.port), ...extra };
+  return {
+    PATH: process.env.PATH,
+    HOME: work,
+    STRATA_DATA_DIR: server.dataDir,
+    STRATA_METADATA_URL: server.services.config.metadataUrl ?? '',
+    STRATA_PORT: String(server.port),
+    ...extra,
+  };
 }
 
-/** bin/strata with STRATA_DATA_DIR pointing at the running server's data root. */
+/** bin/strata with STRATA_DATA_DIR pointing at the running server's data root (and STRATA_METADATA_URL at its database). */
 function strata(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
   return runProcess(strataBin, args, { env: cliEnv(options.env), input: options.input });
 }
@@ -101,10 +112,31 @@ async function credentialsOf(secretName: string): Promise<{ accessKeyId: string;
  * The whole identity state (users, their secrets, tokens), read through the running server's
  * own connection, to show that a refused command changed nothing (and that the server sees it).
  */
-function state(): string {
+async function state(): Promise<string> {
   const identity = server.services.identity;
-  const keys = identity.listKeys();
-  return JSON.stringify({ keys, secrets: keys.map((k) => identity.secretOf(k.accessKey)), tokens: identity.tokens.list() });
+  const keys = await identity.listKeys();
+  return JSON.stringify({ keys, secrets: await Promise.all(keys.map((k) => identity.secretOf(k.accessKey))), tokens: await identity.tokens.list() });
+}
+
+/** How long a change made through the CLI may take to reach the server: at once on SQLite. */
+function identityBound(): number {
+  return server.services.config.metadataUrl ? FRESH_MS + 500 : 0;
+}
+
+/** What the identity store keeps (its files, or its rows in PostgreSQL), as text: for "the token is never stored". */
+async function storedIdentity(): Promise<string> {
+  const url = server.services.config.metadataUrl;
+  if (!url) {
+    const files = ['identity.db', 'identity.db-wal'].map((f) => join(server.dataDir, f)).filter((f) => existsSync(f));
+    return files.map((f) => readFileSync(f).toString('latin1')).join('');
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ dump: string | null }>("SELECT string_agg(t::text, E'\\n') AS dump FROM strata_identity.admin_tokens t")).rows[0].dump ?? '';
+  } finally {
+    await client.end();
+  }
 }
 
 beforeAll(async () => {
@@ -169,10 +201,12 @@ describe("the seed's walkthrough, verbatim", () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toBe('error: secrets "my-example-secret" not found\n');
     expect((await strata(['get', 'users', '-n', 'my-namespace'])).stderr).toBe('No resources found in my-namespace namespace.\n');
-    // the deleted key stops working at once
-    const after = await rawRequest(server.port, { path: '/', sign: creds });
-    expect(after.status).toBe(403);
-    expect(errorCode(after.text)).toBe('InvalidAccessKeyId');
+    // the deleted key stops working at once (on PostgreSQL, within the identity caches' bound)
+    await eventually(async () => {
+      const after = await rawRequest(server.port, { path: '/', sign: creds });
+      expect(after.status).toBe(403);
+      expect(errorCode(after.text)).toBe('InvalidAccessKeyId');
+    }, identityBound());
 
     // "Even when all tokens in the organization are deleted, the data is untouched."
     expect((await strata(['apply', '-f', join(work, 'object-storage-crd.yaml')])).stdout).toBe('user.objectstorage.coreweave.com/my-example created\n');
@@ -197,7 +231,7 @@ describe("the seed's walkthrough, verbatim", () => {
     expect(configured.stdout).toBe('user.objectstorage.coreweave.com/leveled configured\n');
     // same credentials, new level, no restart
     expect(await credentialsOf('team-a-leveled-obj-store-creds')).toEqual(creds);
-    expect((await rawRequest(server.port, { method: 'PUT', path: '/level-bucket', sign: creds })).status).toBe(200);
+    await eventually(async () => expect((await rawRequest(server.port, { method: 'PUT', path: '/level-bucket', sign: creds })).status).toBe(200), identityBound());
     const row = (await strata(['get', 'users', 'leveled'])).stdout.split('\n')[1];
     expect(collapse(row)).toBe('leveled team-a full ACTIVE team-a:leveled');
   });
@@ -263,29 +297,29 @@ describe('refusals: a clear message, a non-zero exit, no change', () => {
   ];
   for (const [what, args, message] of cases) {
     it(`refuses ${what}`, async () => {
-      const before = state();
+      const before = await state();
       const r = await strata(await args());
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stdout).toBe('');
-      expect(state()).toBe(before);
+      expect(await state()).toBe(before);
     });
   }
 
   it('refuses a secret name that another user holds, and changes nothing', async () => {
     expect((await strata(['apply', '-f', file('holder.yaml', manifest('holder', 'ns-s', 'read', { secretName: 'shared-secret' }))])).code).toBe(0);
-    const before = state();
+    const before = await state();
     const r = await strata(['apply', '-f', file('taker.yaml', manifest('taker', 'ns-t', 'full', { secretName: 'shared-secret' }))]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'error: secret "shared-secret" already belongs to user "holder" in namespace "ns-s"; two users may not share a secret name (deleting one user would delete the other\'s credentials). ' +
         'Choose another spec.secretName, or leave it out for the default "<namespace>-<name>-obj-store-creds"\n',
     );
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     // also when the clash is inside one file: nothing of that file is applied
     const both = manifest('one', 'ns-u', 'read', { secretName: 'twice' }) + '---\n' + manifest('two', 'ns-u', 'read', { secretName: 'twice' });
     expect((await strata(['apply', '-f', file('twice.yaml', both)])).code).toBe(1);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
   it('asks for -n when a name exists in several namespaces', async () => {
@@ -315,7 +349,7 @@ describe('tokens from the CLI', () => {
     expect(list.stdout).toMatch(new RegExp(`^ID +NAME +NAMESPACES +STATUS +AGE\\n`));
     expect(list.stdout).toMatch(new RegExp(`\\n${id} +ci +ns1,ns2 +active +\\d+s\\n`));
     expect(list.stdout).not.toContain(token);
-    expect(readFileSync(join(server.dataDir, 'identity.db')).includes(token)).toBe(false);
+    expect((await storedIdentity()).includes(token)).toBe(false);
 
     const who = await fetch(`${server.admin.endpoint}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
     expect(who.status).toBe(200);
@@ -323,9 +357,11 @@ describe('tokens from the CLI', () => {
 
     expect((await strata(['token', 'revoke', id])).stdout).toBe(`token "${id}" revoked\n`);
     expect((await strata(['token', 'revoke', id])).stdout).toBe(`token "${id}" already revoked\n`);
-    const denied = await fetch(`${server.admin.endpoint}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
-    expect(denied.status).toBe(401);
-    expect(await denied.json()).toEqual({ error: { code: 'Unauthorized', message: 'the token has been revoked' } });
+    await eventually(async () => {
+      const denied = await fetch(`${server.admin.endpoint}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect(denied.status).toBe(401);
+      expect(await denied.json()).toEqual({ error: { code: 'Unauthorized', message: 'the token has been revoked' } });
+    }, identityBound());
     expect((await strata(['token', 'list'])).stdout).toMatch(new RegExp(`\\n${id} +ci +ns1,ns2 +revoked`));
   });
 
@@ -359,7 +395,7 @@ describe('the API model: --server URL --token TOKEN', () => {
     const t = (await strata(['token', 'create', '--namespace', 'ns-scoped', '-o', 'jsonpath={.token}'])).stdout;
     const api = ['--server', server.admin.endpoint, '--token', t];
     expect((await strata(['apply', '-f', file('scoped-ok.yaml', manifest('mine', 'ns-scoped', 'read')), ...api])).code).toBe(0);
-    const before = state();
+    const before = await state();
     const out = await strata(['apply', '-f', file('scoped-bad.yaml', manifest('theirs', 'ns-other', 'full')), ...api]);
     expect(out.code).toBe(1);
     expect(out.stderr).toBe('error: the token may not manage users in namespace "ns-other"\n');
@@ -367,7 +403,7 @@ describe('the API model: --server URL --token TOKEN', () => {
     const forged = await strata(['get', 'users', '--server', server.admin.endpoint, '--token', forgedToken]);
     expect(forged.code).toBe(1);
     expect(forged.stderr).toBe('error: the token is not valid\n');
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     // it sees only its namespace
     expect(collapse((await strata(['get', 'users', ...api])).stdout)).toBe('NAME OWNER ACCESS OBJECT STORAGE ACCESS OBJECT STORAGE ID\nmine ns-scoped read ACTIVE ns-scoped:mine');
   });
@@ -393,9 +429,11 @@ describe('s3cmd-config', () => {
     expect(lsb.stdout).toContain('s3://s3cmd-config-bucket/hello.txt');
     // once the user is deleted, the same file is refused
     await strata(['delete', 'users', 's3cmd-user', '-n', 'ns-s3cmd']);
-    const refused = await s3cmd('ls');
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/InvalidAccessKeyId|403/);
+    await eventually(async () => {
+      const refused = await s3cmd('ls');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/InvalidAccessKeyId|403/);
+    }, identityBound());
   });
 
   it('virtual-hosted form by region, like the Cloud UI; https; errors', async () => {

@@ -29,7 +29,7 @@ let alice: Creds; // partner, full
 let ownerReader: Creds; // default, read
 let ownerWriter: Creds; // default, write
 
-const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
+const addKey = (org: string, user: string, level: AccessLevel): Promise<Creds> => addTestKey(server, org, user, level);
 
 const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
 const attrs = (who: Who, key: string, attributes: string | undefined, headers: Record<string, string> = {}) =>
@@ -58,9 +58,9 @@ async function multipart(key: string, sizes: number[], algorithm?: 'SHA256' | 'C
 beforeAll(async () => {
   server = await startTestServer();
   s3 = server.client();
-  alice = addKey('partner', 'alice', 'full');
-  ownerReader = addKey('default', 'reader', 'read');
-  ownerWriter = addKey('default', 'writer', 'write');
+  alice = await addKey('partner', 'alice', 'full');
+  ownerReader = await addKey('default', 'reader', 'read');
+  ownerWriter = await addKey('default', 'writer', 'write');
   await expectStatus(send('admin', 'PUT', `/${bucket}`), 200);
   // A plain object without any flexible checksum (raw PUT).
   await expectStatus(send('admin', 'PUT', `/${bucket}/plain.txt`, { body: 'foo' }), 200);

@@ -30,7 +30,7 @@ let ownerReadWrite: Creds; // default, readwrite
 const allUsers = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const authUsers = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
 
-const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
+const addKey = (org: string, user: string, level: AccessLevel): Promise<Creds> => addTestKey(server, org, user, level);
 
 
 const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
@@ -82,11 +82,11 @@ const md5b64 = (body: string) => createHash('md5').update(body).digest('base64')
 
 beforeAll(async () => {
   server = await startTestServer();
-  alice = addKey(partner, 'alice', 'full');
-  bob = addKey(partner, 'bob', 'full');
-  partnerReader = addKey(partner, 'reader', 'read');
-  carol = addKey(third, 'carol', 'full');
-  ownerReadWrite = addKey(owner, 'rw', 'readwrite');
+  alice = await addKey(partner, 'alice', 'full');
+  bob = await addKey(partner, 'bob', 'full');
+  partnerReader = await addKey(partner, 'reader', 'read');
+  carol = await addKey(third, 'carol', 'full');
+  ownerReadWrite = await addKey(owner, 'rw', 'readwrite');
 });
 afterAll(async () => {
   await server.stop();

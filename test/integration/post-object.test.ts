@@ -426,7 +426,7 @@ describe('authentication and authorization', () => {
 
   it('a valid signature of a key without rights on the bucket is AccessDenied', async () => {
     const { accessKey, secretKey } = generateCredentials();
-    server.services.identity.addKey({ org: 'outsider', user: 'eve', namespace: 'outsider', level: 'full', accessKey, secretKey, secretName: 'outsider-eve-creds' });
+    await server.services.identity.addKey({ org: 'outsider', user: 'eve', namespace: 'outsider', level: 'full', accessKey, secretKey, secretName: 'outsider-eve-creds' });
     expectError(await post(bucket, { fields: [['key', 'up/outsider'], ...signV4(base(bucket), { accessKey, secretKey })], file: { content: '1' } }), 403, 'AccessDenied');
     // The same key may write to the bucket that lets anyone write.
     expect((await post(publicBucket, { fields: [['key', 'up/outsider'], ...signV4(base(publicBucket), { accessKey, secretKey })], file: { content: '1' } })).status).toBe(204);
@@ -434,7 +434,7 @@ describe('authentication and authorization', () => {
 
   it('the acl field needs what PutObjectAcl needs: a readwrite key cannot publish with it', async () => {
     const { accessKey, secretKey } = generateCredentials();
-    server.services.identity.addKey({ org: 'default', user: 'rw-poster', namespace: 'default', level: 'readwrite', accessKey, secretKey, secretName: 'default-rw-poster-creds' });
+    await server.services.identity.addKey({ org: 'default', user: 'rw-poster', namespace: 'default', level: 'readwrite', accessKey, secretKey, secretName: 'default-rw-poster-creds' });
     const fields = (key: string, acl: string): [string, string][] => [['key', key], ['acl', acl], ...signV4([...base(bucket), { acl }], { accessKey, secretKey })];
     expectError(await post(bucket, { fields: fields('up/rw-public.txt', 'public-read'), file: { content: 'leak' } }), 403, 'AccessDenied');
     expect(await keys(bucket)).not.toContain('up/rw-public.txt');

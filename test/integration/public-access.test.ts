@@ -28,7 +28,7 @@ const allUsers = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const authUsers = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
 const ns = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-const addKey = (org: string, user: string, level: AccessLevel): Creds => addTestKey(server, org, user, level);
+const addKey = (org: string, user: string, level: AccessLevel): Promise<Creds> => addTestKey(server, org, user, level);
 
 const send = (who: Who, method: string, path: string, opts: SendOptions = {}): Promise<RawResponse> => sendAs(server, who, method, path, opts);
 const admin = (method: string, path: string, opts: SendOptions = {}) => send('admin', method, path, opts);
@@ -83,8 +83,8 @@ async function grantsOf(path: string): Promise<string[]> {
 beforeAll(async () => {
   server = await startTestServer();
   s3 = server.client();
-  alice = addKey(partner, 'alice', 'full');
-  ownerReadWrite = addKey('default', 'rw', 'readwrite');
+  alice = await addKey(partner, 'alice', 'full');
+  ownerReadWrite = await addKey('default', 'rw', 'readwrite');
 });
 afterAll(async () => {
   await server.stop();

@@ -54,7 +54,7 @@ describe('regions', () => {
   });
 
   it('lets different organisations own the same bucket name in different regions', async () => {
-    server.services.identity.addKey({ org: 'other-org', user: 'u', namespace: 'other-org', level: 'full', accessKey: 'OTHERORGKEY000000001', secretKey: 'other-org-secret-0000000000000000000000', secretName: 'other-org-u' });
+    await server.services.identity.addKey({ org: 'other-org', user: 'u', namespace: 'other-org', level: 'full', accessKey: 'OTHERORGKEY000000001', secretKey: 'other-org-secret-0000000000000000000000', secretName: 'other-org-u' });
     const sign = { accessKeyId: 'OTHERORGKEY000000001', secretAccessKey: 'other-org-secret-0000000000000000000000' };
     const mine = await rawRequest(server.port, { method: 'PUT', path: '/contested', host: regionHost('lga1') });
     expect(mine.status).toBe(200);
@@ -86,7 +86,7 @@ describe('quotas', () => {
   const usage = async () => (await server.services.regions.get('lga1')!.usageOf(org)).bytes;
 
   beforeAll(async () => {
-    server.services.identity.addKey({ org, user: 'u', namespace: org, level: 'full', accessKey: sign.accessKeyId, secretKey: sign.secretAccessKey, secretName: 'quota-org-u' });
+    await server.services.identity.addKey({ org, user: 'u', namespace: org, level: 'full', accessKey: sign.accessKeyId, secretKey: sign.secretAccessKey, secretName: 'quota-org-u' });
     q = server.client({ credentials: sign });
     await q.send(new CreateBucketCommand({ Bucket: 'quota-bucket' }));
     const set = await cli('quota', 'set', org, '100000', '--region', 'lga1');

@@ -1,6 +1,7 @@
 // Admin API tokens (format, hashing, constant-time verification, revocation, scopes) and the
 // user directory behind apply/get/delete (created/configured/unchanged, secret-name
 // conflicts, scope rules, all-or-nothing transactions). Also the CLI's output helpers.
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +20,11 @@ let users: UserDirectory;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'strata-admin-unit-'));
-  identity = new IdentityStore(dir, loadOrCreateMasterKey(dir));
+  identity = IdentityStore.sqlite(dir, loadOrCreateMasterKey(dir));
   users = new UserDirectory(identity);
 });
-afterEach(() => {
-  identity.close();
+afterEach(async () => {
+  await identity.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -31,9 +32,9 @@ function m(name: string, namespace: string, owner: string, access: UserManifest[
   return { name, namespace, owner, access, secretName: secretName ?? `${namespace}-${name}-obj-store-creds` };
 }
 
-function thrown(fn: () => unknown): IdentityError {
+async function thrown(fn: () => Promise<unknown>): Promise<IdentityError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect(err).toBeInstanceOf(IdentityError);
     return err as IdentityError;
@@ -57,9 +58,11 @@ describe('token format and hashing', () => {
     expect(hashToken('abc').toString('hex')).toBe(createHash('sha256').update('abc').digest('hex'));
   });
 
-  it('stores only the hash: the token text appears nowhere in the database', () => {
-    const { token, record } = identity.tokens.create({ namespaces: ['ns1'], name: 'ci', createdBy: 'test' });
-    const rows = identity.db.prepare('SELECT * FROM admin_tokens').all() as Record<string, unknown>[];
+  it('stores only the hash: the token text appears nowhere in the database', async () => {
+    const { token, record } = await identity.tokens.create({ namespaces: ['ns1'], name: 'ci', createdBy: 'test' });
+    const db = new Database(join(dir, 'identity.db'), { readonly: true });
+    const rows = db.prepare('SELECT * FROM admin_tokens').all() as Record<string, unknown>[];
+    db.close();
     expect(rows).toHaveLength(1);
     const dump = JSON.stringify(rows, (_k, v) => (Buffer.isBuffer(v) || (v && typeof v === 'object' && 'type' in v && v.type === 'Buffer') ? Buffer.from(v.data ?? v).toString('hex') : v));
     expect(dump).not.toContain(token);
@@ -70,37 +73,37 @@ describe('token format and hashing', () => {
 });
 
 describe('token verification', () => {
-  it('accepts the token it created and refuses forgeries', () => {
-    const { token, record } = identity.tokens.create({ namespaces: '*', createdBy: 'test' });
-    expect(identity.tokens.verify(token)).toEqual({ ok: true, token: record });
+  it('accepts the token it created and refuses forgeries', async () => {
+    const { token, record } = await identity.tokens.create({ namespaces: '*', createdBy: 'test' });
+    expect(await identity.tokens.verify(token)).toEqual({ ok: true, token: record });
     const last = token.at(-1) === '0' ? '1' : '0';
-    expect(identity.tokens.verify(token.slice(0, -1) + last)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await identity.tokens.verify(token.slice(0, -1) + last)).toEqual({ ok: false, reason: 'unknown' });
     const other = generateToken();
-    expect(identity.tokens.verify(other.token)).toEqual({ ok: false, reason: 'unknown' });
-    expect(identity.tokens.verify(`sat_${record.id}_${'0'.repeat(64)}`)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await identity.tokens.verify(other.token)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await identity.tokens.verify(`sat_${record.id}_${'0'.repeat(64)}`)).toEqual({ ok: false, reason: 'unknown' });
     for (const junk of ['', 'Bearer', 'sat_', token + 'x', token.toUpperCase(), 'x'.repeat(5000)]) {
-      expect(identity.tokens.verify(junk).ok).toBe(false);
+      expect((await identity.tokens.verify(junk)).ok).toBe(false);
     }
   });
 
-  it('revokes: verification then fails, listing shows it, revoking again says so', () => {
-    const { token, record } = identity.tokens.create({ namespaces: ['a'], createdBy: 'test' });
-    expect(identity.tokens.revoke(record.id)).toBe('revoked');
-    expect(identity.tokens.verify(token)).toEqual({ ok: false, reason: 'revoked' });
-    expect(identity.tokens.revoke(record.id)).toBe('already-revoked');
-    expect(identity.tokens.revoke('nosuchtokenid')).toBe('not-found');
-    expect(identity.tokens.list()[0].revokedAt).toBeTypeOf('number');
-    expect(identity.tokens.count()).toBe(1);
+  it('revokes: verification then fails, listing shows it, revoking again says so', async () => {
+    const { token, record } = await identity.tokens.create({ namespaces: ['a'], createdBy: 'test' });
+    expect(await identity.tokens.revoke(record.id)).toBe('revoked');
+    expect(await identity.tokens.verify(token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await identity.tokens.revoke(record.id)).toBe('already-revoked');
+    expect(await identity.tokens.revoke('nosuchtokenid')).toBe('not-found');
+    expect((await identity.tokens.list())[0].revokedAt).toBeTypeOf('number');
+    expect(await identity.tokens.count()).toBe(1);
   });
 
-  it('validates scopes', () => {
+  it('validates scopes', async () => {
     expect(parseNamespaceScope('ns2, ns1,ns1')).toEqual(['ns1', 'ns2']);
     expect(parseNamespaceScope(['*'])).toEqual(['*']);
     expect(() => parseNamespaceScope('')).toThrow(/at least one namespace/);
     expect(() => parseNamespaceScope('*,ns1')).toThrow(/cannot be combined/);
     expect(() => parseNamespaceScope('Not_Valid')).toThrow(/RFC 1123 label/);
-    expect(() => identity.tokens.create({ namespaces: [], createdBy: 't' })).toThrow(/at least one namespace/);
-    expect(identity.tokens.count()).toBe(0);
+    await expect(identity.tokens.create({ namespaces: [], createdBy: 't' })).rejects.toThrow(/at least one namespace/);
+    expect(await identity.tokens.count()).toBe(0);
   });
 
   it('isOrgAdmin', () => {
@@ -110,90 +113,90 @@ describe('token verification', () => {
 });
 
 describe('user directory', () => {
-  it('creates, leaves unchanged, configures, and never rotates credentials', () => {
-    const [created] = users.apply([m('u', 'ns', 'org', 'read')]);
+  it('creates, leaves unchanged, configures, and never rotates credentials', async () => {
+    const [created] = await users.apply([m('u', 'ns', 'org', 'read')]);
     expect(created.result).toBe('created');
     expect(created.message).toBe('user.objectstorage.coreweave.com/u created');
-    const key = identity.keyByUser('ns', 'u')!;
+    const key = (await identity.keyByUser('ns', 'u'))!;
     expect(key.accessKey).toMatch(/^[A-Z0-9]{20}$/);
-    const secret = identity.secretOf(key.accessKey)!;
+    const secret = (await identity.secretOf(key.accessKey))!;
     expect(secret).toMatch(/^[A-Za-z0-9/+]{40}$/);
 
-    expect(users.apply([m('u', 'ns', 'org', 'read')])[0].message).toBe('user.objectstorage.coreweave.com/u unchanged');
-    expect(users.apply([m('u', 'ns', 'org', 'full')])[0].message).toBe('user.objectstorage.coreweave.com/u configured');
-    expect(identity.credentialsFor(key.accessKey)?.principal.level).toBe('full');
-    expect(users.apply([m('u', 'ns', 'org2', 'full', 'renamed')])[0].result).toBe('configured');
-    const after = identity.keyByUser('ns', 'u')!;
+    expect((await users.apply([m('u', 'ns', 'org', 'read')]))[0].message).toBe('user.objectstorage.coreweave.com/u unchanged');
+    expect((await users.apply([m('u', 'ns', 'org', 'full')]))[0].message).toBe('user.objectstorage.coreweave.com/u configured');
+    expect((await identity.credentialsFor(key.accessKey))?.principal.level).toBe('full');
+    expect((await users.apply([m('u', 'ns', 'org2', 'full', 'renamed')]))[0].result).toBe('configured');
+    const after = (await identity.keyByUser('ns', 'u'))!;
     expect(after).toMatchObject({ accessKey: key.accessKey, org: 'org2', secretName: 'renamed' });
-    expect(identity.secretOf(key.accessKey)).toBe(secret);
-    expect(identity.listOrgs()).toContain('org2');
+    expect(await identity.secretOf(key.accessKey)).toBe(secret);
+    expect(await identity.listOrgs()).toContain('org2');
   });
 
-  it('serves the Secret with base64 data, as Kubernetes does', () => {
-    users.apply([m('my-example', 'my-namespace', 'my-namespace', 'full', 'my-example-secret')]);
-    const key = identity.keyByUser('my-namespace', 'my-example')!;
-    const s = users.secret('my-example-secret');
+  it('serves the Secret with base64 data, as Kubernetes does', async () => {
+    await users.apply([m('my-example', 'my-namespace', 'my-namespace', 'full', 'my-example-secret')]);
+    const key = (await identity.keyByUser('my-namespace', 'my-example'))!;
+    const s = await users.secret('my-example-secret');
     expect(s).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'my-example-secret', namespace: 'my-namespace' } });
     expect(Buffer.from(s.data.accessKey, 'base64').toString()).toBe(key.accessKey);
-    expect(Buffer.from(s.data.secretKey, 'base64').toString()).toBe(identity.secretOf(key.accessKey));
+    expect(Buffer.from(s.data.secretKey, 'base64').toString()).toBe(await identity.secretOf(key.accessKey));
   });
 
-  it('refuses a secret name held by another user, and applies nothing of the batch', () => {
-    users.apply([m('a', 'ns', 'org', 'read', 'shared')]);
-    const before = identity.listKeys();
-    const err = thrown(() => users.apply([m('c', 'ns', 'org', 'read'), m('b', 'other', 'org', 'write', 'shared')]));
+  it('refuses a secret name held by another user, and applies nothing of the batch', async () => {
+    await users.apply([m('a', 'ns', 'org', 'read', 'shared')]);
+    const before = await identity.listKeys();
+    const err = await thrown(() => users.apply([m('c', 'ns', 'org', 'read'), m('b', 'other', 'org', 'write', 'shared')]));
     expect(err.status).toBe(409);
     expect(err.message).toMatch(/secret "shared" already belongs to user "a" in namespace "ns"; two users may not share a secret name/);
-    expect(identity.listKeys()).toEqual(before);
+    expect(await identity.listKeys()).toEqual(before);
     // within one batch too
-    const err2 = thrown(() => users.apply([m('x', 'ns', 'org', 'read', 'dup'), m('y', 'ns', 'org', 'read', 'dup')]));
+    const err2 = await thrown(() => users.apply([m('x', 'ns', 'org', 'read', 'dup'), m('y', 'ns', 'org', 'read', 'dup')]));
     expect(err2.status).toBe(409);
-    expect(identity.listKeys()).toEqual(before);
+    expect(await identity.listKeys()).toEqual(before);
   });
 
-  it('finds by name across namespaces, refusing ambiguity; deletes key and secret', () => {
-    users.apply([m('same', 'ns1', 'org', 'read'), m('same', 'ns2', 'org', 'read'), m('solo', 'ns1', 'org', 'read')]);
-    expect(users.find('solo').namespace).toBe('ns1');
-    expect(thrown(() => users.find('same')).message).toMatch(/exists in several namespaces \(ns1, ns2\); pass -n NAMESPACE/);
-    expect(users.find('same', 'ns2').namespace).toBe('ns2');
-    expect(thrown(() => users.find('nobody')).message).toBe('users.objectstorage.coreweave.com "nobody" not found');
-    const key = users.delete('solo');
-    expect(identity.keyByAccessKey(key.accessKey)).toBeUndefined();
-    expect(identity.credentialsFor(key.accessKey)).toBeUndefined();
-    expect(thrown(() => users.secret(key.secretName)).status).toBe(404);
-    expect(identity.listOrgs()).toContain('org');
+  it('finds by name across namespaces, refusing ambiguity; deletes key and secret', async () => {
+    await users.apply([m('same', 'ns1', 'org', 'read'), m('same', 'ns2', 'org', 'read'), m('solo', 'ns1', 'org', 'read')]);
+    expect((await users.find('solo')).namespace).toBe('ns1');
+    expect((await thrown(() => users.find('same'))).message).toMatch(/exists in several namespaces \(ns1, ns2\); pass -n NAMESPACE/);
+    expect((await users.find('same', 'ns2')).namespace).toBe('ns2');
+    expect((await thrown(() => users.find('nobody'))).message).toBe('users.objectstorage.coreweave.com "nobody" not found');
+    const key = await users.delete('solo');
+    expect(await identity.keyByAccessKey(key.accessKey)).toBeUndefined();
+    expect(await identity.credentialsFor(key.accessKey)).toBeUndefined();
+    expect((await thrown(() => users.secret(key.secretName))).status).toBe(404);
+    expect(await identity.listOrgs()).toContain('org');
   });
 
-  it('scoped callers: only their namespaces, only their organisations, nothing changed on refusal', () => {
-    users.apply([m('x', 'ns1', 'ns1', 'read'), m('y', 'ns2', 'ns2', 'read'), m('foreign', 'ns1', 'bigorg', 'read')]);
+  it('scoped callers: only their namespaces, only their organisations, nothing changed on refusal', async () => {
+    await users.apply([m('x', 'ns1', 'ns1', 'read'), m('y', 'ns2', 'ns2', 'read'), m('foreign', 'ns1', 'bigorg', 'read')]);
     const scope = ['ns1'];
-    const before = identity.listKeys();
-    expect(thrown(() => users.apply([m('z', 'ns2', 'ns2', 'full')], scope)).status).toBe(403);
-    expect(thrown(() => users.apply([m('z', 'ns1', 'bigorg', 'full')], scope)).message).toMatch(/may not create keys for organisation "bigorg"/);
-    expect(thrown(() => users.apply([m('foreign', 'ns1', 'ns1', 'full')], scope)).message).toMatch(/user "foreign" in namespace "ns1" belongs to an organisation the token may not manage/);
-    expect(thrown(() => users.apply([m('ok', 'ns1', 'ns1', 'read'), m('z', 'ns2', 'ns2', 'read')], scope)).status).toBe(403);
-    expect(identity.listKeys()).toEqual(before);
-    expect(users.apply([m('ok', 'ns1', 'ns1', 'read')], scope)[0].result).toBe('created');
+    const before = await identity.listKeys();
+    expect((await thrown(() => users.apply([m('z', 'ns2', 'ns2', 'full')], scope))).status).toBe(403);
+    expect((await thrown(() => users.apply([m('z', 'ns1', 'bigorg', 'full')], scope))).message).toMatch(/may not create keys for organisation "bigorg"/);
+    expect((await thrown(() => users.apply([m('foreign', 'ns1', 'ns1', 'full')], scope))).message).toMatch(/user "foreign" in namespace "ns1" belongs to an organisation the token may not manage/);
+    expect((await thrown(() => users.apply([m('ok', 'ns1', 'ns1', 'read'), m('z', 'ns2', 'ns2', 'read')], scope))).status).toBe(403);
+    expect(await identity.listKeys()).toEqual(before);
+    expect((await users.apply([m('ok', 'ns1', 'ns1', 'read')], scope))[0].result).toBe('created');
 
     // bigorg's user in the shared namespace ns1 is not there for this scope (nor its Secret)
-    expect(users.list({}, scope).map((k) => k.user).sort()).toEqual(['ok', 'x']);
-    expect(thrown(() => users.list({ namespace: 'ns2' }, scope)).status).toBe(403);
-    expect(thrown(() => users.find('y', undefined, scope)).status).toBe(404);
-    expect(thrown(() => users.delete('y', 'ns2', scope)).status).toBe(403);
-    expect(identity.keyByUser('ns2', 'y')).toBeDefined();
+    expect((await users.list({}, scope)).map((k) => k.user).sort()).toEqual(['ok', 'x']);
+    expect((await thrown(() => users.list({ namespace: 'ns2' }, scope))).status).toBe(403);
+    expect((await thrown(() => users.find('y', undefined, scope))).status).toBe(404);
+    expect((await thrown(() => users.delete('y', 'ns2', scope))).status).toBe(403);
+    expect(await identity.keyByUser('ns2', 'y')).toBeDefined();
     // another namespace's secret looks absent, not forbidden
-    expect(thrown(() => users.secret('ns2-y-obj-store-creds', undefined, scope)).status).toBe(404);
-    expect(users.secrets({}, scope)).toHaveLength(2);
-    expect(thrown(() => users.secret('ns1-foreign-obj-store-creds', 'ns1', scope)).status).toBe(404);
-    expect(thrown(() => users.delete('foreign', 'ns1', scope)).status).toBe(404);
-    expect(identity.keyByUser('ns1', 'foreign')).toBeDefined();
+    expect((await thrown(() => users.secret('ns2-y-obj-store-creds', undefined, scope))).status).toBe(404);
+    expect(await users.secrets({}, scope)).toHaveLength(2);
+    expect((await thrown(() => users.secret('ns1-foreign-obj-store-creds', 'ns1', scope))).status).toBe(404);
+    expect((await thrown(() => users.delete('foreign', 'ns1', scope))).status).toBe(404);
+    expect(await identity.keyByUser('ns1', 'foreign')).toBeDefined();
   });
 
-  it('parses + applies the seed manifest end to end', () => {
+  it('parses + applies the seed manifest end to end', async () => {
     const manifests = parseUserManifests(
       'apiVersion: objectstorage.coreweave.com/v1alpha1\nkind: User\nmetadata:\n  name: my-example\n  namespace: my-namespace\nspec:\n  owner: my-namespace\n  access: full\n  secretName: my-example-secret\n',
     );
-    const [outcome] = users.apply(manifests);
+    const [outcome] = await users.apply(manifests);
     expect(outcome.user.status).toEqual({ objectStorageAccess: 'ACTIVE', objectStorageId: 'my-namespace:my-example' });
   });
 });

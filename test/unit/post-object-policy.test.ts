@@ -2,7 +2,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { S3Error } from '../../src/errors.ts';
-import type { IdentityStore } from '../../src/identity/identity-store.ts';
 import { authenticateForm } from '../../src/ops/post-object/form-auth.ts';
 import { checkPostPolicy, parseExpiration, parsePostPolicy, type PostPolicy } from '../../src/ops/post-object/policy.ts';
 
@@ -142,10 +141,8 @@ describe('checkPostPolicy', () => {
 describe('authenticateForm', () => {
   const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
   const principal = { org: 'acme', user: 'u', level: 'full' as const, accessKey: 'AKIAIOSFODNN7EXAMPLE' };
-  const identity = {
-    credentialsFor: (ak: string) => (ak === principal.accessKey ? { secret, principal } : undefined),
-  } as unknown as IdentityStore;
-  const opts = { identity, acceptedRegions: ['us-east-1', 'default'] };
+  const credentialsFor = (ak: string) => (ak === principal.accessKey ? { secret, principal } : undefined);
+  const opts = { credentialsFor, acceptedRegions: ['us-east-1', 'default'] };
   const policy = b64({ expiration: future, conditions: [] });
 
   function v4Signature(date: string, region: string, text: string): string {

@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ALGORITHM, cachedSigningKey, hmacHex, parseAmzDate, signaturesEqual } from '../../auth/sigv4.ts';
 import { S3Error } from '../../errors.ts';
-import type { IdentityStore, Principal } from '../../identity/identity-store.ts';
+import type { Credentials, Principal } from '../../identity/identity-store.ts';
 
 export type FormAuth =
   | { kind: 'anonymous' }
@@ -32,9 +32,20 @@ export function signatureFields(version: 2 | 4): string[] {
 }
 
 export interface FormAuthOptions {
-  identity: IdentityStore;
+  /**
+   * The signer's credentials, synchronously: the caller loads them first (see formAccessKey),
+   * since the identity store may need a database round trip.
+   */
+  credentialsFor(accessKey: string): Credentials | undefined;
   /** credential-scope regions that verify */
   acceptedRegions: string[];
+}
+
+/** The access key a form's signature fields name, if any (what authenticateForm will look up). */
+export function formAccessKey(fields: FieldMap): string | undefined {
+  if (fields.get('policy') === undefined) return undefined;
+  if (fields.get('x-amz-algorithm') !== undefined) return fields.get('x-amz-credential')?.split('/')[0];
+  return fields.get('awsaccesskeyid');
 }
 
 export function authenticateForm(fields: FieldMap, opts: FormAuthOptions): FormAuth {
@@ -55,7 +66,7 @@ export function authenticateForm(fields: FieldMap, opts: FormAuthOptions): FormA
 }
 
 function lookup(opts: FormAuthOptions, accessKey: string): { secret: string; principal: Principal } {
-  const found = opts.identity.credentialsFor(accessKey);
+  const found = opts.credentialsFor(accessKey);
   if (!found) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKey });
   return found;
 }
