@@ -82,10 +82,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         await serve(flags);
         return -1; // keep running
+      case 'migrate': {
+        const { runMigrateCommand } = await import('./store/migrate-command.ts');
+        return await runMigrateCommand(positional.slice(1), flags);
+      }
       case undefined:
       case 'help': {
         const { adminUsage } = await import('./admin/commands.ts');
-        process.stdout.write(usage + quotaUsage + adminUsage);
+        const { migrateUsage } = await import('./store/migrate-command.ts');
+        process.stdout.write(usage + quotaUsage + migrateUsage + adminUsage);
         return command === undefined ? 2 : 0;
       }
       default: {
