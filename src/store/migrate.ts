@@ -163,11 +163,11 @@ async function migrateRegion(database: PgDatabase, region: string, file: string,
       }
       // One snapshot for the copy and its verification.
       sqlite.exec('BEGIN');
+      const copied = new Map<string, number>();
+      for (const spec of TABLES) copied.set(spec.name, await copyTable(database, sqlite, schema, progressTable, region, spec, saved.get(spec.name), options, state));
+      options.progress.note(`migrate: ${region}: verifying row counts and checksums on both sides`);
       const tables: TableReport[] = [];
-      for (const spec of TABLES) {
-        const copied = await copyTable(database, sqlite, schema, progressTable, region, spec, saved.get(spec.name), options, state);
-        tables.push(await verifyTable(database, sqlite, schema, spec, copied));
-      }
+      for (const spec of TABLES) tables.push(await verifyTable(database, sqlite, schema, spec, copied.get(spec.name)!));
       const failed = tables.filter((t) => !t.verified);
       for (const t of failed) {
         options.progress.note(
