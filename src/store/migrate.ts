@@ -20,6 +20,9 @@ import type pg from 'pg';
 import { PgDatabase } from './meta/postgres.ts';
 import { keyOf, maxBatchRows, pgChecksumSql, pgInsert, RowChecksum, SQLITE_SCHEMA_VERSION, sqliteChecksumSql, sqlitePageSql, TABLES, type TableSpec } from './migrate-tables.ts';
 import type { MigrationProgress } from './migrate-progress.ts';
+import { migrateIdentity } from './migrate-identity.ts';
+
+export { migrateIdentity };
 
 export interface MigrateOptions {
   dataDir: string;
@@ -97,15 +100,6 @@ export async function migrateMetadata(options: MigrateOptions): Promise<Migratio
   } finally {
     await database.close();
   }
-}
-
-/**
- * The identity database (identity.db: organisations, access keys, admin tokens) moves to
- * PostgreSQL in a later version; until then the nodes keep reading it from the shared data root.
- * This is where its copy will be called from.
- */
-export async function migrateIdentity(_dataDir: string, _database: PgDatabase): Promise<string> {
-  return 'identity: not migrated by this version (identity.db stays in the data root)';
 }
 
 /** Refuse a file another process has open: a server keeps its databases open while it runs. */

@@ -5,6 +5,7 @@
 // interrupted by a kill and resumed, a tampered copy caught by the verification); a server on the
 // same data directory with metadataUrl then reads everything back byte for byte.
 import {
+  ListBucketsCommand,
   CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand,
   HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListObjectVersionsCommand, ListPartsCommand,
   PutBucketTaggingCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand, CreateBucketCommand,
@@ -83,10 +84,14 @@ function versionSummary(listing: ListObjectVersionsCommandOutput) {
 
 let sqliteServer: TestServer;
 
+const migratedUser = { org: 'migrated-org', user: 'alice', namespace: 'migrated-org', accessKey: 'AKMIGRATEDUSER000001', secretKey: 'migrated-user-secret-0000000001' };
+
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'strata-migrate-'));
   // The source is SQLite in both vitest projects: metadataUrl is set to nothing explicitly.
   sqliteServer = await startTestServer({ dataDir, metadataUrl: undefined });
+  // A user of another organisation: its key must work on PostgreSQL after the migration.
+  await sqliteServer.services.identity.addKey({ ...migratedUser, level: 'readwrite', secretName: 'migrated-org-alice-obj-store-creds' });
   const s3 = sqliteServer.client();
   await s3.send(new CreateBucketCommand({ Bucket: 'plain' }));
   await s3.send(new PutBucketTaggingCommand({ Bucket: 'plain', Tagging: { TagSet: [{ Key: 'team', Value: 'storage' }] } }));
@@ -177,7 +182,7 @@ describe('strata migrate', () => {
     expect(resumed.stdout).toMatch(/object_versions\s+5 rows\s+verified/);
     expect(resumed.stdout).toMatch(/parts\s+2 rows\s+verified/);
     expect(resumed.stdout).toContain('ord1: migrated');
-    expect(resumed.stdout).toContain('identity: not migrated by this version');
+    expect(resumed.stdout).toMatch(/identity: 2 orgs, 2 keys, \d+ admin_tokens copied and verified/);
     expect((await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${schema}.objects`))[0].n).toBe(54);
     const rate = /total: (\d+) rows in ([\d.]+) s/.exec(resumed.stdout)!;
     console.log(`migrate: ${rate[1]} rows in ${rate[2]} s (batches of 7)`);
@@ -212,6 +217,9 @@ describe('strata migrate', () => {
     const server = await startTestServer({ dataDir, metadataUrl: url });
     try {
       const s3 = server.client();
+      // The identity came along: another organisation's key signs its requests on PostgreSQL.
+      const alice = server.client({ credentials: { accessKeyId: migratedUser.accessKey, secretAccessKey: migratedUser.secretKey } });
+      expect((await alice.send(new ListBucketsCommand({}))).Buckets ?? []).toEqual([]);
       const listing = await s3.send(new ListObjectsV2Command({ Bucket: 'plain' }));
       // Byte order of the UTF-8 keys, as SQLite listed them.
       const expectedOrder = [...objects.keys()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
