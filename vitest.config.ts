@@ -7,6 +7,8 @@ const sqliteOnly = [
   'test/integration/versioning-upgrade.test.ts',
   'test/integration/versioning-crash.test.ts',
   'test/integration/hostile-connections.test.ts',
+  // Migrates SQLite into PostgreSQL itself: the same test in both projects would only run twice.
+  'test/integration/migrate.test.ts',
 ];
 
 export default defineConfig({
