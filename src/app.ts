@@ -11,10 +11,10 @@ import type { AuthResult } from './auth/sigv4.ts';
 import { regionEndpointMap } from './config.ts';
 import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
-import type { Operation, RequestContext, Services } from './http/operation.ts';
-import { resolveHost, resolveRequest, type ResolvedRequest } from './http/parse-request.ts';
+import type { Operation, RequestContext, Services } from './ops/operation.ts';
+import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.ts';
 import { sendError, sendResult } from './http/reply.ts';
-import { routeRequest } from './http/routes.ts';
+import { routeRequest } from './ops/routes.ts';
 
 export interface AppOptions {
   services: Services;

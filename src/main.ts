@@ -7,7 +7,7 @@ import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
 import { createAccelService } from './accel/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
-import type { Services } from './http/operation.ts';
+import type { Services } from './ops/operation.ts';
 import { generateCredentials, loadOrCreateMasterKey, openIdentityStore } from './identity/identity-store.ts';
 import { repairDataRoots } from './store/file-modes.ts';
 import { openRegionStores, type RegionStores } from './store/open.ts';

@@ -12,7 +12,7 @@
 // IgnorePublicAcls, ACL grants to AllUsers and AuthenticatedUsers are ignored.
 import { S3Error } from '../errors.ts';
 import type { Principal } from '../identity/identity-store.ts';
-import type { LevelNeed } from '../http/operation.ts';
+import type { LevelNeed } from './levels.ts';
 import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
 import type { Acl, BucketRecord, Grant, ObjectRecord } from '../store/types.ts';
 import { allUsersUri, authenticatedUsersUri } from './acl-vocabulary.ts';

@@ -1,7 +1,8 @@
 // Authorization of a request in context: binds the pure decision (authorize.ts) to the request's
 // principal, condition values and, lazily, the object's ACL and tags.
 import { S3Error } from '../errors.ts';
-import type { LevelNeed, RequestContext } from '../http/operation.ts';
+import type { LevelNeed } from './levels.ts';
+import type { AccessRequest } from './request.ts';
 import type { BucketRecord, ObjectRecord } from '../store/types.ts';
 import { authorize } from './authorize.ts';
 import { requestConditions, type ConditionExtras } from './request-conditions.ts';
@@ -16,7 +17,7 @@ const NEEDS_OBJECT = Symbol('the decision needs the object');
  * taken again with it.
  */
 export async function authorizeRequest(
-  ctx: RequestContext,
+  ctx: AccessRequest,
   action: string,
   level: LevelNeed,
   bucket: BucketRecord | undefined,
@@ -62,7 +63,7 @@ export async function authorizeRequest(
 }
 
 /** The object whose ACL and tags a decision reads: the named version, else the current one. */
-async function objectForDecision(ctx: RequestContext, bucket: string, key: string, versionId: string | undefined): Promise<ObjectRecord | undefined> {
+async function objectForDecision(ctx: AccessRequest, bucket: string, key: string, versionId: string | undefined): Promise<ObjectRecord | undefined> {
   if (versionId === undefined) return ctx.store.getObject(bucket, key);
   // A malformed id or a delete marker has no ACL: the operation answers InvalidArgument or 405 itself.
   const entry = await ctx.store.getVersion(bucket, key, versionId).catch(() => undefined);
@@ -74,7 +75,7 @@ async function objectForDecision(ctx: RequestContext, bucket: string, key: strin
  * caller who may list the bucket that the key is missing (404 NoSuchKey), and everyone else only
  * that access is denied (403), so that keys cannot be probed by whoever may merely read them.
  */
-export function missingObjectError(ctx: RequestContext, bucket: BucketRecord, key: string, detail: Record<string, string> = {}): S3Error {
+export function missingObjectError(ctx: AccessRequest, bucket: BucketRecord, key: string, detail: Record<string, string> = {}): S3Error {
   if (mayList(ctx, bucket, key)) return new S3Error('NoSuchKey', undefined, { Key: key, ...detail });
   return new S3Error('AccessDenied');
 }
@@ -84,7 +85,7 @@ export function missingObjectError(ctx: RequestContext, bucket: BucketRecord, ke
  * the key as s3:prefix, so that a ListBucket Allow limited by s3:prefix reveals only the missing
  * keys it would list (AWS; Ceph since ceph/ceph#68577, s3-tests test_head_object_404_with_policy_prefix).
  */
-function mayList(ctx: RequestContext, bucket: BucketRecord, key: string): boolean {
+function mayList(ctx: AccessRequest, bucket: BucketRecord, key: string): boolean {
   try {
     authorize({ principal: ctx.principal, action: 's3:ListBucket', level: 'read', bucket, conditions: (policy) => requestConditions(ctx, 's3:ListBucket', policy, { listPrefix: key }) });
     return true;

@@ -1,14 +1,14 @@
 // The condition values a bucket policy is evaluated against, taken from the request: the
 // global aws:* keys and the s3:* keys of the action (s3-semantics §1.6). AWS formats, not Ceph's:
 // aws:CurrentTime is ISO-8601, aws:EpochTime epoch seconds, aws:SecureTransport always present.
-import type { RequestContext } from '../http/operation.ts';
+import type { AccessRequest } from './request.ts';
 import { CK, existingObjectTagKey, requestObjectTagKey, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
 import { grantHeaders } from './acl-vocabulary.ts';
 
 const listActions = new Set(['s3:listbucket', 's3:listbucketversions']);
 
 /** The client address: the socket's, or X-Forwarded-For's first entry when the peer is a trusted proxy. */
-export function sourceIpOf(ctx: Pick<RequestContext, 'raw' | 'services'>): string {
+export function sourceIpOf(ctx: Pick<AccessRequest, 'raw' | 'services'>): string {
   const remote = (ctx.raw.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   const forwarded = ctx.raw.headers['x-forwarded-for'];
   if (forwarded && ctx.services.config.trustedProxies.includes(remote)) {
@@ -27,7 +27,7 @@ export interface ConditionExtras {
   listPrefix?: string;
 }
 
-export function requestConditions(ctx: RequestContext, action: string, policy: ParsedPolicy, extras: ConditionExtras = {}): ConditionValues {
+export function requestConditions(ctx: AccessRequest, action: string, policy: ParsedPolicy, extras: ConditionExtras = {}): ConditionValues {
   const values = new Map<string, string[]>();
   const set = (key: string, value: string | undefined) => {
     if (value !== undefined) values.set(key, [value]);

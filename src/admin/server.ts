@@ -22,7 +22,7 @@
 // 64 KiB), 415. A failed request changes nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Services } from '../http/operation.ts';
+import type { Services } from '../ops/operation.ts';
 import { isOrgAdmin, TokenError, type AdminToken } from '../identity/admin-tokens.ts';
 import { tokenView } from './backend.ts';
 import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';

@@ -13,7 +13,7 @@
 // - Canonical query: every `name[=value]` pair of the raw query, percent-decoded and re-encoded
 //   with the RFC 3986 rules (space → %20), sorted by encoded name then encoded value; a pair
 //   without '=' becomes `name=`. A raw '+' in the query is read as a SPACE (form encoding):
-//   that is how the router (src/http/parse-request.ts) and every URLSearchParams-style parser
+//   that is how the router (src/addressing.ts) and every URLSearchParams-style parser
 //   read the query, and the canonical request must describe what the server will act on.
 //   SDKs never send a raw '+' (they send %2B for a plus and %20 for a space), so this only
 //   matters for hand-built URLs. X-Amz-Signature is left out for presigned requests.

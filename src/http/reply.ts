@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { S3Error } from '../errors.ts';
 import { PooledFileReader } from '../store/pooled-reader.ts';
 import { renderXml } from '../xml/xml.ts';
-import type { OperationResult } from './operation.ts';
+import type { OperationResult } from '../ops/operation.ts';
 
 export function renderError(err: S3Error, resource: string, requestId: string): string {
   return renderXml(

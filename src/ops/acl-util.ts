@@ -1,7 +1,7 @@
 // ACLs from request headers: canned ACLs (x-amz-acl) and explicit grants (x-amz-grant-*).
 // Canonical user IDs in Strata are organisation ids: an ACL grants to a whole organisation.
 import { S3Error } from '../errors.ts';
-import type { RequestContext } from '../http/operation.ts';
+import type { RequestContext } from './operation.ts';
 import type { Acl, BucketRecord, Grant } from '../store/types.ts';
 import { authorizeObjectAction } from './object-access.ts';
 import { bucketAclGrantsWrite } from '../access/authorize.ts';

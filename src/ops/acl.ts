@@ -3,8 +3,8 @@
 // headers or an AccessControlPolicy document. Grantees are organisations (canonical user ids)
 // or the AllUsers / AuthenticatedUsers / LogDelivery groups; e-mail grantees are not supported.
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation, RequestContext } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation, RequestContext } from './operation.ts';
 import type { Acl, Grant } from '../store/types.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 import { aclFromRequestHeaders, checkGrantees, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl, refusePublicAcl } from './acl-util.ts';

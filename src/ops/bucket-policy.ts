@@ -3,8 +3,8 @@
 // aws s3api use them. A policy is validated (parsed) before it is stored; the stored text is
 // returned unchanged by GetBucketPolicy.
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation } from './operation.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { isPublicPolicy } from '../policy/public.ts';
 

@@ -1,8 +1,8 @@
 // Bucket lifecycle: CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation, and
 // (GetBucketVersioning and PutBucketVersioning live in versioning.ts.)
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation } from './operation.ts';
 import { escapeXml, parseXml, s3Namespace, textOf } from '../xml/xml.ts';
 import { aclFromRequestHeaders, checkGrantees, privateAcl } from './acl-util.ts';
 import type { Acl } from '../store/types.ts';

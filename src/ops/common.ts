@@ -1,7 +1,7 @@
 // Small helpers shared by the operation modules: header access, dates, object metadata in and
 // out, tags, Content-MD5.
 import { S3Error } from '../errors.ts';
-import type { RequestContext } from '../http/operation.ts';
+import type { RequestContext } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import type { XmlObject } from '../xml/xml.ts';
 

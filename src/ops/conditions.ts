@@ -2,7 +2,7 @@
 // If-Unmodified-Since (only without If-Match), then If-None-Match, then If-Modified-Since (only
 // without If-None-Match); a failed If-Match/If-Unmodified-Since is 412 and wins over 304.
 import { S3Error } from '../errors.ts';
-import type { RequestContext } from '../http/operation.ts';
+import type { RequestContext } from './operation.ts';
 import { etagMatches, type ObjectPrecondition } from '../store/region-store.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { header, httpDate, quoteEtag } from './common.ts';

@@ -3,7 +3,7 @@
 import { missingObjectError } from '../access/check.ts';
 import { S3Error } from '../errors.ts';
 import { versioningOf } from './versioning.ts';
-import type { RequestContext } from '../http/operation.ts';
+import type { RequestContext } from './operation.ts';
 import type { BucketRecord, ObjectRecord } from '../store/types.ts';
 import { header } from './common.ts';
 import { checkCopySourceConditions } from './conditions.ts';

@@ -5,7 +5,7 @@
 // Access-Control-Request-Method) is a bad request, as on AWS and Ceph RGW (s3-tests
 // test_object_raw_get_x_amz_expires_not_expired sends one).
 import { S3Error } from '../errors.ts';
-import type { Operation } from '../http/operation.ts';
+import type { Operation } from './operation.ts';
 import { header } from './common.ts';
 
 export const CorsPreflight: Operation = {

@@ -3,7 +3,7 @@
 // v1/v2 see only current versions; ListObjectVersions every version and delete marker.
 import { S3Error } from '../errors.ts';
 import { parseVersionId } from '../store/versions.ts';
-import type { Operation, RequestContext } from '../http/operation.ts';
+import type { Operation, RequestContext } from './operation.ts';
 import type { ListResult } from '../store/region-store.ts';
 import { SEQUENCE, renderXml, type XmlObject, type XmlValue } from '../xml/xml.ts';
 import { isoDate, ownerXml, parseIntParam, quoteEtag } from './common.ts';

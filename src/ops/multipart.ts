@@ -14,8 +14,8 @@ import {
   type ChecksumAlgorithm,
 } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation, OperationResult, RequestContext } from './operation.ts';
 import type { BucketRecord, ChecksumType, ObjectRecord, PartRef, UploadRecord } from '../store/types.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';

@@ -2,7 +2,7 @@
 // a DeleteObjects request, and the source object of a copy (against the source bucket's rules).
 import { authorizeRequest } from '../access/check.ts';
 import type { ConditionExtras } from '../access/request-conditions.ts';
-import type { LevelNeed, RequestContext } from '../http/operation.ts';
+import type { LevelNeed, RequestContext } from './operation.ts';
 import type { BucketRecord } from '../store/types.ts';
 
 export function authorizeObjectAction(

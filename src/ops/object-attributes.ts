@@ -14,7 +14,7 @@
 // appears, and only versionId=null is accepted.
 import { xmlElementName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
-import type { Operation } from '../http/operation.ts';
+import type { Operation } from './operation.ts';
 import type { XmlObject } from '../xml/xml.ts';
 import { renderXml } from '../xml/xml.ts';
 import { header, httpDate, parseIntParam } from './common.ts';

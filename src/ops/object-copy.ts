@@ -4,7 +4,7 @@
 import { parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import { bytesReplaced, versioningOf, writtenVersionHeader } from './versioning.ts';
-import type { Operation } from '../http/operation.ts';
+import type { Operation } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';

@@ -3,8 +3,8 @@
 // most 1000 keys, and answers per key, quietly or verbosely.
 import { declaredDigests } from '../checksum/declared.ts';
 import { S3Error } from '../errors.ts';
-import { isChunkedPayload, readControlBody } from '../http/body.ts';
-import type { Operation } from '../http/operation.ts';
+import { isChunkedPayload, readControlBody } from './control-body.ts';
+import type { Operation } from './operation.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
 import { authorizeObjectAction } from './object-access.ts';
 import type { DeleteOutcome } from '../store/region-store.ts';

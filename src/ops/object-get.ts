@@ -5,7 +5,7 @@
 import { missingObjectError } from '../access/check.ts';
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
-import type { Operation, RequestContext, OperationResult } from '../http/operation.ts';
+import type { Operation, RequestContext, OperationResult } from './operation.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { header, objectHeaders } from './common.ts';
 import { checkReadConditions } from './conditions.ts';

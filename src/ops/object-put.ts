@@ -4,7 +4,7 @@
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
-import type { Operation } from '../http/operation.ts';
+import type { Operation } from './operation.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { newObjectAcl } from './acl-util.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';

@@ -15,7 +15,7 @@ import { authorizeRequest } from '../access/check.ts';
 import { checksumHeaderName, decodeChecksumValue, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { regionEndpointMap } from '../config.ts';
 import { S3Error } from '../errors.ts';
-import type { Operation, OperationResult, RequestContext } from '../http/operation.ts';
+import type { Operation, OperationResult, RequestContext } from './operation.ts';
 import { quotaGuard } from '../quota/quota.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';

@@ -15,8 +15,8 @@
 // None of them changes what is already stored. "Public" for policies: src/policy/public.ts.
 import { bucketPolicyIsPublic } from '../access/authorize.ts';
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation } from './operation.ts';
 import type { PublicAccessBlock } from '../store/types.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 

@@ -8,8 +8,8 @@ import { checksumHeaderName, checksumTransform, type ChecksumAlgorithm } from '.
 import { contentMd5, declaredChecksum, verifyDeclaredChecksum } from '../checksum/declared.ts';
 import { S3Error } from '../errors.ts';
 import { signaturesEqual } from '../auth/sigv4.ts';
-import { decodedBody, isChunkedPayload } from '../http/body.ts';
-import type { RequestContext } from '../http/operation.ts';
+import { decodedBody, isChunkedPayload } from './control-body.ts';
+import type { RequestContext } from './operation.ts';
 import type { WriteEncryption } from './sse.ts';
 import type { BlobWriteResult } from '../store/blobs.ts';
 

@@ -1,7 +1,7 @@
 // ListBuckets (s3:ListAllMyBuckets): the buckets of the caller's organisation in this region,
 // with the optional prefix, max-buckets and continuation-token pagination.
 import { S3Error } from '../errors.ts';
-import type { Operation } from '../http/operation.ts';
+import type { Operation } from './operation.ts';
 import { renderXml } from '../xml/xml.ts';
 import { isoDate, ownerXml, parseIntParam } from './common.ts';
 

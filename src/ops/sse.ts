@@ -20,7 +20,7 @@ import {
   SSE_C_PREFIX,
   type SseCustomerKey,
 } from '../crypto/sse-c.ts';
-import type { RequestContext } from '../http/operation.ts';
+import type { RequestContext } from './operation.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { plainOpener, type SegmentOpener } from './read-object.ts';

@@ -1,8 +1,8 @@
 // Object tagging (s3:GetObjectTagging, s3:PutObjectTagging, s3:DeleteObjectTagging; at most 10
 // tags) and bucket tagging (s3:GetBucketTagging, s3:PutBucketTagging; at most 50 tags).
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation, RequestContext } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation, RequestContext } from './operation.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 import { validateTags } from './common.ts';
 import { loadObject } from './object-get.ts';

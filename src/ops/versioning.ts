@@ -2,8 +2,8 @@
 // full level, like the other bucket configuration writes), and what the object operations share:
 // the x-amz-version-id answer header and the bytes a write frees for the quota check.
 import { S3Error } from '../errors.ts';
-import { readControlBody } from '../http/body.ts';
-import type { Operation } from '../http/operation.ts';
+import { readControlBody } from './control-body.ts';
+import type { Operation } from './operation.ts';
 import type { BucketRecord, ObjectRecord, VersioningStatus } from '../store/types.ts';
 import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 

@@ -15,7 +15,7 @@ import { IdentityStore, loadOrCreateMasterKey, openIdentityStore, type IdentityO
 import type { UserManifest } from '../../src/identity/manifest.ts';
 import { IdentityError, UserDirectory } from '../../src/identity/users.ts';
 import { bootstrap } from '../../src/main.ts';
-import type { Services } from '../../src/http/operation.ts';
+import type { Services } from '../../src/ops/operation.ts';
 import { PgDatabase } from '../../src/store/meta/postgres.ts';
 import { freshDatabase } from '../helpers/postgres.ts';
 

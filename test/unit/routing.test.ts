@@ -1,8 +1,8 @@
 // Host and path resolution, and the route table, against the request shapes of the AWS docs.
 import { describe, expect, it } from 'vitest';
 import { S3Error } from '../../src/errors.ts';
-import { parseQuery, resolveHost, resolveRequest } from '../../src/http/parse-request.ts';
-import { routeRequest } from '../../src/http/routes.ts';
+import { parseQuery, resolveHost, resolveRequest } from '../../src/addressing.ts';
+import { routeRequest } from '../../src/ops/routes.ts';
 
 const regions = ['lga1', 'ord1', 'las1'];
 const host = (h: string) => resolveHost(h, regions, 'lga1', 'example.test');

@@ -3,24 +3,24 @@
 // does not implement answers NotImplemented instead of falling through to a wrong operation.
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.ts';
-import * as bucketOps from '../ops/bucket.ts';
-import * as bucketPolicyOps from '../ops/bucket-policy.ts';
-import * as aclOps from '../ops/acl.ts';
-import { ListObjects, ListObjectsV2, ListObjectVersions } from '../ops/list-objects.ts';
-import * as multipart from '../ops/multipart.ts';
-import { CopyObject } from '../ops/object-copy.ts';
-import { DeleteObject, DeleteObjects } from '../ops/object-delete.ts';
-import { GetObject, HeadObject } from '../ops/object-get.ts';
-import { PutObject } from '../ops/object-put.ts';
-import * as tagging from '../ops/tagging.ts';
-import { ListBuckets } from '../ops/service.ts';
-import * as publicAccess from '../ops/public-access-block.ts';
-import { GetObjectAttributes } from '../ops/object-attributes.ts';
-import { PostObject } from '../ops/post-object.ts';
-import { CorsPreflight } from '../ops/cors-preflight.ts';
-import { GetBucketVersioning, PutBucketVersioning } from '../ops/versioning.ts';
+import * as bucketOps from './bucket.ts';
+import * as bucketPolicyOps from './bucket-policy.ts';
+import * as aclOps from './acl.ts';
+import { ListObjects, ListObjectsV2, ListObjectVersions } from './list-objects.ts';
+import * as multipart from './multipart.ts';
+import { CopyObject } from './object-copy.ts';
+import { DeleteObject, DeleteObjects } from './object-delete.ts';
+import { GetObject, HeadObject } from './object-get.ts';
+import { PutObject } from './object-put.ts';
+import * as tagging from './tagging.ts';
+import { ListBuckets } from './service.ts';
+import * as publicAccess from './public-access-block.ts';
+import { GetObjectAttributes } from './object-attributes.ts';
+import { PostObject } from './post-object.ts';
+import { CorsPreflight } from './cors-preflight.ts';
+import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import type { Operation } from './operation.ts';
-import type { ResolvedRequest } from './parse-request.ts';
+import type { ResolvedRequest } from '../addressing.ts';
 
 type Scope = 'service' | 'bucket' | 'object';
 

@@ -8,14 +8,11 @@ import type { StrataConfig } from '../config.ts';
 import type { IdentityStore, Principal } from '../identity/identity-store.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { BucketRecord } from '../store/types.ts';
-import type { ResolvedRequest } from './parse-request.ts';
+import type { ResolvedRequest } from '../addressing.ts';
+import type { LevelNeed } from '../access/levels.ts';
 
-/**
- * What a key's access level must include for the owning organisation to perform the operation
- * without a policy: 'any' (every level), 'read', 'write', 'readwrite' (copy: read the source,
- * write the destination) or 'full' (bucket administration, ACLs, policies).
- */
-export type LevelNeed = 'any' | 'read' | 'write' | 'readwrite' | 'full';
+export type { LevelNeed };
+
 
 export interface OperationResult {
   status?: number;

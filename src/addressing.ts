@@ -1,6 +1,6 @@
 // First stage of every request: which region and endpoint the Host names, which addressing
 // style is used, and which bucket and key the path names. Pure: no I/O.
-import { S3Error } from '../errors.ts';
+import { S3Error } from './errors.ts';
 
 export type EndpointKind = 'api' | 'accel';
 
