@@ -19,6 +19,7 @@ import { GetObjectAttributes } from './object-attributes.ts';
 import { PostObject } from './post-object.ts';
 import { CorsPreflight } from './cors-preflight.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
+import { RestoreObject } from './restore.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -81,6 +82,7 @@ export const routes: Route[] = [
   { method: 'DELETE', scope: 'object', op: DeleteObject },
   { method: 'POST', scope: 'object', sub: 'uploads', op: multipart.CreateMultipartUpload },
   { method: 'POST', scope: 'object', sub: 'uploadId', op: multipart.CompleteMultipartUpload },
+  { method: 'POST', scope: 'object', sub: 'restore', op: RestoreObject },
 
   { method: 'OPTIONS', scope: 'bucket', op: CorsPreflight },
   { method: 'OPTIONS', scope: 'object', op: CorsPreflight },
