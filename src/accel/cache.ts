@@ -363,6 +363,22 @@ export class ReadCache {
     }
   }
 
+  /**
+   * Forget every entry of one bucket (its acceleration was suspended): their bytes are released
+   * and the next read asks the origin again. Entries with an operation in flight keep their
+   * record until it ends, but lose their bytes as any dropped entry does.
+   */
+  dropBucket(region: string, bucket: string): number {
+    let dropped = 0;
+    for (const e of [...this.entries.values()]) {
+      if (e.key.region !== region || e.key.bucket !== bucket) continue;
+      this.dropData(e);
+      if (!this.ops.has(e.id)) this.entries.delete(e.id);
+      dropped++;
+    }
+    return dropped;
+  }
+
   /** Remove an entry's bytes (complete ones now; a fill still running releases itself when done). */
   private dropData(e: Entry): void {
     const data = e.data;

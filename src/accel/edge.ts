@@ -43,6 +43,7 @@ import { OriginUnavailable } from './origin.ts';
 import { bucketRecordOf, objectRecordOf, type WireAnswer } from './wire.ts';
 
 export const ACCEL_ONLY_MESSAGE = 'Accelerated endpoints serve only GetObject and HeadObject.';
+export const ACCEL_SUSPENDED_MESSAGE = 'S3 Transfer Acceleration is not configured on this bucket.';
 
 /** Query parameters that select an operation other than GetObject/HeadObject. */
 const subResources = new Set([
@@ -161,6 +162,11 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     const prepare = async (answer: WireAnswer, cached?: ObjectRecord): Promise<Prepared> => {
       if (!answer.bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
       const bucket = bucketRecordOf(answer.bucket);
+      if (bucket.config?.accelerate === 'Suspended') {
+        // The owner turned acceleration off: nothing of this bucket is served or kept here.
+        cache.dropBucket(target.region, bucketName);
+        throw new S3Error('InvalidRequest', ACCEL_SUSPENDED_MESSAGE);
+      }
       ctx.bucket = bucket;
       const served = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
       try {

@@ -20,6 +20,7 @@ import { PostObject } from './post-object.ts';
 import { CorsPreflight } from './cors-preflight.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
+import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -42,6 +43,7 @@ export const routes: Route[] = [
 
   { method: 'GET', scope: 'bucket', sub: 'location', op: bucketOps.GetBucketLocation },
   { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
+  { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
@@ -51,6 +53,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', op: ListObjects },
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
+  { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
   { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },

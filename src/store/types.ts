@@ -91,9 +91,13 @@ export interface PublicAccessBlock {
 }
 
 /** Bucket settings kept as JSON in the buckets.config column; each field absent until set. */
+/** Transfer acceleration of a bucket: absent (never configured) is served like Enabled. */
+export type AccelerateStatus = 'Enabled' | 'Suspended';
+
 export interface BucketConfig {
   publicAccessBlock?: PublicAccessBlock;
   versioning?: VersioningStatus;
+  accelerate?: AccelerateStatus;
 }
 
 export interface BucketRecord {
