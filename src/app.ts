@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorizeRequest } from './access/check.ts';
+import { requestPayment } from './access/request-payment.ts';
 import { sourceIpOf } from './access/request-conditions.ts';
 import { authenticateRequest } from './auth/request-credentials.ts';
 import type { AuthResult } from './auth/sigv4.ts';
@@ -193,9 +194,11 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
+    const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
     if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);
+    if (charged['x-amz-request-charged']) result.headers = { ...result.headers, ...charged };
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log);

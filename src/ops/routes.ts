@@ -21,6 +21,7 @@ import { CorsPreflight } from './cors-preflight.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
+import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -44,6 +45,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'location', op: bucketOps.GetBucketLocation },
   { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
+  { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
@@ -54,6 +56,7 @@ export const routes: Route[] = [
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
+  { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
   { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },

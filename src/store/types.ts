@@ -98,6 +98,8 @@ export interface BucketConfig {
   publicAccessBlock?: PublicAccessBlock;
   versioning?: VersioningStatus;
   accelerate?: AccelerateStatus;
+  /** who pays for requests: absent is BucketOwner */
+  requestPayment?: 'BucketOwner' | 'Requester';
 }
 
 export interface BucketRecord {
