@@ -37,6 +37,16 @@ export interface ObjectMeta {
   partsCount?: number;
   /** the multipart upload that created the object, so that a repeated Complete can be answered */
   uploadId?: string;
+  /** BitTorrent piece hashes, computed on the first ?torrent request and kept (src/ops/torrent.ts) */
+  torrent?: TorrentPieces;
+}
+
+export interface TorrentPieces {
+  /** the ETag of the bytes hashed: pieces of other bytes (a replaced object) are never used */
+  etag: string;
+  pieceLength: number;
+  /** concatenated 20-byte SHA-1 hashes, base64 */
+  pieces: string;
 }
 
 export interface PartRef {
