@@ -14,6 +14,7 @@ import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
 import type { Operation, RequestContext, Services } from './ops/operation.ts';
 import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.ts';
+import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
 
@@ -195,6 +196,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
+    // Counted whatever the answer (an error too), as the requester accepted the charge.
+    if (charged['x-amz-request-charged']) countCharge(res, store, principal!.org, bucket!.name, raw, isHead, (err) => log.error({ err }, 'could not count a requester-pays charge'));
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
     if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);

@@ -26,12 +26,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../access/authorize.ts';
 import { missingObjectError } from '../access/check.ts';
+import { requestPayment } from '../access/request-payment.ts';
 import { requestConditions, sourceIpOf } from '../access/request-conditions.ts';
 import { authenticateRequest } from '../auth/request-credentials.ts';
 import { S3Error, isS3Error } from '../errors.ts';
 import type { OperationResult, RequestContext, Services } from '../ops/operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 import { sendError, sendResult } from '../http/reply.ts';
+import { countCharge } from '../http/request-charge.ts';
 import { loadObject, serveObject } from '../ops/object-get.ts';
 import type { SegmentOpener } from '../ops/read-object.ts';
 import { checkReadKey, decryptingOpener, requestKey, sseResponseHeaders, type SseCustomerKey } from '../ops/sse.ts';
@@ -104,6 +106,8 @@ export interface EdgeDeps {
 interface Prepared {
   record: ObjectRecord;
   sseKey: SseCustomerKey | undefined;
+  /** x-amz-request-charged for a requester-pays bucket, else empty */
+  charged: Record<string, string>;
 }
 
 export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, res: ServerResponse, target: ResolvedRequest, requestId: string): Promise<void> {
@@ -184,10 +188,12 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
         if (action === 's3:GetObject' && !served) throw missingObjectError(ctx, bucket, key);
         throw err;
       }
+      // Requester pays here as at the origin (AccessDenied without x-amz-request-payer).
+      const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
       const sseKey = requestKey(ctx, 'read');
       const record = await loadObject({ ...ctx, store: answerStore(answer, served) });
       checkReadKey(record, sseKey);
-      return { record, sseKey };
+      return { record, sseKey, charged };
     };
     /** Would this request be served bytes from `answer`? (decides whether a miss fills) */
     const decide = async (answer: WireAnswer): Promise<boolean> => {
@@ -201,12 +207,19 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     };
 
     let result: OperationResult | undefined;
+    let counting = false;
     for (let attempt = 0; result === undefined; attempt++) {
       const cacheKey = readsVersion ? { region: target.region, bucket: bucketName, key, versionId } : { region: target.region, bucket: bucketName, key };
       const { entry, state } = await cache.lookup(cacheKey, isHead || (versionId !== undefined && !readsVersion) ? 'meta' : 'bytes', decide, started);
       res.setHeader('x-strata-cache', state);
-      const { record, sseKey } = await prepare(entry.answer, cache.recordOf(entry));
-      const extra = sseKey ? sseResponseHeaders(sseKey) : {};
+      const { record, sseKey, charged } = await prepare(entry.answer, cache.recordOf(entry));
+      const extra = { ...(sseKey ? sseResponseHeaders(sseKey) : {}), ...charged };
+      if (charged['x-amz-request-charged'] && !counting) {
+        counting = true;
+        // Counted where the region's metadata is (a node serving another region's origin counts nothing yet).
+        const local = services.regions.get(target.region);
+        if (local) countCharge(res, local, principal!.org, bucketName, raw, isHead, (err) => deps.log('accel: could not count a requester-pays charge', err));
+      }
       if (isHead) {
         result = await serveObject(ctx, record, true, noBytes, extra);
         break;

@@ -108,6 +108,16 @@ const migrations: string[] = [
      sse TEXT,
      PRIMARY KEY (bucket, key, seq DESC)
    ) WITHOUT ROWID;`,
+  // Requester-pays accounting: what each other organisation's requests to a requester-pays bucket
+  // were charged (requests, bytes received and sent), for `strata usage`.
+  `CREATE TABLE requester_charges (
+     payer_org TEXT NOT NULL,
+     bucket TEXT NOT NULL,
+     requests INTEGER NOT NULL DEFAULT 0,
+     bytes_in INTEGER NOT NULL DEFAULT 0,
+     bytes_out INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (payer_org, bucket)
+   ) WITHOUT ROWID;`
 ];
 
 export function openDatabase(path: string): Db {
