@@ -11,7 +11,11 @@ import {
   PutObjectCommand,
   type CORSRule,
 } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsClis, clientEnv, commandError, run } from '../helpers/cli-clients.ts';
 import { errorCode, rawRequest, type RawResponse } from '../helpers/raw.ts';
 import { addTestKey, sendAs } from '../helpers/principals.ts';
 import { sdkError, startTestServer, testAccessKey, type TestServer } from '../helpers/server.ts';
@@ -128,6 +132,47 @@ describe('PutBucketCors / GetBucketCors / DeleteBucketCors', () => {
     expect(refusedDelete.name).toBe('AccessDenied');
     expect(await getRules()).toHaveLength(2);
     expect((await getRules())?.[0].ID).toBe('app');
+  });
+});
+
+describe('with the aws CLI and Debian boto3', () => {
+  it('round-trips put, get and delete, and shows AWS errors', async () => {
+    const clis = awsClis();
+    expect(clis.length, 'the aws CLI is missing').toBeGreaterThan(0);
+    const home = mkdtempSync(join(tmpdir(), 'strata-cors-cli-'));
+    try {
+      const env = clientEnv(home, server);
+      await server.client().send(new CreateBucketCommand({ Bucket: 'cors-cli' }));
+      const file = join(home, 'cors.json');
+      writeFileSync(file, JSON.stringify({ CORSRules: [{ AllowedOrigins: ['https://app.example.com'], AllowedMethods: ['GET', 'PUT'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 60 }] }));
+      const aws = (...args: string[]) => run(clis[0], ['--endpoint-url', server.endpoint, 's3api', ...args, '--bucket', 'cors-cli'], { env, timeout: 60_000 });
+      await aws('put-bucket-cors', '--cors-configuration', `file://${file}`);
+      const got = JSON.parse((await aws('get-bucket-cors')).stdout) as { CORSRules: CORSRule[] };
+      expect(got.CORSRules).toEqual([{ AllowedOrigins: ['https://app.example.com'], AllowedMethods: ['GET', 'PUT'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 60 }]);
+      await aws('delete-bucket-cors');
+      expect((await commandError(aws('get-bucket-cors'))).stderr).toContain('NoSuchCORSConfiguration');
+
+      const script = [
+        'import sys, boto3, botocore',
+        "s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], region_name='us-east-1')",
+        "s3.put_bucket_cors(Bucket='cors-cli', CORSConfiguration={'CORSRules': [{'ID': 'py', 'AllowedOrigins': ['*'], 'AllowedMethods': ['HEAD']}]})",
+        "print(s3.get_bucket_cors(Bucket='cors-cli')['CORSRules'])",
+        'try:',
+        "    s3.put_bucket_cors(Bucket='cors-cli', CORSConfiguration={'CORSRules': [{'AllowedOrigins': ['*'], 'AllowedMethods': ['TRACE']}]})",
+        'except botocore.exceptions.ClientError as e:',
+        "    print(e.response['Error']['Code'], e.response['Error']['Message'])",
+        "print(s3.delete_bucket_cors(Bucket='cors-cli')['ResponseMetadata']['HTTPStatusCode'])",
+      ].join('\n');
+      const out = await run('/usr/bin/python3', ['-c', script, server.endpoint, server.accessKey, server.secretKey], { env, timeout: 60_000 });
+      expect(out.stdout.split('\n')).toEqual([
+        "[{'ID': 'py', 'AllowedMethods': ['HEAD'], 'AllowedOrigins': ['*']}]",
+        'InvalidRequest Found unsupported HTTP method in CORS config. Unsupported method is TRACE',
+        '204',
+        '',
+      ]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 
