@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedRequest } from '../addressing.ts';
 import { preflightHeaders } from '../cors/match.ts';
 import { S3Error } from '../errors.ts';
+import { header } from '../ops/common.ts';
 import type { OperationResult } from '../ops/operation.ts';
 import type { BucketRecord } from '../store/types.ts';
 import type { ReadCache } from './cache.ts';
@@ -19,10 +20,6 @@ export async function accelBucket(cache: ReadCache, target: ResolvedRequest, sin
   const key = { region: target.region, bucket: target.bucket, key: target.key ?? '' };
   const { entry } = await cache.lookup(key, 'meta', fillNothing, since);
   return entry.answer.bucket ? bucketRecordOf(entry.answer.bucket) : undefined;
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(',') : value;
 }
 
 /**
@@ -39,6 +36,7 @@ export async function answerAccelPreflight(
   const bucket = await accelBucket(cache, target, since);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket ?? '' });
   admit(bucket);
-  const request = { origin: single(headers.origin), method: single(headers['access-control-request-method']), headers: single(headers['access-control-request-headers']) };
+  const ctx = { headers };
+  const request = { origin: header(ctx, 'origin'), method: header(ctx, 'access-control-request-method'), headers: header(ctx, 'access-control-request-headers') };
   return { headers: preflightHeaders(bucket.config?.cors, request, target.key !== undefined ? 'OBJECT' : 'BUCKET') };
 }
