@@ -254,7 +254,9 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       s3err = new S3Error('InternalError');
     }
     if (!raw.readableEnded) raw.resume();
-    await setCorsHeadersOnError(res, method, raw.headers, async () => bucketSeen ?? (await accelBucket(cache, target, started)));
+    // (An unreachable origin is not asked a second time just for the rules.)
+    const lookUp = !bucketSeen && !(err instanceof OriginUnavailable);
+    await setCorsHeadersOnError(res, method, raw.headers, async () => (lookUp ? accelBucket(cache, target, started) : bucketSeen));
     sendError(res, s3err, resource, requestId, isHead);
   }
 }
