@@ -17,6 +17,7 @@ import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.
 import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
+import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
 
 export interface AppOptions {
   services: Services;
@@ -202,11 +203,14 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);
     if (charged['x-amz-request-charged']) result.headers = { ...result.headers, ...charged };
+    setCorsHeaders(res, ctx.method, raw.headers, bucket);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log);
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
+    const region = target?.endpoint !== 'accel' ? services.regions.get(target?.region ?? '') : undefined;
+    await setCorsHeadersOnError(res, raw.method ?? 'GET', raw.headers, async () => (target?.bucket !== undefined ? region?.getBucket(target.bucket) : undefined));
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
   }
 }

@@ -18,6 +18,7 @@ import * as publicAccess from './public-access-block.ts';
 import { GetObjectAttributes } from './object-attributes.ts';
 import { PostObject } from './post-object.ts';
 import { CorsPreflight } from './cors-preflight.ts';
+import { DeleteBucketCors, GetBucketCors, PutBucketCors } from './cors.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
 import { GetObjectTorrent } from './torrent.ts';
@@ -48,6 +49,9 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
+  { method: 'GET', scope: 'bucket', sub: 'cors', op: GetBucketCors },
+  { method: 'PUT', scope: 'bucket', sub: 'cors', op: PutBucketCors },
+  { method: 'DELETE', scope: 'bucket', sub: 'cors', op: DeleteBucketCors },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
   { method: 'GET', scope: 'bucket', sub: 'acl', op: aclOps.GetBucketAcl },

@@ -110,6 +110,18 @@ export interface BucketConfig {
   accelerate?: AccelerateStatus;
   /** who pays for requests: absent is BucketOwner */
   requestPayment?: 'BucketOwner' | 'Requester';
+  /** CORS rules in the order they were put (src/cors); absent when never configured or deleted */
+  cors?: CorsRule[];
+}
+
+/** One CORSRule of PutBucketCors, as validated (values kept as sent: their case and spaces). */
+export interface CorsRule {
+  id?: string;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
 }
 
 export interface BucketRecord {
