@@ -37,6 +37,8 @@ export interface ObjectMeta {
   partsCount?: number;
   /** the multipart upload that created the object, so that a repeated Complete can be answered */
   uploadId?: string;
+  /** x-amz-website-redirect-location: website endpoints answer 301 to it (src/website) */
+  websiteRedirectLocation?: string;
 }
 
 export interface PartRef {
@@ -100,6 +102,30 @@ export interface BucketConfig {
   accelerate?: AccelerateStatus;
   /** who pays for requests: absent is BucketOwner */
   requestPayment?: 'BucketOwner' | 'Requester';
+  /** static website hosting (PutBucketWebsite), served on the website hosts by src/website */
+  website?: WebsiteConfiguration;
+}
+
+/** A website redirect: every part absent keeps what the request had (301, its protocol, host, key). */
+export interface WebsiteRedirect {
+  protocol?: 'http' | 'https';
+  hostName?: string;
+  replaceKeyPrefixWith?: string;
+  replaceKeyWith?: string;
+  httpRedirectCode?: number;
+}
+
+export interface WebsiteRoutingRule {
+  condition?: { keyPrefixEquals?: string; httpErrorCodeReturnedEquals?: number };
+  redirect: WebsiteRedirect;
+}
+
+/** Either redirectAllRequestsTo alone, or an index suffix with an optional error key and rules. */
+export interface WebsiteConfiguration {
+  indexSuffix?: string;
+  errorKey?: string;
+  redirectAllRequestsTo?: { hostName: string; protocol?: 'http' | 'https' };
+  routingRules?: WebsiteRoutingRule[];
 }
 
 export interface BucketRecord {
