@@ -2,6 +2,7 @@
 // the bucket first, then the region, with literal labels around them, as AWS's
 // <bucket>.s3-website.<region>.amazonaws.com (or its older <bucket>.s3-website-<region>...);
 // {baseDomain} stands for the configured base domain. Pure: no I/O.
+import { stripPort } from '../addressing.ts';
 
 export interface WebsiteHost {
   bucket: string;
@@ -53,17 +54,11 @@ function expressionFor(pattern: string, baseDomain: string): RegExp | null {
   return re;
 }
 
-function hostWithoutPort(host: string): string {
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  const colon = host.lastIndexOf(':');
-  return colon >= 0 ? host.slice(0, colon) : host;
-}
-
 /** The bucket and region a website Host names, or undefined when the Host is not a website host. */
 export function matchWebsiteHost(hostHeader: string | undefined, pattern: string, baseDomain: string): WebsiteHost | undefined {
   const re = expressionFor(pattern, baseDomain);
   if (!re || !hostHeader) return undefined;
-  const m = re.exec(hostWithoutPort(hostHeader).toLowerCase());
+  const m = re.exec(stripPort(hostHeader).toLowerCase());
   if (!m?.groups) return undefined;
   return { bucket: m.groups.bucket, region: m.groups.region };
 }

@@ -71,7 +71,7 @@ describe('a static website in Chromium', () => {
     const response = await page.goto(`${origin}/`);
     expect(response?.status()).toBe(200);
     expect(await page.textContent('#title')).toBe('Welcome to the Strata site');
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(30, 111, 217)');
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(30, 111, 217)');
 
     const image = decodePng(await page.screenshot({ type: 'png' }));
     expect([image.width, image.height]).toEqual([800, 600]);
@@ -90,7 +90,7 @@ describe('a static website in Chromium', () => {
     await page.goto(`${origin}/`);
     await Promise.all([page.waitForURL(`${origin}/sub/`), page.click('#sub')]);
     expect(await page.textContent('#title')).toBe('Inside the subdirectory');
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(30, 111, 217)');
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(30, 111, 217)');
     await Promise.all([page.waitForURL(`${origin}/sub/page.html`), page.click('#next')]);
     expect(await page.textContent('#title')).toBe('A page in the subdirectory');
     await page.close();
