@@ -6,11 +6,13 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   PutBucketPolicyCommand,
+  PutBucketRequestPaymentCommand,
   PutBucketVersioningCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, which } from '../helpers/cli-clients.ts';
 import { rawRequest } from '../helpers/raw.ts';
@@ -262,6 +264,23 @@ describe('website endpoint: ACLs and configuration', () => {
     await put('acl-site', 'hidden.html', 'hidden');
     expect((await visit('acl-site', '/')).body).toBe('acl home');
     expectErrorPage(await visit('acl-site', '/hidden.html'), 403, 'AccessDenied');
+  });
+
+  it('never serves SSE-C objects (the visitor has no key) nor requester-pays buckets', async () => {
+    await site('guarded-site', { IndexDocument: { Suffix: 'index.html' } }, ['s3:GetObject', 's3:ListBucket']);
+    await put('guarded-site', 'index.html', 'guarded home');
+    const key = randomBytes(32);
+    await put('guarded-site', 'sealed.html', 'sealed', {
+      SSECustomerAlgorithm: 'AES256',
+      SSECustomerKey: key.toString('base64'),
+      SSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+    });
+    const sealed = await visit('guarded-site', '/sealed.html');
+    expectErrorPage(sealed, 400, 'InvalidRequest');
+    expect(sealed.body).not.toContain('sealed<');
+    expect((await visit('guarded-site', '/')).body).toBe('guarded home');
+    await server.client().send(new PutBucketRequestPaymentCommand({ Bucket: 'guarded-site', RequestPaymentConfiguration: { Payer: 'Requester' } }));
+    expectErrorPage(await visit('guarded-site', '/'), 403, 'AccessDenied');
   });
 
   it('uses a configured host pattern, and the default one is then not a website host', async () => {
