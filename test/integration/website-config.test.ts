@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClis, clientEnv, run } from '../helpers/cli-clients.ts';
+import { awsClis, clientEnv, run, which } from '../helpers/cli-clients.ts';
 import { addTestKey, sendAs } from '../helpers/principals.ts';
 import { errorCode } from '../helpers/raw.ts';
 import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -223,6 +223,19 @@ describe('x-amz-website-redirect-location', () => {
       expect(errorCode(refused.text)).toBe('InvalidArgument');
     }
     expect((await sendAs(server, 'admin', 'HEAD', `/${bucket}/bad.html`)).status).toBe(404);
+  });
+
+  it('is stored from a browser form upload (POST Object, sent by curl -F)', async () => {
+    await server.client().send(new CreateBucketCommand({ Bucket: 'site-form', ACL: 'public-read-write' }));
+    const curl = which('curl');
+    expect(curl, 'curl must be installed').toBeDefined();
+    const page = join(home, 'form.html');
+    writeFileSync(page, '<p>form</p>');
+    const form = ['-F', 'key=form.html', '-F', 'x-amz-website-redirect-location=/landing.html', '-F', `file=@${page};type=text/html`];
+    const { stdout } = await run(curl!, ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...form, `${server.endpoint}/site-form`]);
+    expect(stdout).toBe('204');
+    const stored = await server.client().send(new HeadObjectCommand({ Bucket: 'site-form', Key: 'form.html' }));
+    expect(stored.WebsiteRedirectLocation).toBe('/landing.html');
   });
 
   it('is not copied by CopyObject (AWS), only set by the copy request, which may then copy onto itself', async () => {
