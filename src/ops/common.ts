@@ -134,3 +134,11 @@ export function parseIntParam(value: string | undefined, name: string, min: numb
   if (n < min || n > max) throw new S3Error('InvalidArgument', `Argument ${name} must be an integer between ${min} and ${max}`, { ArgumentName: name, ArgumentValue: value });
   return n;
 }
+
+/** The object's URL on the host the request came to, as S3 gives it in Location (the key encoded whole, '/' as %2F). */
+export function objectUrl(ctx: RequestContext, bucket: string, key: string): string {
+  const scheme = ctx.secureTransport ? 'https' : 'http';
+  const host = header(ctx, 'host') ?? '';
+  const path = ctx.target.style === 'virtual' ? `/${encodeURIComponent(key)}` : `/${bucket}/${encodeURIComponent(key)}`;
+  return `${scheme}://${host}${path}`;
+}

@@ -20,6 +20,7 @@ import { PostObject } from './post-object.ts';
 import { CorsPreflight } from './cors-preflight.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
+import { GetObjectTorrent } from './torrent.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
 import { DeleteBucketWebsite, GetBucketWebsite, PutBucketWebsite } from './website.ts';
@@ -85,6 +86,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'object', sub: 'tagging', op: tagging.GetObjectTagging },
   { method: 'GET', scope: 'object', sub: 'acl', op: aclOps.GetObjectAcl },
   { method: 'GET', scope: 'object', sub: 'attributes', op: GetObjectAttributes },
+  { method: 'GET', scope: 'object', sub: 'torrent', op: GetObjectTorrent },
   { method: 'GET', scope: 'object', op: GetObject },
   { method: 'HEAD', scope: 'object', op: HeadObject },
   { method: 'DELETE', scope: 'object', sub: 'uploadId', op: multipart.AbortMultipartUpload },

@@ -120,13 +120,18 @@ export function openDatabase(path: string): Db {
   db.pragma('temp_store = MEMORY');
   // Keep the WAL from growing without bound between automatic checkpoints.
   db.pragma('journal_size_limit = 67108864');
-  migrate(db);
+  migrateSchema(db);
   return db;
 }
 
-function migrate(db: Db): void {
+/**
+ * Runs the migrations from the database's user_version up to `target` (all of them by default).
+ * Migrations are only ever appended, so the schema at version N is the same for every release that
+ * reached N: the upgrade test's fixture (test/fixtures/sql-dump.ts) rebuilds an old schema this way.
+ */
+export function migrateSchema(db: Db, target = migrations.length): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  for (let i = version; i < migrations.length; i++) {
+  for (let i = version; i < target; i++) {
     db.transaction(() => {
       db.exec(migrations[i]);
       db.pragma(`user_version = ${i + 1}`);

@@ -39,6 +39,16 @@ export interface ObjectMeta {
   uploadId?: string;
   /** x-amz-website-redirect-location: website endpoints answer 301 to it (src/website) */
   websiteRedirectLocation?: string;
+  /** BitTorrent piece hashes, computed on the first ?torrent request and kept (src/ops/torrent.ts) */
+  torrent?: TorrentPieces;
+}
+
+export interface TorrentPieces {
+  /** the ETag of the bytes hashed: pieces of other bytes (a replaced object) are never used */
+  etag: string;
+  pieceLength: number;
+  /** concatenated 20-byte SHA-1 hashes, base64 */
+  pieces: string;
 }
 
 export interface PartRef {
