@@ -5,10 +5,11 @@
 // hosts (src/website/endpoint.ts).
 import { S3Error } from '../errors.ts';
 import { parseWebsiteConfiguration, renderWebsiteConfiguration } from '../website/configuration.ts';
+import { storeBucketSetting } from './bucket-setting.ts';
 import { readControlBody } from './control-body.ts';
 import type { Operation } from './operation.ts';
 
-/** 50 rules of long keys and host names fit well within this. */
+/** 50 rules of 1 KB keys and long host names do not fit in the 64 KB of the other settings. */
 const maxWebsiteDocumentBytes = 256 * 1024;
 
 export const GetBucketWebsite: Operation = {
@@ -30,8 +31,7 @@ export const PutBucketWebsite: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const website = parseWebsiteConfiguration(await readControlBody(ctx, maxWebsiteDocumentBytes));
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, website }));
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { website });
     return {};
   },
 };
@@ -42,8 +42,8 @@ export const DeleteBucketWebsite: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    await ctx.store.setBucketConfig(ctx.bucketName!, ({ website: _removed, ...rest }) => rest);
-    await ctx.store.durable();
+    // (undefined fields are left out of the stored JSON: the configuration is gone.)
+    await storeBucketSetting(ctx, { website: undefined });
     // AWS answers 204 whether or not there was a configuration.
     return { status: 204 };
   },
