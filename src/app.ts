@@ -18,6 +18,7 @@ import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
 import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
+import { serveWebsiteRequest } from './website/endpoint.ts';
 
 export interface AppOptions {
   services: Services;
@@ -150,6 +151,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
   let target: ResolvedRequest | undefined;
   try {
     if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
+    // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
+    if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
     if (target.endpoint === 'accel') {

@@ -4,6 +4,7 @@ import { S3Error } from '../errors.ts';
 import type { RequestContext } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import type { XmlObject } from '../xml/xml.ts';
+import { websiteRedirectLocation } from '../website/object-redirect.ts';
 
 export const maxUserMetadataBytes = 2048;
 export const maxSinglePutBytes = 5 * 1024 ** 3;
@@ -70,6 +71,8 @@ export function metaFromHeaders(ctx: Pick<RequestContext, 'headers'>): ObjectMet
     }
     meta.storageClass = storageClass;
   }
+  const redirect = websiteRedirectLocation(ctx.headers);
+  if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
   return meta;
 }
 
@@ -89,6 +92,7 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
     'x-amz-storage-class': m.storageClass && m.storageClass !== 'STANDARD' ? m.storageClass : undefined,
     'x-amz-tagging-count': m.tags && m.tags.length > 0 ? m.tags.length : undefined,
     'x-amz-mp-parts-count': record.manifest ? record.manifest.length : undefined,
+    'x-amz-website-redirect-location': m.websiteRedirectLocation,
   };
   for (const [name, value] of Object.entries(m.user)) headers[`x-amz-meta-${name}`] = encodeHeaderValue(value);
   return headers;

@@ -40,6 +40,7 @@ const headerFields = new Set([
   'expires',
   'content-md5',
   'x-amz-storage-class',
+  'x-amz-website-redirect-location',
   'x-amz-server-side-encryption',
   'x-amz-server-side-encryption-aws-kms-key-id',
   'x-amz-server-side-encryption-context',

@@ -24,6 +24,7 @@ import { RestoreObject } from './restore.ts';
 import { GetObjectTorrent } from './torrent.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
+import { DeleteBucketWebsite, GetBucketWebsite, PutBucketWebsite } from './website.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -48,6 +49,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
+  { method: 'GET', scope: 'bucket', sub: 'website', op: GetBucketWebsite },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'cors', op: GetBucketCors },
   { method: 'PUT', scope: 'bucket', sub: 'cors', op: PutBucketCors },
@@ -62,12 +64,14 @@ export const routes: Route[] = [
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
+  { method: 'PUT', scope: 'bucket', sub: 'website', op: PutBucketWebsite },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
   { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },
   { method: 'PUT', scope: 'bucket', op: bucketOps.CreateBucket },
   { method: 'DELETE', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.DeleteBucketPolicy },
   { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
+  { method: 'DELETE', scope: 'bucket', sub: 'website', op: DeleteBucketWebsite },
   { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },
   { method: 'POST', scope: 'bucket', sub: 'delete', op: DeleteObjects },
   { method: 'GET', scope: 'bucket', sub: 'publicAccessBlock', op: publicAccess.GetPublicAccessBlock },

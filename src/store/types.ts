@@ -37,6 +37,8 @@ export interface ObjectMeta {
   partsCount?: number;
   /** the multipart upload that created the object, so that a repeated Complete can be answered */
   uploadId?: string;
+  /** x-amz-website-redirect-location: website endpoints answer 301 to it (src/website) */
+  websiteRedirectLocation?: string;
   /** BitTorrent piece hashes, computed on the first ?torrent request and kept (src/ops/torrent.ts) */
   torrent?: TorrentPieces;
 }
@@ -112,6 +114,8 @@ export interface BucketConfig {
   requestPayment?: 'BucketOwner' | 'Requester';
   /** CORS rules in the order they were put (src/cors); absent when never configured or deleted */
   cors?: CorsRule[];
+  /** static website hosting (PutBucketWebsite), served on the website hosts by src/website */
+  website?: WebsiteConfiguration;
 }
 
 /** One CORSRule of PutBucketCors, as validated (values kept as sent: their case and spaces). */
@@ -122,6 +126,28 @@ export interface CorsRule {
   allowedHeaders: string[];
   exposeHeaders: string[];
   maxAgeSeconds?: number;
+}
+
+/** A website redirect: every part absent keeps what the request had (301, its protocol, host, key). */
+export interface WebsiteRedirect {
+  protocol?: 'http' | 'https';
+  hostName?: string;
+  replaceKeyPrefixWith?: string;
+  replaceKeyWith?: string;
+  httpRedirectCode?: number;
+}
+
+export interface WebsiteRoutingRule {
+  condition?: { keyPrefixEquals?: string; httpErrorCodeReturnedEquals?: number };
+  redirect: WebsiteRedirect;
+}
+
+/** Either redirectAllRequestsTo alone, or an index suffix with an optional error key and rules. */
+export interface WebsiteConfiguration {
+  indexSuffix?: string;
+  errorKey?: string;
+  redirectAllRequestsTo?: { hostName: string; protocol?: 'http' | 'https' };
+  routingRules?: WebsiteRoutingRule[];
 }
 
 export interface BucketRecord {

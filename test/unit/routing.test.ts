@@ -112,6 +112,9 @@ describe('route table', () => {
       ['PUT', '/b?publicAccessBlock', {}, 'PutPublicAccessBlock'],
       ['GET', '/b?policyStatus', {}, 'GetBucketPolicyStatus'],
       ['POST', '/b/k?restore', {}, 'RestoreObject'],
+      ['PUT', '/b?website', {}, 'PutBucketWebsite'],
+      ['GET', '/b?website', {}, 'GetBucketWebsite'],
+      ['DELETE', '/b?website', {}, 'DeleteBucketWebsite'],
       ['GET', '/b/k?torrent', {}, 'GetObjectTorrent'],
       ['GET', '/b?cors', {}, 'GetBucketCors'],
       ['PUT', '/b?cors', {}, 'PutBucketCors'],
@@ -121,7 +124,7 @@ describe('route table', () => {
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['POST', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['PUT', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
+    for (const [method, url] of [['POST', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?logging'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['PUT', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);
