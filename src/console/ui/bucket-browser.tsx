@@ -22,6 +22,15 @@ function parseListing(xml: string): Listing {
   };
 }
 
+interface UploadState {
+  id: string;
+  name: string;
+  loaded: number;
+  total: number;
+  done: boolean;
+  error?: string;
+}
+
 const publicReadTemplate = (bucket: string) =>
   JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: [`arn:aws:s3:::${bucket}/*`] }] }, null, 2);
 
@@ -31,7 +40,7 @@ export function BucketBrowser(props: { region: string; bucket: BucketView; onBac
   const [prefix, setPrefix] = useState('');
   const [listing, setListing] = useState<Listing>();
   const [error, setError] = useState<string>();
-  const [uploads, setUploads] = useState<{ name: string; loaded: number; total: number; done: boolean; error?: string }[]>([]);
+  const [uploads, setUploads] = useState<UploadState[]>([]);
 
   const list = async (p: string, token?: string) => {
     setError(undefined);
@@ -49,9 +58,9 @@ export function BucketBrowser(props: { region: string; bucket: BucketView; onBac
   const onFiles = async (files: FileList | null) => {
     if (!files) return;
     for (const file of [...files]) {
-      const entry = { name: file.name, loaded: 0, total: file.size, done: false, error: undefined as string | undefined };
-      setUploads((u) => [...u, entry]);
-      const update = (patch: Partial<typeof entry>) => setUploads((u) => u.map((x) => (x === entry ? Object.assign(entry, patch) && { ...entry } : x)));
+      const id = `${Date.now()}-${Math.random()}`;
+      setUploads((u) => [...u, { id, name: file.name, loaded: 0, total: file.size, done: false }]);
+      const update = (patch: Partial<UploadState>) => setUploads((u) => u.map((x) => (x.id === id ? { ...x, ...patch } : x)));
       try {
         await upload(s3Path(region, name, prefix + file.name), file, (loaded, total) => update({ loaded, total }));
         update({ done: true, loaded: file.size });
@@ -112,7 +121,7 @@ export function BucketBrowser(props: { region: string; bucket: BucketView; onBac
       {uploads.length > 0 && (
         <ul class="uploads">
           {uploads.map((u) => (
-            <li data-upload={u.name}>
+            <li key={u.id} data-upload={u.name}>
               {u.name}{' '}
               <progress max={u.total || 1} value={u.loaded} /> {u.error ? <span class="error">{u.error}</span> : u.done ? 'done' : `${Math.round((u.loaded / (u.total || 1)) * 100)}%`}
             </li>

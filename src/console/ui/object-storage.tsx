@@ -60,8 +60,8 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
         metadata: { name: u.metadata.name, namespace: u.metadata.namespace },
         spec: { owner: u.spec.owner, access, secretName: u.spec.secretName },
       });
-      setNotice(`"${u.metadata.name}" now has ${levelLabels[access]} access`);
       await load();
+      setNotice(`"${u.metadata.name}" now has ${levelLabels[access]} access`);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -73,8 +73,8 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
     setError(undefined);
     try {
       await call('DELETE', `/v1/users/${encodeURIComponent(u.metadata.namespace)}/${encodeURIComponent(u.metadata.name)}`);
-      setNotice(`token "${u.metadata.name}" deleted`);
       await load();
+      setNotice(`token "${u.metadata.name}" deleted`);
     } catch (e) {
       setError((e as Error).message);
     }
