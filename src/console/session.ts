@@ -61,11 +61,6 @@ export class SessionStore {
   delete(id: string | undefined): void {
     if (id) this.sessions.delete(keyOf(id));
   }
-
-  /** End every session of a token (used when the console revokes it). */
-  endSessionsOf(tokenId: string): void {
-    for (const [k, s] of this.sessions) if (s.tokenId === tokenId) this.sessions.delete(k);
-  }
 }
 
 export function csrfMatches(session: Session, presented: string | undefined): boolean {

@@ -145,7 +145,7 @@ export function BucketBrowser(props: { region: string; bucket: BucketView; onBac
               <tr data-folder={f}>
                 <td>
                   <a href="#" onClick={(e) => (e.preventDefault(), setPrefix(f))}>
-                    📁 {f.slice(prefix.length)}
+                    {f.slice(prefix.length)}
                   </a>
                 </td>
                 <td />

@@ -42,11 +42,11 @@ export function CopyField(props: { label: string; value: string; secret?: boolea
       <code data-label={props.label}>{shown ? props.value : '•'.repeat(16)}</code>
       {props.secret && (
         <button class="icon" title={shown ? 'Hide' : 'Show'} onClick={() => setShown(!shown)}>
-          {shown ? '◎' : '◉'}
+          {shown ? 'Hide' : 'Show'}
         </button>
       )}
       <button class="icon" title={`Copy ${props.label}`} aria-label={`Copy ${props.label}`} onClick={copy}>
-        {copied ? '✓' : '⧉'}
+        {copied ? 'Copied' : 'Copy'}
       </button>
     </span>
   );

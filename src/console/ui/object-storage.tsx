@@ -130,13 +130,13 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
                     ))}
                   </select>
                 </td>
-                <td>{row.user.metadata.creationTimestamp.replace('T', ' ').replace('Z', ' UTC')}</td>
+                <td class="nowrap" title={row.user.metadata.creationTimestamp}>{row.user.metadata.creationTimestamp.slice(0, 10)}</td>
                 <td class="actions">
                   <button class="icon" title="Download s3cmd configuration" aria-label="Download s3cmd configuration" onClick={() => setDownloadFor(row)}>
-                    ⭳
+                    s3cmd
                   </button>
                   <button class="icon danger" title="Delete token" aria-label="Delete token" onClick={() => void remove(row)}>
-                    🗑
+                    Delete
                   </button>
                 </td>
               </tr>
