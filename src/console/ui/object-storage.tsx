@@ -104,8 +104,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
               <th>Name</th>
               <th>Namespace</th>
               <th>Organisation</th>
-              <th>Access key</th>
-              <th>Secret key</th>
+              <th>Keys</th>
               <th>Access level</th>
               <th>Created</th>
               <th />
@@ -118,10 +117,10 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
                 <td>{row.user.metadata.namespace}</td>
                 <td>{row.user.spec.owner}</td>
                 <td>
-                  <CopyField label="access key" value={row.accessKey} />
-                </td>
-                <td>
-                  <CopyField label="secret key" value={row.secretKey} secret />
+                  <div class="keys">
+                    <CopyField label="access key" value={row.accessKey} />
+                    <CopyField label="secret key" value={row.secretKey} secret />
+                  </div>
                 </td>
                 <td>
                   <select aria-label="Access level" value={row.user.spec.access} onChange={(e) => void changeLevel(row, (e.target as HTMLSelectElement).value)}>
