@@ -9,29 +9,7 @@ import { isPublicPolicy } from '../policy/public.ts';
 import { isPublicAcl } from '../ops/acl-util.ts';
 import { quotaLimit } from '../quota/quota.ts';
 import type { BucketRecord } from '../store/types.ts';
-
-export interface BucketView {
-  name: string;
-  owner: string;
-  createdAt: string;
-  bytes: number;
-  objects: number;
-  public: boolean;
-  /** why it is public: "policy", "acl" or both */
-  publicBy: string[];
-  hasPolicy: boolean;
-  versioning: string;
-  accelerate: string;
-  requestPayment: string;
-  publicAccessBlock: boolean;
-}
-
-export interface RegionView {
-  region: string;
-  endpoint: string;
-  usage: { org: string; bytes: number; objects: number; quota: number }[];
-  buckets: BucketView[];
-}
+import type { BucketView, RegionView } from './views.ts';
 
 /** Public as AWS's console shows it: a public policy or ACL the bucket's public access block does not neutralise. */
 function publicState(b: BucketRecord): string[] {

@@ -195,6 +195,21 @@ describe('web console walkthrough', () => {
     await shot('policy-public');
   });
 
+  it('creates a bucket in a chosen region from the Buckets page; a bad name shows the server\u2019s InvalidBucketName and creates nothing', async () => {
+    await page.locator('h1').getByRole('link', { name: 'Buckets' }).click();
+    await page.getByRole('tab', { name: 'ord1' }).click();
+    await page.getByText('No buckets in ord1 yet.').waitFor();
+    await page.locator('input[name="bucket-name"]').fill('Bad_Name');
+    await page.getByRole('button', { name: 'Create bucket in ord1' }).click();
+    expect(await alertText()).toBe('InvalidBucketName: The specified bucket is not valid.');
+    expect(await server.services.regions.get('ord1')!.getBucket('Bad_Name')).toBeUndefined();
+    await page.locator('input[name="bucket-name"]').fill('models-ord1');
+    await page.getByRole('button', { name: 'Create bucket in ord1' }).click();
+    await page.locator('tr[data-bucket="models-ord1"]').waitFor();
+    expect((await server.services.regions.get('ord1')!.getBucket('models-ord1'))?.ownerOrg).toBe('default');
+    expect(await server.services.regions.get('lga1')!.getBucket('models-ord1')).toBeUndefined();
+  });
+
   it('downloads the s3cmd configuration for a chosen region, and s3cmd ls works with it unedited', async () => {
     await page.getByRole('link', { name: 'Object Storage' }).click();
     await page.locator('tr[data-token="walkthrough"]').getByRole('button', { name: 'Download s3cmd configuration' }).click();

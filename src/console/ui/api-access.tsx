@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, type WhoAmI } from './api.ts';
 import { Banner, CopyField } from './components.tsx';
 
+/** The admin API's TokenView (src/admin/backend.ts), restated: the page's type check has no Node types to read that file with. */
 interface TokenView {
   id: string;
   name: string;

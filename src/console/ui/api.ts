@@ -55,8 +55,9 @@ export async function errorOf(status: number, text: string, contentType: string 
     }
   } else if (contentType?.includes('xml')) {
     const doc = new DOMParser().parseFromString(text, 'application/xml');
+    // S3's codes say more than its messages ("InvalidBucketName: The specified bucket is not valid."): both are shown.
     code = doc.querySelector('Error > Code')?.textContent ?? code;
-    message = doc.querySelector('Error > Message')?.textContent ?? message;
+    message = `${code}: ${doc.querySelector('Error > Message')?.textContent ?? message}`;
   }
   const err = new ApiError(status, code, message);
   if (status === 401) onSessionLost(message);

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, formatBytes, s3, s3Path, upload } from './api.ts';
 import { Banner } from './components.tsx';
-import type { BucketView } from './buckets.tsx';
+import type { BucketView } from '../views.ts';
 
 interface Listing {
   folders: string[];
@@ -212,8 +212,7 @@ function PolicyEditor(props: { region: string; bucket: string; onSaved: () => Pr
       setNotice('Policy saved.');
       await props.onSaved();
     } catch (e) {
-      const err = e as ApiError;
-      setError(`${err.code}: ${err.message}`);
+      setError((e as Error).message);
     }
   };
   const remove = async () => {

@@ -3,29 +3,9 @@
 // browser (bucket-browser.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import { call, formatBytes, s3, s3Path, type WhoAmI } from './api.ts';
-import { Banner, UsageBar } from './components.tsx';
+import { Banner, Choice, UsageBar } from './components.tsx';
 import { BucketBrowser } from './bucket-browser.tsx';
-
-export interface BucketView {
-  name: string;
-  owner: string;
-  createdAt: string;
-  bytes: number;
-  objects: number;
-  public: boolean;
-  publicBy: string[];
-  hasPolicy: boolean;
-  versioning: string;
-  accelerate: string;
-  requestPayment: string;
-  publicAccessBlock: boolean;
-}
-interface RegionView {
-  region: string;
-  endpoint: string;
-  usage: { org: string; bytes: number; objects: number; quota: number }[];
-  buckets: BucketView[];
-}
+import type { RegionView } from '../views.ts';
 
 export function Buckets(props: { who: WhoAmI; initialRegion?: string }) {
   const [regions, setRegions] = useState<RegionView[]>();
@@ -128,11 +108,7 @@ export function Buckets(props: { who: WhoAmI; initialRegion?: string }) {
         {props.who.orgAdmin ? (
           <input name="bucket-org" aria-label="organisation" value={newOrg} onInput={(e) => setNewOrg((e.target as HTMLInputElement).value)} />
         ) : (
-          <select name="bucket-org" aria-label="organisation" value={newOrg} onChange={(e) => setNewOrg((e.target as HTMLSelectElement).value)}>
-            {props.who.namespaces.map((n) => (
-              <option value={n}>{n}</option>
-            ))}
-          </select>
+          <Choice name="bucket-org" ariaLabel="organisation" value={newOrg} options={props.who.namespaces} onChange={setNewOrg} />
         )}
         <button type="submit">Create bucket in {view.region}</button>
       </form>

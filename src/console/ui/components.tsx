@@ -65,3 +65,14 @@ export function UsageBar(props: { used: number; total: number; label: string }) 
 }
 
 export const levelLabels: Record<string, string> = { read: 'Read', write: 'Write', readwrite: 'Read/Write', full: 'Full' };
+
+/** A <select> over `options`, shown through `labels` when given. */
+export function Choice(props: { name: string; value: string; options: readonly string[]; labels?: Record<string, string>; onChange: (value: string) => void; ariaLabel?: string }) {
+  return (
+    <select name={props.name} aria-label={props.ariaLabel} value={props.value} onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}>
+      {props.options.map((o) => (
+        <option value={o}>{props.labels?.[o] ?? o}</option>
+      ))}
+    </select>
+  );
+}

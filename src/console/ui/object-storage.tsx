@@ -2,7 +2,7 @@
 // access levels and an s3cmd configuration per region.
 import { useEffect, useState } from 'preact/hooks';
 import { call, errorOf, type WhoAmI } from './api.ts';
-import { Banner, CopyField, Modal, levelLabels } from './components.tsx';
+import { Banner, Choice, CopyField, Modal, levelLabels } from './components.tsx';
 
 interface UserObject {
   metadata: { name: string; namespace: string; creationTimestamp: string };
@@ -12,6 +12,7 @@ interface SecretObject {
   metadata: { name: string; namespace: string };
   data: { accessKey: string; secretKey: string };
 }
+/** GET /v1/info (ServerInfo in src/admin/backend.ts, restated for the same reason as TokenView in api-access.tsx). */
 export interface ServerInfo {
   regions: string[];
   defaultRegion: string;
@@ -123,11 +124,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
                   </div>
                 </td>
                 <td>
-                  <select aria-label="Access level" value={row.user.spec.access} onChange={(e) => void changeLevel(row, (e.target as HTMLSelectElement).value)}>
-                    {levels.map((l) => (
-                      <option value={l}>{levelLabels[l]}</option>
-                    ))}
-                  </select>
+                  <Choice name="level" ariaLabel="Access level" value={row.user.spec.access} options={levels} labels={levelLabels} onChange={(l) => void changeLevel(row, l)} />
                 </td>
                 <td class="nowrap" title={row.user.metadata.creationTimestamp}>{row.user.metadata.creationTimestamp.slice(0, 10)}</td>
                 <td class="actions">
@@ -198,11 +195,7 @@ function CreateToken(props: { who: WhoAmI; info: ServerInfo; onClose: () => void
         <label>
           Namespace
           {scoped ? (
-            <select name="namespace" value={namespace} onChange={(e) => setNamespace((e.target as HTMLSelectElement).value)}>
-              {props.who.namespaces.map((n) => (
-                <option value={n}>{n}</option>
-              ))}
-            </select>
+            <Choice name="namespace" value={namespace} options={props.who.namespaces} onChange={setNamespace} />
           ) : (
             <input name="namespace" value={namespace} onInput={(e) => setNamespace((e.target as HTMLInputElement).value)} required />
           )}
@@ -213,19 +206,11 @@ function CreateToken(props: { who: WhoAmI; info: ServerInfo; onClose: () => void
         </label>
         <label>
           Default region
-          <select name="region" value={region} onChange={(e) => setRegion((e.target as HTMLSelectElement).value)}>
-            {props.info.regions.map((r) => (
-              <option value={r}>{r}</option>
-            ))}
-          </select>
+          <Choice name="region" value={region} options={props.info.regions} onChange={setRegion} />
         </label>
         <label>
           Access level
-          <select name="access" value={access} onChange={(e) => setAccess((e.target as HTMLSelectElement).value)}>
-            {levels.map((l) => (
-              <option value={l}>{levelLabels[l]}</option>
-            ))}
-          </select>
+          <Choice name="access" value={access} options={levels} labels={levelLabels} onChange={setAccess} />
         </label>
         <Banner text={error} />
         <footer>
@@ -299,11 +284,7 @@ function S3cmdForm(props: { row: Row; info: ServerInfo; region: string }) {
     <div class="s3cmd">
       <label>
         S3 region
-        <select name="s3cmd-region" value={region} onChange={(e) => setRegion((e.target as HTMLSelectElement).value)}>
-          {props.info.regions.map((r) => (
-            <option value={r}>{r}</option>
-          ))}
-        </select>
+        <Choice name="s3cmd-region" value={region} options={props.info.regions} onChange={setRegion} />
       </label>
       <label>
         Endpoint (optional host:port, when object.{region}.{props.info.baseDomain} does not resolve)
