@@ -3,6 +3,7 @@
 // the setting and where it came from.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { websiteHostPatternProblem } from './website/host.ts';
 
 export interface StrataConfig {
   host: string;
@@ -59,6 +60,12 @@ export interface StrataConfig {
   blobGraceSeconds: number;
   /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
   gcIntervalSeconds: number;
+  /**
+   * Host names of the static website endpoints (src/website/host.ts): {bucket} first, then
+   * {region} and the literal labels around them; {baseDomain} stands for baseDomain. '' turns
+   * website hosting off.
+   */
+  websiteHostPattern: string;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -84,6 +91,7 @@ export const defaultConfig: StrataConfig = {
   regionEndpoints: [],
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
+  websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
 };
 
 export class ConfigError extends Error {}
@@ -120,6 +128,7 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
+  STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
 };
 
 /** Flag (without --) → config field. */
@@ -149,6 +158,7 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
+  'website-host-pattern': 'websiteHostPattern',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -239,6 +249,8 @@ function validate(c: StrataConfig): StrataConfig {
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
   c.baseDomain = c.baseDomain.toLowerCase();
+  const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
+  if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);
