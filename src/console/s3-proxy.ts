@@ -20,7 +20,7 @@ import { UNSIGNED_PAYLOAD, canonicalRequest, credentialScope, deriveSigningKey, 
 /** Query parameters the console uses: listing, the bucket settings it shows or edits, download names. */
 const allowedQuery = new Set([
   'list-type', 'prefix', 'delimiter', 'continuation-token', 'max-keys', 'start-after', 'fetch-owner',
-  'policy', 'policyStatus', 'versioning', 'lifecycle', 'cors', 'logging', 'acl', 'accelerate', 'requestPayment',
+  'policy', 'policyStatus', 'versioning', 'lifecycle', 'cors', 'logging', 'website', 'acl', 'accelerate', 'requestPayment',
   'response-content-disposition',
 ]);
 const allowedMethods = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);

@@ -5,7 +5,7 @@
 // configuration and run `s3cmd ls` with it; bad input (a bad token, a duplicate name, an
 // invalid policy, a bad endpoint, an expired or revoked session) shows a clear message and
 // changes nothing. Screenshots of each page are kept under test-artifacts/console/.
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,7 @@ describe('web console walkthrough', () => {
     await aws('s3', 'mb', `s3://${bucket}`);
     writeFileSync(join(work, 'hello.txt'), 'hello from the aws CLI\n');
     await aws('s3', 'cp', join(work, 'hello.txt'), `s3://${bucket}/docs/hello.txt`);
+    await server.client().send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['https://example.com'] }] } }));
 
     await page.getByRole('link', { name: 'Buckets' }).click();
     const row = page.locator(`tr[data-bucket="${bucket}"]`);
@@ -148,6 +149,9 @@ describe('web console walkthrough', () => {
     await shot('buckets');
 
     await row.getByRole('link', { name: bucket }).click();
+    const settings = page.locator('.settings');
+    await settings.getByText('1 rule').waitFor();
+    expect(await settings.innerText()).toMatch(/Static website\s+none/);
     await page.locator('tr[data-folder="docs/"]').getByRole('link').click();
     const object = page.locator('tr[data-key="docs/hello.txt"]');
     await object.waitFor();

@@ -247,13 +247,28 @@ function PolicyEditor(props: { region: string; bucket: string; onSaved: () => Pr
   );
 }
 
+/** The element whose presence in a GET ?<sub-resource> answer means the setting is in use. */
+const configuredBy: Record<string, string> = { lifecycle: 'Rule', cors: 'CORSRule', logging: 'LoggingEnabled', website: 'IndexDocument' };
+
+function describeSetting(sub: string, xml: string, element: string): string {
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  const n = doc.getElementsByTagName(element).length;
+  if (sub === 'website') {
+    const redirect = doc.getElementsByTagName('RedirectAllRequestsTo').length > 0;
+    if (redirect) return 'redirects all requests';
+    return n > 0 ? `index document ${doc.getElementsByTagName('Suffix')[0]?.textContent ?? ''}` : 'none';
+  }
+  if (n === 0) return 'none';
+  return sub === 'logging' ? 'enabled' : `${n} rule${n === 1 ? '' : 's'}`;
+}
+
 /** A setting's state: from the overview when Strata keeps it, else asked of S3 (absent features say so). */
 function Settings(props: { region: string; bucket: BucketView }) {
   const [extra, setExtra] = useState<Record<string, string>>({});
   useEffect(() => {
-    for (const sub of ['lifecycle', 'cors', 'logging']) {
+    for (const [sub, element] of Object.entries(configuredBy)) {
       s3('GET', `${s3Path(props.region, props.bucket.name)}?${sub}`).then(
-        (xml) => setExtra((x) => ({ ...x, [sub]: xml.includes('<Rule') || xml.includes('<CORSRule') || xml.includes('<LoggingEnabled') ? 'configured' : 'none' })),
+        (xml) => setExtra((x) => ({ ...x, [sub]: describeSetting(sub, xml, element) })),
         (e: ApiError) => setExtra((x) => ({ ...x, [sub]: e.code === 'NotImplemented' ? 'not supported by this server' : e.code.startsWith('NoSuch') ? 'none' : e.message })),
       );
     }
@@ -277,6 +292,8 @@ function Settings(props: { region: string; bucket: BucketView }) {
         <dd>{extra.cors ?? '…'}</dd>
         <dt>Logging</dt>
         <dd>{extra.logging ?? '…'}</dd>
+        <dt>Static website</dt>
+        <dd>{extra.website ?? '…'}</dd>
       </dl>
     </div>
   );
