@@ -22,8 +22,10 @@ const allowedQuery = new Set([
   'list-type', 'prefix', 'delimiter', 'continuation-token', 'max-keys', 'start-after', 'fetch-owner',
   'policy', 'policyStatus', 'versioning', 'lifecycle', 'cors', 'logging', 'website', 'acl', 'accelerate', 'requestPayment',
   'response-content-disposition',
+  // multipart uploads: the page sends large files in parts, each well within the admin listener's request timeout
+  'uploads', 'uploadId', 'partNumber',
 ]);
-const allowedMethods = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const allowedMethods = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
 const forwardedRequestHeaders = ['content-type', 'content-length', 'content-md5', 'range', 'if-match', 'if-none-match'];
 const forwardedResponseHeaders = ['content-type', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges', 'x-amz-request-id', 'x-amz-version-id', 'content-disposition'];
 
@@ -80,7 +82,7 @@ export interface ProxyOptions {
 export async function proxyToS3(opts: ProxyOptions, req: IncomingMessage, res: ServerResponse, target: ProxyTarget): Promise<void> {
   const { services, scope } = opts;
   const method = req.method ?? 'GET';
-  if (!allowedMethods.has(method)) throw new IdentityError(405, 'MethodNotAllowed', 'the console sends GET, HEAD, PUT or DELETE to S3');
+  if (!allowedMethods.has(method)) throw new IdentityError(405, 'MethodNotAllowed', 'the console sends GET, HEAD, PUT, POST or DELETE to S3');
   const store = services.regions.get(target.region);
   if (!store) throw new IdentityError(404, 'NotFound', `region "${target.region}" is not served here (${[...services.regions.keys()].join(', ')})`);
   const params = checkQuery(target.rawQuery);
@@ -96,7 +98,9 @@ export async function proxyToS3(opts: ProxyOptions, req: IncomingMessage, res: S
   if (!key) throw new IdentityError(409, 'NoKey', `no access key of organisation "${org}" is visible to this token: create one on the Object Storage page first`);
   const secret = await services.identity.secretOf(key.accessKey);
   if (secret === undefined) throw new IdentityError(409, 'NoKey', 'the acting key was deleted; try again');
-  if (method === 'PUT' && req.headers['content-length'] === undefined) throw new IdentityError(411, 'LengthRequired', 'uploads need a Content-Length');
+  const sendsBody = method === 'PUT' || method === 'POST';
+  if (method === 'POST' && !(params.has('uploads') || params.has('uploadId'))) throw new IdentityError(400, 'BadRequest', 'the console POSTs only to start or complete multipart uploads');
+  if (sendsBody && req.headers['content-length'] === undefined && !params.has('uploads')) throw new IdentityError(411, 'LengthRequired', 'uploads need a Content-Length');
 
   const { config } = services;
   const host = `object.${target.region}.${config.baseDomain}:${opts.s3Port}`;
@@ -109,7 +113,7 @@ export async function proxyToS3(opts: ProxyOptions, req: IncomingMessage, res: S
     const v = req.headers[name];
     if (typeof v === 'string') headers[name] = v;
   }
-  if (!hasKey && method === 'PUT' && params.size === 0) headers['content-length'] = '0';
+  if ((!hasKey && method === 'PUT' && params.size === 0) || (method === 'POST' && params.has('uploads'))) headers['content-length'] = '0';
   const signed = Object.keys(headers).sort();
   const canonical = canonicalRequest({ method, rawUrl, headers, signedHeaders: signed, payloadHash: UNSIGNED_PAYLOAD });
   const scopeText = credentialScope(amzDate.slice(0, 8), signingRegion);
@@ -119,7 +123,7 @@ export async function proxyToS3(opts: ProxyOptions, req: IncomingMessage, res: S
   const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
     const r = httpRequest({ host: loopbackFor(config.host), port: opts.s3Port, method, path: rawUrl, headers }, resolve);
     r.on('error', reject);
-    if (method === 'PUT' && headers['content-length'] !== '0') {
+    if (sendsBody && headers['content-length'] !== '0') {
       pipeline(req, r).catch((err) => r.destroy(err));
     } else {
       r.end();

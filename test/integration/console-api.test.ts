@@ -99,15 +99,19 @@ describe('console S3 proxy', () => {
 
   it('passes only the query parameters the console uses, and answers with the S3 server\u2019s own errors', async () => {
     const s = await signIn(adminToken);
-    const odd = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket?uploads');
+    const odd = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket?tagging');
     expect(odd.status).toBe(400);
     const missing = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket/none.txt');
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('<Code>NoSuchKey</Code>');
     const region = await consoleFetch(s, '/console/api/s3/mars1/proxy-bucket');
     expect(region.status).toBe(404);
-    const post = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket', { method: 'POST' });
-    expect(post.status).toBe(405);
+    // POST only starts or completes a multipart upload (DeleteObjects, POST Object forms are not passed).
+    const post = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket/form', { method: 'POST', body: 'x' });
+    expect(post.status).toBe(400);
+    expect(((await post.json()) as { error: { message: string } }).error.message).toContain('multipart');
+    const patch = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket', { method: 'PATCH' });
+    expect(patch.status).toBe(405);
   });
 
   it('keeps a namespace token to its organisations: another organisation\u2019s bucket looks absent; without a key it says so', async () => {

@@ -95,21 +95,55 @@ export async function s3(method: string, path: string, options: { body?: string;
   return text;
 }
 
-/** Upload a file with progress (fetch cannot report upload progress; XMLHttpRequest can). */
-export function upload(path: string, file: File, onProgress: (loaded: number, total: number) => void): Promise<void> {
+/** One PUT of `body` with progress (fetch cannot report upload progress; XMLHttpRequest can); resolves to the ETag. */
+function put(path: string, body: Blob, contentType: string | undefined, onProgress: (loaded: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', path);
     xhr.setRequestHeader('x-csrf-token', csrf);
-    xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
-    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total || file.size);
+    if (contentType) xhr.setRequestHeader('content-type', contentType);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.getResponseHeader('etag') ?? '');
       else void errorOf(xhr.status, xhr.responseText, xhr.getResponseHeader('content-type')).then(reject);
     };
     xhr.onerror = () => reject(new ApiError(0, 'NetworkError', 'the upload was interrupted'));
-    xhr.send(file);
+    xhr.send(body);
   });
+}
+
+/** Files above this go up as a multipart upload, so that no request outlasts the admin listener's timeout. */
+export const multipartThresholdBytes = 16 * 1024 * 1024;
+const partBytes = 8 * 1024 * 1024;
+
+/** Upload a file to `path` (an s3Path with a key), reporting the bytes sent so far. */
+export async function upload(path: string, file: File, onProgress: (loaded: number, total: number) => void): Promise<void> {
+  const type = file.type || 'application/octet-stream';
+  if (file.size <= multipartThresholdBytes) {
+    await put(path, file, type, (loaded) => onProgress(loaded, file.size));
+    return;
+  }
+  const created = await s3('POST', `${path}?uploads`, { contentType: type });
+  const uploadId = new DOMParser().parseFromString(created, 'application/xml').getElementsByTagName('UploadId')[0]?.textContent;
+  if (!uploadId) throw new ApiError(502, 'BadResponse', 'CreateMultipartUpload answered without an UploadId');
+  const id = encodeURIComponent(uploadId);
+  // S3 allows 10,000 parts: a larger file gets larger parts.
+  const size = Math.max(partBytes, Math.ceil(file.size / 10_000));
+  const parts: string[] = [];
+  try {
+    for (let offset = 0, n = 1; offset < file.size; offset += size, n++) {
+      const done = offset;
+      parts.push(await put(`${path}?partNumber=${n}&uploadId=${id}`, file.slice(offset, offset + size), undefined, (loaded) => onProgress(done + loaded, file.size)));
+    }
+    const xml = `<CompleteMultipartUpload>${parts.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    const completed = await s3('POST', `${path}?uploadId=${id}`, { body: xml, contentType: 'application/xml' });
+    // S3 may answer 200 and still report an error in the body.
+    if (completed.includes('<Error>')) throw await errorOf(500, completed, 'application/xml');
+  } catch (err) {
+    // Leave no parts behind (they count against the quota).
+    await s3('DELETE', `${path}?uploadId=${id}`).catch(() => undefined);
+    throw err;
+  }
 }
 
 export function formatBytes(n: number): string {
