@@ -53,12 +53,23 @@ export function proxyTarget(rawUrl: string): ProxyTarget {
   const rest = rawPathAll.slice('/console/api/s3/'.length);
   const slash = rest.indexOf('/');
   if (slash <= 0 || rest.length === slash + 1) throw new IdentityError(404, 'NotFound', 'use /console/api/s3/<region>/<bucket>[/<key>]');
-  return { region: decodeURIComponent(rest.slice(0, slash)), rawPath: rest.slice(slash + 1), rawQuery };
+  let region: string;
+  try {
+    region = decodeURIComponent(rest.slice(0, slash));
+  } catch {
+    throw new IdentityError(400, 'BadRequest', 'malformed percent-encoding in the path');
+  }
+  return { region, rawPath: rest.slice(slash + 1), rawQuery };
 }
 
 function bucketOf(rawPath: string): { bucket: string; hasKey: boolean } {
   const slash = rawPath.indexOf('/');
-  const bucket = decodeURIComponent(slash < 0 ? rawPath : rawPath.slice(0, slash));
+  let bucket: string;
+  try {
+    bucket = decodeURIComponent(slash < 0 ? rawPath : rawPath.slice(0, slash));
+  } catch {
+    throw new IdentityError(400, 'BadRequest', 'malformed percent-encoding in the bucket name');
+  }
   return { bucket, hasKey: slash >= 0 && slash < rawPath.length - 1 };
 }
 

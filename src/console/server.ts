@@ -114,8 +114,8 @@ async function signedIn(ctx: ConsoleContext, req: IncomingMessage): Promise<{ se
   return { session: found.session, token, cookie: cookie! };
 }
 
-function checkCsrf(req: IncomingMessage, session: Session): void {
-  if (req.method === 'GET' || req.method === 'HEAD') return;
+/** A browser's Origin, when it sends one, must be this console's own host. */
+function checkOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
   if (origin !== undefined) {
     let host: string | undefined;
@@ -126,11 +126,19 @@ function checkCsrf(req: IncomingMessage, session: Session): void {
     }
     if (host !== req.headers.host) throw new IdentityError(403, 'CsrfFailed', 'cross-origin request refused');
   }
+}
+
+function checkCsrf(req: IncomingMessage, session: Session): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
+  checkOrigin(req);
   const presented = req.headers['x-csrf-token'];
   if (!csrfMatches(session, typeof presented === 'string' ? presented : undefined)) throw new IdentityError(403, 'CsrfFailed', 'missing or wrong X-CSRF-Token: reload the console');
 }
 
 async function signIn(ctx: ConsoleContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // No session yet, so no CSRF token: the JSON content type (which a cross-site form cannot send
+  // without a preflight) and the Origin keep other sites from signing a browser in.
+  checkOrigin(req);
   const body = await readJson(req);
   const presented = str(body, 'token')!.trim();
   const result = await ctx.services.identity.tokens.verify(presented);

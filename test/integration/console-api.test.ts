@@ -50,7 +50,7 @@ describe('console sessions', () => {
     expect(await errorCode(after)).toBe('SessionExpired');
   });
 
-  it('refuses a bad or revoked token at sign-in, and requests without a session', async () => {
+  it('refuses a bad token, a sign-in from another origin or as a form, and requests without a session', async () => {
     for (const [token, message] of [
       ['nope', 'not a Strata API token'],
       [`sat_aaaaaaaaaaaa_${'0'.repeat(64)}`, 'not valid'],
@@ -59,6 +59,11 @@ describe('console sessions', () => {
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(message);
     }
+    const foreign = await fetch(`${server.admin.endpoint}/console/api/session`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: JSON.stringify({ token: adminToken }) });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('set-cookie')).toBeNull();
+    const form = await fetch(`${server.admin.endpoint}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${adminToken}` });
+    expect(form.status).toBe(415);
     const none = await fetch(`${server.admin.endpoint}/console/api/v1/users`);
     expect(none.status).toBe(401);
     expect(await errorCode(none)).toBe('NotSignedIn');
@@ -106,6 +111,7 @@ describe('console S3 proxy', () => {
     expect(await missing.text()).toContain('<Code>NoSuchKey</Code>');
     const region = await consoleFetch(s, '/console/api/s3/mars1/proxy-bucket');
     expect(region.status).toBe(404);
+    expect((await consoleFetch(s, '/console/api/s3/lga1/%E0%A4%A/x')).status).toBe(400);
     // POST only starts or completes a multipart upload (DeleteObjects, POST Object forms are not passed).
     const post = await consoleFetch(s, '/console/api/s3/lga1/proxy-bucket/form', { method: 'POST', body: 'x' });
     expect(post.status).toBe(400);
