@@ -70,8 +70,9 @@ export function ApiAccess(props: { who: WhoAmI; kubeconfig: boolean }) {
     if (!confirm(`Revoke API token "${t.name || t.id}"? Anything using it stops working.`)) return;
     setError(undefined);
     try {
-      setNotice((await call<{ message: string }>('DELETE', `/v1/tokens/${encodeURIComponent(t.id)}`)).message);
+      const { message } = await call<{ message: string }>('DELETE', `/v1/tokens/${encodeURIComponent(t.id)}`);
       await load();
+      setNotice(message);
     } catch (err) {
       setError((err as Error).message);
     }
