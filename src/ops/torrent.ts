@@ -19,9 +19,28 @@ function isEncrypted(record: ObjectRecord): boolean {
   return record.sse !== null || (record.manifest ?? []).some((part) => part.sse);
 }
 
-async function piecesOf(ctx: RequestContext, record: ObjectRecord): Promise<TorrentPieces> {
-  const kept = record.meta.torrent;
-  if (kept && kept.etag === record.etag) return kept;
+/**
+ * Hashing reads the whole object, so it is shared and bounded: concurrent first requests for the
+ * same bytes wait for one computation, and at most `maxConcurrentHashes` objects are hashed at once
+ * in a process (the others queue), so a burst of ?torrent requests cannot take every disk and core.
+ */
+const inFlight = new Map<string, Promise<TorrentPieces>>();
+const maxConcurrentHashes = 2;
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= maxConcurrentHashes) await new Promise<void>((resolve) => waiting.push(resolve));
+  hashing++;
+  try {
+    return await work();
+  } finally {
+    hashing--;
+    waiting.shift()?.();
+  }
+}
+
+async function computePieces(ctx: RequestContext, record: ObjectRecord): Promise<TorrentPieces> {
   const pieceLength = pieceLengthFor(record.size);
   const hashes = await hashPieces(openObjectRange(record, 0, record.size - 1, plainOpener(ctx.store)), pieceLength);
   const torrent: TorrentPieces = { etag: record.etag, pieceLength, pieces: hashes.toString('base64') };
@@ -30,6 +49,24 @@ async function piecesOf(ctx: RequestContext, record: ObjectRecord): Promise<Torr
   const versionId = versioningOf(ctx.bucket) === undefined ? undefined : (record.versionId ?? 'null');
   await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, torrent }), versionId).catch(() => undefined);
   return torrent;
+}
+
+function piecesOf(ctx: RequestContext, record: ObjectRecord): Promise<TorrentPieces> {
+  const kept = record.meta.torrent;
+  if (kept && kept.etag === record.etag) return Promise.resolve(kept);
+  const id = JSON.stringify([ctx.store.name, record.bucket, record.key, record.versionId ?? null, record.etag]);
+  let pending = inFlight.get(id);
+  if (!pending) {
+    pending = withHashSlot(() => computePieces(ctx, record)).finally(() => inFlight.delete(id));
+    inFlight.set(id, pending);
+  }
+  return pending;
+}
+
+/** The file name a client saves the bytes under: the key's last segment, never a path or a dot name. */
+export function torrentFileName(key: string, bucket: string): string {
+  const last = key.split('/').filter((part) => part !== '' && part !== '.' && part !== '..').pop() ?? bucket;
+  return last.replace(/[\\\x00-\x1f\x7f]/g, '_');
 }
 
 export const GetObjectTorrent: Operation = {
@@ -47,7 +84,7 @@ export const GetObjectTorrent: Operation = {
     const { pieceLength, pieces } = await piecesOf(ctx, record);
     const versionId = ctx.query.get('versionId');
     const url = objectUrl(ctx, ctx.bucketName!, ctx.key!) + (versionId !== undefined ? `?versionId=${encodeURIComponent(versionId)}` : '');
-    const name = ctx.key!.split('/').filter(Boolean).pop() ?? ctx.bucketName!;
+    const name = torrentFileName(ctx.key!, ctx.bucketName!);
     const body = buildMetainfo({ name, length: record.size, pieceLength, pieces: Buffer.from(pieces, 'base64'), webSeed: url, createdAt: new Date(record.lastModified) });
     return {
       headers: {

@@ -21,6 +21,7 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { torrentFileName } from '../../src/ops/torrent.ts';
 import { bdecode, type Bencoded } from '../../src/torrent/bencode.ts';
 import { run, which } from '../helpers/cli-clients.ts';
 import { addTestKey, type Creds } from '../helpers/principals.ts';
@@ -130,6 +131,16 @@ describe('GetObjectTorrent', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty', Body: '' }));
     const empty = await torrentOf(s3, 'empty');
     expect([empty.info.length, (empty.info.pieces as Buffer).length]).toEqual([0, 0]);
+  });
+
+  it('answers concurrent first requests with the same pieces (one shared computation), and names files safely', async () => {
+    const bytes = randomBytes(600 * 1024);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir/../shared.bin', Body: bytes }));
+    const all = await Promise.all(Array.from({ length: 6 }, () => torrentOf(s3, 'dir/../shared.bin')));
+    for (const { info } of all) expect((info.pieces as Buffer).equals(piecesOf(bytes, 256 * 1024))).toBe(true);
+    expect(torrentFileName('a/..', 'b')).toBe('a');
+    expect(torrentFileName('../..', 'bucket')).toBe('bucket');
+    expect(torrentFileName('x/we\\ird\nname', 'b')).toBe('we_ird_name');
   });
 
   it('is authorized like GetObject: 404 for a missing key, 403 for another organisation, and a policy can deny s3:GetObjectTorrent alone', async () => {
