@@ -59,6 +59,13 @@ export interface StrataConfig {
   blobGraceSeconds: number;
   /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
   gcIntervalSeconds: number;
+  /**
+   * Length of a lifecycle "day" in seconds (86400). Shorter only for tests, as Ceph's
+   * rgw_lc_debug_interval: rules' Days then count these, from the object's time without rounding.
+   */
+  lifecycleDaySeconds: number;
+  /** How often each region's lifecycle worker starts a pass over its buckets (seconds); 0: no worker. */
+  lifecycleIntervalSeconds: number;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -84,6 +91,8 @@ export const defaultConfig: StrataConfig = {
   regionEndpoints: [],
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
+  lifecycleDaySeconds: 86400,
+  lifecycleIntervalSeconds: 3600,
 };
 
 export class ConfigError extends Error {}
@@ -120,6 +129,8 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
+  STRATA_LIFECYCLE_DAY_SECONDS: 'lifecycleDaySeconds',
+  STRATA_LIFECYCLE_INTERVAL_SECONDS: 'lifecycleIntervalSeconds',
 };
 
 /** Flag (without --) → config field. */
@@ -149,6 +160,8 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
+  'lifecycle-day-seconds': 'lifecycleDaySeconds',
+  'lifecycle-interval-seconds': 'lifecycleIntervalSeconds',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -238,6 +251,8 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
+  if (!(c.lifecycleDaySeconds >= 1)) throw new ConfigError('lifecycleDaySeconds must be at least 1 second');
+  if (!(c.lifecycleIntervalSeconds >= 0)) throw new ConfigError('lifecycleIntervalSeconds must be zero (no worker) or more seconds');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);

@@ -22,6 +22,7 @@ import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
+import { DeleteBucketLifecycle, GetBucketLifecycleConfiguration, PutBucketLifecycleConfiguration } from './lifecycle.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -46,6 +47,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
+  { method: 'GET', scope: 'bucket', sub: 'lifecycle', op: GetBucketLifecycleConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
@@ -55,6 +57,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', op: ListObjects },
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
+  { method: 'PUT', scope: 'bucket', sub: 'lifecycle', op: PutBucketLifecycleConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
@@ -62,6 +65,7 @@ export const routes: Route[] = [
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },
   { method: 'PUT', scope: 'bucket', op: bucketOps.CreateBucket },
   { method: 'DELETE', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.DeleteBucketPolicy },
+  { method: 'DELETE', scope: 'bucket', sub: 'lifecycle', op: DeleteBucketLifecycle },
   { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
   { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },
   { method: 'POST', scope: 'bucket', sub: 'delete', op: DeleteObjects },

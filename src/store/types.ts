@@ -1,5 +1,7 @@
 // Records kept in a region's metadata database, as the rest of the program sees them.
 import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import type { LifecycleConfiguration } from '../lifecycle/rules.ts';
+import type { LifecycleProgress } from '../lifecycle/progress.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -100,6 +102,10 @@ export interface BucketConfig {
   accelerate?: AccelerateStatus;
   /** who pays for requests: absent is BucketOwner */
   requestPayment?: 'BucketOwner' | 'Requester';
+  /** PutBucketLifecycleConfiguration's rules (src/lifecycle) */
+  lifecycle?: LifecycleConfiguration;
+  /** where the lifecycle worker's unfinished pass over the bucket stands (resumed after a restart) */
+  lifecycleProgress?: LifecycleProgress;
 }
 
 export interface BucketRecord {

@@ -1,0 +1,143 @@
+// Lifecycle rules as Strata stores them (BucketConfig.lifecycle) and what they decide: which
+// rule applies to an object, version, delete marker or upload, and when it expires. Pure: no
+// store, no HTTP. The configuration document's parsing is in document.ts, the worker that acts
+// on these decisions in worker.ts.
+
+/** A rule's filter, kept in the form it was given so that GetBucketLifecycleConfiguration returns it. */
+export interface LifecycleFilter {
+  prefix?: string;
+  tag?: [string, string];
+  sizeGreaterThan?: number;
+  sizeLessThan?: number;
+  and?: { prefix?: string; tags: [string, string][]; sizeGreaterThan?: number; sizeLessThan?: number };
+}
+
+export interface LifecycleRule {
+  id: string;
+  status: 'Enabled' | 'Disabled';
+  /** the legacy rule-level Prefix element (absent when the rule has a Filter) */
+  prefix?: string;
+  filter?: LifecycleFilter;
+  expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
+  noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
+  abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
+}
+
+export interface LifecycleConfiguration {
+  rules: LifecycleRule[];
+}
+
+/** What a rule is matched against: a version's key, size and tags. */
+export interface LifecycleSubject {
+  key: string;
+  size: number;
+  tags: [string, string][];
+}
+
+export const REAL_DAY_MS = 86_400_000;
+
+/** The predicates a rule's filter puts together (all must hold). */
+function predicates(rule: LifecycleRule): { prefix: string; tags: [string, string][]; gt?: number; lt?: number } {
+  const f = rule.filter;
+  if (!f) return { prefix: rule.prefix ?? '', tags: [] };
+  if (f.and) return { prefix: f.and.prefix ?? '', tags: f.and.tags, gt: f.and.sizeGreaterThan, lt: f.and.sizeLessThan };
+  return { prefix: f.prefix ?? '', tags: f.tag ? [f.tag] : [], gt: f.sizeGreaterThan, lt: f.sizeLessThan };
+}
+
+export function ruleMatches(rule: LifecycleRule, subject: LifecycleSubject): boolean {
+  if (rule.status !== 'Enabled') return false;
+  const p = predicates(rule);
+  if (!subject.key.startsWith(p.prefix)) return false;
+  if (p.gt !== undefined && !(subject.size > p.gt)) return false;
+  if (p.lt !== undefined && !(subject.size < p.lt)) return false;
+  return p.tags.every(([k, v]) => subject.tags.some(([tk, tv]) => tk === k && tv === v));
+}
+
+/** Delete markers have no tags and no size: only rules without tags reach them, by prefix alone. */
+function ruleMatchesMarker(rule: LifecycleRule, key: string): boolean {
+  if (rule.status !== 'Enabled') return false;
+  const p = predicates(rule);
+  return p.tags.length === 0 && key.startsWith(p.prefix);
+}
+
+/**
+ * When something `days` days after `since` expires. With the real day, as AWS: the time plus
+ * the days, rounded up to the next midnight UTC. A shortened test day (lifecycleDaySeconds, as
+ * Ceph's rgw_lc_debug_interval) counts from the time itself, without rounding.
+ */
+export function expiryAfter(since: number, days: number, dayMs: number): number {
+  const at = since + days * dayMs;
+  return dayMs === REAL_DAY_MS ? Math.ceil(at / REAL_DAY_MS) * REAL_DAY_MS : at;
+}
+
+export interface Expiry {
+  at: number;
+  ruleId: string;
+}
+
+/** The earliest expiration the rules give the current version `subject` last modified at `modified`. */
+export function currentExpiry(config: LifecycleConfiguration | undefined, subject: LifecycleSubject, modified: number, dayMs: number): Expiry | undefined {
+  let best: Expiry | undefined;
+  for (const rule of config?.rules ?? []) {
+    const e = rule.expiration;
+    if (!e || (e.days === undefined && e.date === undefined) || !ruleMatches(rule, subject)) continue;
+    const at = e.date !== undefined ? Date.parse(e.date) : expiryAfter(modified, e.days!, dayMs);
+    if (!best || at < best.at) best = { at, ruleId: rule.id };
+  }
+  return best;
+}
+
+/**
+ * Whether a noncurrent version expires now: noncurrent since `noncurrentSince` (when its
+ * successor was written), with `newerNoncurrent` noncurrent versions of its key newer than it.
+ */
+export function noncurrentExpires(config: LifecycleConfiguration, subject: LifecycleSubject, noncurrentSince: number, newerNoncurrent: number, now: number, dayMs: number): boolean {
+  return config.rules.some((rule) => {
+    const n = rule.noncurrentVersionExpiration;
+    if (!n || !ruleMatches(rule, subject)) return false;
+    if (n.newerNoncurrentVersions !== undefined && newerNoncurrent < n.newerNoncurrentVersions) return false;
+    return expiryAfter(noncurrentSince, n.noncurrentDays, dayMs) <= now;
+  });
+}
+
+/** A noncurrent delete marker: expired by NoncurrentVersionExpiration like a version, tags aside. */
+export function noncurrentMarkerExpires(config: LifecycleConfiguration, key: string, noncurrentSince: number, now: number, dayMs: number): boolean {
+  return config.rules.some((rule) => {
+    const n = rule.noncurrentVersionExpiration;
+    return n !== undefined && n.newerNoncurrentVersions === undefined && ruleMatchesMarker(rule, key) && expiryAfter(noncurrentSince, n.noncurrentDays, dayMs) <= now;
+  });
+}
+
+/**
+ * Whether a delete marker that is its key's only remaining version (an "expired object delete
+ * marker") goes: at once under ExpiredObjectDeleteMarker, or once as old as an Expiration's
+ * Days (or past its Date), as AWS and Ceph remove them.
+ */
+export function soleMarkerExpires(config: LifecycleConfiguration, key: string, markerModified: number, now: number, dayMs: number): boolean {
+  return config.rules.some((rule) => {
+    const e = rule.expiration;
+    if (!e || !ruleMatchesMarker(rule, key)) return false;
+    if (e.expiredObjectDeleteMarker) return true;
+    if (e.date !== undefined) return Date.parse(e.date) <= now;
+    return e.days !== undefined && expiryAfter(markerModified, e.days, dayMs) <= now;
+  });
+}
+
+/** Whether an unfinished multipart upload of `key` initiated at `initiated` is aborted now. */
+export function uploadExpires(config: LifecycleConfiguration, key: string, initiated: number, now: number, dayMs: number): boolean {
+  return config.rules.some((rule) => {
+    const a = rule.abortIncompleteMultipartUpload;
+    // Tag filters are refused with this action; size filters cannot apply to an unfinished upload.
+    return a !== undefined && ruleMatchesMarker(rule, key) && expiryAfter(initiated, a.daysAfterInitiation, dayMs) <= now;
+  });
+}
+
+/** Whether any enabled rule could act at all (a bucket whose rules are all disabled is skipped). */
+export function hasEnabledRules(config: LifecycleConfiguration | undefined): config is LifecycleConfiguration {
+  return config !== undefined && config.rules.some((r) => r.status === 'Enabled');
+}
+
+/** Whether any enabled rule acts on noncurrent versions or delete markers (a versioned bucket's history). */
+export function actsOnHistory(config: LifecycleConfiguration): boolean {
+  return config.rules.some((r) => r.status === 'Enabled' && (r.noncurrentVersionExpiration !== undefined || r.expiration !== undefined));
+}
