@@ -21,6 +21,9 @@ export interface RoundStats {
 
 export interface RoundOptions {
   dayMs: number;
+  /** the clock rules are judged by (tests look days ahead) */
+  now?: () => number;
+  pageSize?: number;
   /** only this bucket */
   bucket?: string;
   /** before a bucket's pass starts, with its size (current and noncurrent versions) */
@@ -36,7 +39,7 @@ export async function runRegionRound(store: RegionStore, options: RoundOptions):
   for (const bucket of buckets) {
     if (!bucket || !hasEnabledRules(bucket.config?.lifecycle)) continue;
     options.onBucket?.(bucket.name, (await store.meta.bucketStats(bucket.name)).objects);
-    const stats: PassStats = await runBucketPass(store, bucket.name, { dayMs: options.dayMs, afterPage: options.afterPage });
+    const stats: PassStats = await runBucketPass(store, bucket.name, { dayMs: options.dayMs, now: options.now, pageSize: options.pageSize, afterPage: options.afterPage });
     total.buckets++;
     total.examined += stats.examined;
     total.expired += stats.expired;
