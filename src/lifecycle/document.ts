@@ -64,22 +64,24 @@ function sizeBounds(e: Element): { sizeGreaterThan?: number; sizeLessThan?: numb
   return out;
 }
 
-/** A Filter: empty (every object), or exactly one of Prefix, Tag, a size bound, And. */
+/**
+ * A Filter: empty (every object), or Prefix, Tag, size bounds and And. Deliberate difference:
+ * AWS allows one of them and refuses several with MalformedXML; Ceph RGW takes several as their
+ * conjunction, ceph/s3-tests' tag and size expiration tests send such filters, and their meaning
+ * is plain, so Strata takes them as Ceph does (and returns them as they were given).
+ */
 function parseFilter(value: unknown): LifecycleFilter {
   const f = element(value);
   if (!f) throw malformed();
-  const given = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter((name) => f[name] !== undefined);
-  for (const name of Object.keys(f)) if (!given.includes(name)) throw malformed();
-  // AWS: a Filter holds one predicate; several are put together with And.
-  if (given.length > 1) throw malformed();
-  if (given.length === 0) return {};
-  if (f.Prefix !== undefined) return { prefix: textOf(f.Prefix) ?? '' };
+  for (const name of Object.keys(f)) if (!['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].includes(name)) throw malformed();
+  const filter: LifecycleFilter = { ...sizeBounds(f) };
+  if (f.Prefix !== undefined) filter.prefix = textOf(f.Prefix) ?? '';
   if (f.Tag !== undefined) {
     const tags = f.Tag as unknown[];
     if (tags.length !== 1) throw malformed();
-    return { tag: tagOf(tags[0]) };
+    filter.tag = tagOf(tags[0]);
   }
-  if (f.And === undefined) return sizeBounds(f);
+  if (f.And === undefined) return filter;
   const and = element(f.And);
   if (!and) throw malformed();
   for (const name of Object.keys(and)) if (!['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].includes(name)) throw malformed();
@@ -89,7 +91,7 @@ function parseFilter(value: unknown): LifecycleFilter {
   // An And puts predicates together: one with none is not a filter.
   const count = (result.prefix !== undefined ? 1 : 0) + tags.length + (result.sizeGreaterThan !== undefined ? 1 : 0) + (result.sizeLessThan !== undefined ? 1 : 0);
   if (count === 0) throw malformed();
-  return { and: result };
+  return { ...filter, and: result };
 }
 
 /** ISO 8601 at midnight UTC (AWS refuses any other time of day). */
@@ -185,12 +187,15 @@ function renderTag([Key, Value]: [string, string]): XmlObject {
 }
 
 function renderFilter(f: LifecycleFilter): XmlObject {
-  if (f.and) {
-    return {
-      And: { Prefix: f.and.prefix, Tag: f.and.tags.map(renderTag), ObjectSizeGreaterThan: f.and.sizeGreaterThan, ObjectSizeLessThan: f.and.sizeLessThan },
-    };
-  }
-  return { Prefix: f.prefix, Tag: f.tag ? renderTag(f.tag) : undefined, ObjectSizeGreaterThan: f.sizeGreaterThan, ObjectSizeLessThan: f.sizeLessThan };
+  return {
+    Prefix: f.prefix,
+    Tag: f.tag ? renderTag(f.tag) : undefined,
+    ObjectSizeGreaterThan: f.sizeGreaterThan,
+    ObjectSizeLessThan: f.sizeLessThan,
+    And: f.and
+      ? { Prefix: f.and.prefix, Tag: f.and.tags.map(renderTag), ObjectSizeGreaterThan: f.and.sizeGreaterThan, ObjectSizeLessThan: f.and.sizeLessThan }
+      : undefined,
+  };
 }
 
 export function renderLifecycleDocument(config: LifecycleConfiguration): string {

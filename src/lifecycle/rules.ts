@@ -36,18 +36,21 @@ export interface LifecycleSubject {
 
 export const REAL_DAY_MS = 86_400_000;
 
-/** The predicates a rule's filter puts together (all must hold). */
-function predicates(rule: LifecycleRule): { prefix: string; tags: [string, string][]; gt?: number; lt?: number } {
+/** The predicates a rule's filter puts together, all of which must hold (see document.ts on several in one Filter). */
+function predicates(rule: LifecycleRule): { prefixes: string[]; tags: [string, string][]; gt?: number; lt?: number } {
   const f = rule.filter;
-  if (!f) return { prefix: rule.prefix ?? '', tags: [] };
-  if (f.and) return { prefix: f.and.prefix ?? '', tags: f.and.tags, gt: f.and.sizeGreaterThan, lt: f.and.sizeLessThan };
-  return { prefix: f.prefix ?? '', tags: f.tag ? [f.tag] : [], gt: f.sizeGreaterThan, lt: f.sizeLessThan };
+  if (!f) return { prefixes: [rule.prefix ?? ''], tags: [] };
+  const prefixes = [f.prefix, f.and?.prefix].filter((p): p is string => p !== undefined);
+  const tags = [...(f.tag ? [f.tag] : []), ...(f.and?.tags ?? [])];
+  const gts = [f.sizeGreaterThan, f.and?.sizeGreaterThan].filter((n): n is number => n !== undefined);
+  const lts = [f.sizeLessThan, f.and?.sizeLessThan].filter((n): n is number => n !== undefined);
+  return { prefixes, tags, gt: gts.length ? Math.max(...gts) : undefined, lt: lts.length ? Math.min(...lts) : undefined };
 }
 
 export function ruleMatches(rule: LifecycleRule, subject: LifecycleSubject): boolean {
   if (rule.status !== 'Enabled') return false;
   const p = predicates(rule);
-  if (!subject.key.startsWith(p.prefix)) return false;
+  if (!p.prefixes.every((prefix) => subject.key.startsWith(prefix))) return false;
   if (p.gt !== undefined && !(subject.size > p.gt)) return false;
   if (p.lt !== undefined && !(subject.size < p.lt)) return false;
   return p.tags.every(([k, v]) => subject.tags.some(([tk, tv]) => tk === k && tv === v));
@@ -57,7 +60,7 @@ export function ruleMatches(rule: LifecycleRule, subject: LifecycleSubject): boo
 function ruleMatchesMarker(rule: LifecycleRule, key: string): boolean {
   if (rule.status !== 'Enabled') return false;
   const p = predicates(rule);
-  return p.tags.length === 0 && key.startsWith(p.prefix);
+  return p.tags.length === 0 && p.prefixes.every((prefix) => key.startsWith(prefix));
 }
 
 /**
@@ -135,9 +138,4 @@ export function uploadExpires(config: LifecycleConfiguration, key: string, initi
 /** Whether any enabled rule could act at all (a bucket whose rules are all disabled is skipped). */
 export function hasEnabledRules(config: LifecycleConfiguration | undefined): config is LifecycleConfiguration {
   return config !== undefined && config.rules.some((r) => r.status === 'Enabled');
-}
-
-/** Whether any enabled rule acts on noncurrent versions or delete markers (a versioned bucket's history). */
-export function actsOnHistory(config: LifecycleConfiguration): boolean {
-  return config.rules.some((r) => r.status === 'Enabled' && (r.noncurrentVersionExpiration !== undefined || r.expiration !== undefined));
 }

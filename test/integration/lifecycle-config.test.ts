@@ -64,6 +64,8 @@ describe('lifecycle configuration', () => {
       },
       { ID: 'everything', Filter: {}, Status: 'Enabled', Expiration: { ExpiredObjectDeleteMarker: true }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } },
       { ID: 'uploads', Filter: { Prefix: 'incoming/' }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+      // Several predicates straight in a Filter (AWS refuses them; Strata, as Ceph, takes their conjunction).
+      { ID: 'ceph-style', Filter: { Prefix: 'days1/', Tag: { Key: 'tom', Value: 'sawyer' }, ObjectSizeGreaterThan: 10 }, Status: 'Enabled', Expiration: { Days: 1 } },
     ];
     await putRules(rules);
     expect(await getRules()).toEqual(rules);
@@ -87,7 +89,7 @@ describe('lifecycle configuration', () => {
       [`<Rule><ID>${'i'.repeat(256)}</ID><Prefix/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>`, 'InvalidArgument', 400],
       [rule('<Prefix>x/</Prefix><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>'), 'InvalidStorageClass', 400],
       [rule('<Prefix>x/</Prefix><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>3</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>'), 'InvalidStorageClass', 400],
-      [rule('<Filter><Prefix>x/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
+      [rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag><Tag><Key>j</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
       [rule('<Prefix>x/</Prefix><Filter><Prefix>x/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
       [rule('<Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
       [rule('<Prefix>x/</Prefix><Status>Enabled</Status><Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration>'), 'InvalidArgument', 400],
@@ -96,7 +98,9 @@ describe('lifecycle configuration', () => {
       [rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>'), 'InvalidRequest', 400],
       [rule('<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>'), 'InvalidRequest', 400],
       [rule('<Prefix/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>0</NewerNoncurrentVersions></NoncurrentVersionExpiration>'), 'InvalidArgument', 400],
-      [rule('<Filter><ObjectSizeGreaterThan>100</ObjectSizeGreaterThan><ObjectSizeLessThan>50</ObjectSizeLessThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
+      [rule('<Filter><ObjectSizeGreaterThan>100</ObjectSizeGreaterThan><ObjectSizeLessThan>50</ObjectSizeLessThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'InvalidArgument', 400],
+      [rule('<Filter><And></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
+      [rule('<Filter><Color>red</Color></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400],
       [rule('<Filter><And><ObjectSizeGreaterThan>100</ObjectSizeGreaterThan><ObjectSizeLessThan>50</ObjectSizeLessThan></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'), 'InvalidArgument', 400],
       [rule('<Prefix/><Status>Enabled</Status><Expiration><Days>one</Days></Expiration>'), 'MalformedXML', 400],
       ['', 'MalformedXML', 400],

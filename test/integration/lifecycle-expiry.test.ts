@@ -90,19 +90,24 @@ describe('expiring current objects', () => {
     await put('a/one-tag', 'x'.repeat(100), 'a=1');
     await put('a/too-big', 'x'.repeat(9000), 'a=1&b=2');
     await put('d/dated', 'x');
+    await put('c/both', 'x', 'c=1');
+    await put('c/untagged', 'x');
+    await put('elsewhere/tagged', 'x', 'c=1');
     await putRules(b, [
       { ID: 'tag', Filter: { Tag: { Key: 'class', Value: 'scratch' } }, Status: 'Enabled', Expiration: { Days: 1 } },
       { ID: 'size', Filter: { ObjectSizeGreaterThan: 1000 }, Status: 'Enabled', Expiration: { Days: 1 } },
       { ID: 'and', Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }], ObjectSizeLessThan: 1000 } }, Status: 'Enabled', Expiration: { Days: 1 } },
       { ID: 'date', Filter: { Prefix: 'd/' }, Status: 'Enabled', Expiration: { Date: new Date('2020-01-01T00:00:00Z') } },
       { ID: 'disabled', Filter: {}, Status: 'Disabled', Expiration: { Days: 1 } },
+      // Prefix and Tag straight in the Filter, as ceph/s3-tests sends them: both must hold.
+      { ID: 'conjunction', Filter: { Prefix: 'c/', Tag: { Key: 'c', Value: '1' } }, Status: 'Enabled', Expiration: { Days: 1 } },
     ]);
     // The Date is past: that rule acts today; the others after their day.
     expect((await passIn(0, b)).expired).toBe(1);
     expect(await keys(b)).not.toContain('d/dated');
     await passIn(2, b);
     // a/too-big goes by the size rule (over 1000 bytes), not by the And rule.
-    expect(await keys(b)).toEqual(['a/one-tag', 's/small', 't/other-tag']);
+    expect(await keys(b)).toEqual(['a/one-tag', 'c/untagged', 'elsewhere/tagged', 's/small', 't/other-tag']);
   });
 });
 
