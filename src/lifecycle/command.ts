@@ -22,6 +22,7 @@ class PassProgress {
   private total = 0;
   private done = 0;
   private lastDraw = 0;
+  private finished = false;
 
   constructor(private readonly out: Output) {}
 
@@ -39,13 +40,15 @@ class PassProgress {
     this.draw(false);
   }
 
-  /** The bar of the bucket in progress is left on its own line. */
+  /** The bucket's pass is over: its bar is drawn full and left on its own line. */
   end(): void {
     if (this.label && this.out.isTTY) {
+      this.finished = true;
       this.draw(true);
       this.out.write('\n');
     }
     this.label = '';
+    this.finished = false;
   }
 
   private draw(force: boolean): void {
@@ -53,9 +56,10 @@ class PassProgress {
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    // Uploads are examined too, so the count can pass the versions counted at the start.
-    const fraction = this.total === 0 ? 1 : Math.min(1, this.done / this.total);
-    const counts = `${this.done}/${this.total} ${(100 * fraction).toFixed(0)}%`;
+    // An estimate: the bucket's versions at the start. A pass reads only keys under its rules'
+    // common prefix, and uploads too, so the count read can end below or above it.
+    const fraction = this.finished || this.total === 0 ? 1 : Math.min(0.99, this.done / this.total);
+    const counts = `${(100 * fraction).toFixed(0)}% (${this.done} of ${this.total} versions read)`;
     const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - this.label.length - counts.length - 6));
     const filled = Math.round(width * fraction);
     this.out.write(`\r\x1b[K${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts}`);

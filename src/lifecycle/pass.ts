@@ -15,6 +15,7 @@ import {
   hasEnabledRules,
   noncurrentExpires,
   noncurrentMarkerExpires,
+  scanPrefix,
   soleMarkerExpires,
   uploadExpires,
   type LifecycleConfiguration,
@@ -82,7 +83,8 @@ class BucketPass {
       let more: boolean;
       let examined: number;
       if (progress.phase === 'versions') {
-        const page = await this.store.listVersions(this.bucket, { prefix: '', delimiter: '', keyMarker: progress.keyMarker, afterSeq: progress.afterSeq, maxKeys: pageSize });
+        const prefix = scanPrefix(this.config);
+        const page = await this.store.listVersions(this.bucket, { prefix, delimiter: '', keyMarker: progress.keyMarker, afterSeq: progress.afterSeq, maxKeys: pageSize });
         for (const entry of page.entries) await this.examine(entry);
         examined = page.entries.length;
         const last = page.entries.at(-1);
@@ -94,7 +96,7 @@ class BucketPass {
         }
         more = true;
       } else {
-        const uploads = await this.store.listUploads(this.bucket, '', progress.keyMarker, progress.uploadIdMarker ?? '', pageSize);
+        const uploads = await this.store.listUploads(this.bucket, scanPrefix(this.config), progress.keyMarker, progress.uploadIdMarker ?? '', pageSize);
         for (const upload of uploads) {
           if (!uploadExpires(this.config, upload.key, upload.initiated, this.now(), this.options.dayMs)) continue;
           if (await this.act(() => this.store.abortUpload(upload.uploadId))) this.stats.uploadsAborted++;

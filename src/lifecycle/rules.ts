@@ -139,3 +139,19 @@ export function uploadExpires(config: LifecycleConfiguration, key: string, initi
 export function hasEnabledRules(config: LifecycleConfiguration | undefined): config is LifecycleConfiguration {
   return config !== undefined && config.rules.some((r) => r.status === 'Enabled');
 }
+
+/**
+ * The longest prefix every enabled rule's objects share: a pass reads only keys under it (a
+ * bucket of millions whose one rule names logs/ is not read whole). '' when any rule is unscoped.
+ */
+export function scanPrefix(config: LifecycleConfiguration): string {
+  const prefixes = config.rules.filter((r) => r.status === 'Enabled').map((r) => predicates(r).prefixes.reduce((a, b) => (b.length > a.length ? b : a), ''));
+  if (prefixes.length === 0) return '';
+  let common = prefixes[0];
+  for (const p of prefixes.slice(1)) {
+    let i = 0;
+    while (i < common.length && i < p.length && common[i] === p[i]) i++;
+    common = common.slice(0, i);
+  }
+  return common;
+}
