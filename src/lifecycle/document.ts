@@ -26,9 +26,13 @@ function invalidArgument(message: string): S3Error {
   return new S3Error('InvalidArgument', message);
 }
 
+/** An element with children: the white space between them (an indented document) is not text. */
 function element(value: unknown): Element | undefined {
-  if (value === '') return {};
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Element) : undefined;
+  if (typeof value === 'string') return value.trim() === '' ? {} : undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { '#text': text, ...children } = value as Element;
+  if (text !== undefined && String(text).trim() !== '') return undefined;
+  return children;
 }
 
 /** A non-negative integer element; MalformedXML for anything else (AWS: the schema's xsd:int). */

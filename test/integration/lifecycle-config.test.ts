@@ -71,6 +71,26 @@ describe('lifecycle configuration', () => {
     expect(await getRules()).toEqual(rules);
   });
 
+  it('reads an indented document as one written on a single line', async () => {
+    const res = await putDocument(`
+  <Rule>
+    <ID>pretty</ID>
+    <Filter>
+      <And>
+        <Prefix>logs/</Prefix>
+        <Tag><Key>k</Key><Value>v</Value></Tag>
+      </And>
+    </Filter>
+    <Status>Enabled</Status>
+    <Expiration>
+      <Days>3</Days>
+    </Expiration>
+  </Rule>
+`);
+    expect(res.status, res.text).toBe(200);
+    expect(await getRules()).toEqual([{ ID: 'pretty', Filter: { And: { Prefix: 'logs/', Tags: [{ Key: 'k', Value: 'v' }] } }, Status: 'Enabled', Expiration: { Days: 3 } }]);
+  });
+
   it('gives a rule without an ID one of its own', async () => {
     await putRules([{ Prefix: 'a/', Status: 'Enabled', Expiration: { Days: 3 } }]);
     const [rule] = (await getRules())!;
