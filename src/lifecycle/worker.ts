@@ -50,6 +50,8 @@ export async function runRegionRound(store: RegionStore, options: RoundOptions):
   return total;
 }
 
+const leaseMs = 5 * 60_000;
+
 export class RegionLifecycleWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -70,9 +72,10 @@ export class RegionLifecycleWorker {
   /** Hold (or take) the region's lease; always true without a shared database. */
   private async holdLease(): Promise<boolean> {
     if (!this.options.database) return true;
-    // Three intervals, or a minute for short test intervals: renewed after every page.
-    const ttl = Math.max(this.options.intervalMs * 3, 60_000);
-    return this.options.database.tryLease(this.leaseName, nodeId, ttl).catch(() => false);
+    // Renewed after every page, so it outlives a pass; short, so another node takes over soon after
+    // this one dies (from the position the pass saved). Two nodes acting at once would only repeat
+    // idempotent deletes: each is checked against the version it examined.
+    return this.options.database.tryLease(this.leaseName, nodeId, leaseMs).catch(() => false);
   }
 
   start(): void {
