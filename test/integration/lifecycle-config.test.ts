@@ -3,7 +3,10 @@
 // errors AWS answers for bad documents (each changing nothing), DeleteBucketLifecycle, and the
 // x-amz-expiration header on PUT, HEAD and GET.
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
@@ -11,6 +14,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  UploadPartCommand,
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -176,6 +180,17 @@ describe('x-amz-expiration', () => {
     const get = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'logs/app.log' }));
     expect(get.Expiration).toBe(head.Expiration);
     await get.Body!.transformToString();
+  });
+
+  it('is sent on CopyObject and CompleteMultipartUpload too', async () => {
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'logs/copy', CopySource: `${b}/logs/app.log` }));
+    expect(copied.Expiration).toMatch(/^expiry-date=".* 00:00:00 GMT", rule-id="logs%20rule"$/);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'logs/big' }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: b, Key: 'logs/big', UploadId, PartNumber: 1, Body: 'part' }));
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: b, Key: 'logs/big', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+    );
+    expect(done.Expiration).toMatch(/^expiry-date=".* 00:00:00 GMT", rule-id="logs%20rule"$/);
   });
 
   it('follows the object tags, and is absent when no enabled rule applies', async () => {
