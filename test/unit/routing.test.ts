@@ -112,12 +112,15 @@ describe('route table', () => {
       ['PUT', '/b?publicAccessBlock', {}, 'PutPublicAccessBlock'],
       ['GET', '/b?policyStatus', {}, 'GetBucketPolicyStatus'],
       ['POST', '/b/k?restore', {}, 'RestoreObject'],
+      ['PUT', '/b?lifecycle', {}, 'PutBucketLifecycleConfiguration'],
+      ['GET', '/b?lifecycle', {}, 'GetBucketLifecycleConfiguration'],
+      ['DELETE', '/b?lifecycle', {}, 'DeleteBucketLifecycle'],
     ];
     for (const [method, url, headers, name] of cases) expect(route(method, url, headers), `${method} ${url}`).toBe(name);
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
+    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?logging'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);
