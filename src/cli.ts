@@ -83,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         await serve(flags);
         return -1; // keep running
+      case 'lifecycle': {
+        const { runLifecycleCommand } = await import('./lifecycle/command.ts');
+        return await runLifecycleCommand(positional.slice(1), flags);
+      }
       case 'migrate': {
         const { runMigrateCommand } = await import('./store/migrate-command.ts');
         return await runMigrateCommand(positional.slice(1), flags);
@@ -91,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'help': {
         const { adminUsage } = await import('./admin/commands.ts');
         const { migrateUsage } = await import('./store/migrate-command.ts');
-        process.stdout.write(usage + quotaUsage + migrateUsage + adminUsage);
+        const { lifecycleUsage } = await import('./lifecycle/command.ts');
+        process.stdout.write(usage + quotaUsage + lifecycleUsage + migrateUsage + adminUsage);
         return command === undefined ? 2 : 0;
       }
       default: {

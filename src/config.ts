@@ -66,6 +66,13 @@ export interface StrataConfig {
    * website hosting off.
    */
   websiteHostPattern: string;
+  /**
+   * Length of a lifecycle "day" in seconds (86400). Shorter only for tests, as Ceph's
+   * rgw_lc_debug_interval: rules' Days then count these, from the object's time without rounding.
+   */
+  lifecycleDaySeconds: number;
+  /** How often each region's lifecycle worker starts a pass over its buckets (seconds); 0: no worker. */
+  lifecycleIntervalSeconds: number;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -92,6 +99,8 @@ export const defaultConfig: StrataConfig = {
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
   websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
+  lifecycleDaySeconds: 86400,
+  lifecycleIntervalSeconds: 3600,
 };
 
 export class ConfigError extends Error {}
@@ -129,6 +138,8 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
   STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
+  STRATA_LIFECYCLE_DAY_SECONDS: 'lifecycleDaySeconds',
+  STRATA_LIFECYCLE_INTERVAL_SECONDS: 'lifecycleIntervalSeconds',
 };
 
 /** Flag (without --) → config field. */
@@ -159,6 +170,8 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
   'website-host-pattern': 'websiteHostPattern',
+  'lifecycle-day-seconds': 'lifecycleDaySeconds',
+  'lifecycle-interval-seconds': 'lifecycleIntervalSeconds',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -248,6 +261,8 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
+  if (!(c.lifecycleDaySeconds >= 1)) throw new ConfigError('lifecycleDaySeconds must be at least 1 second');
+  if (!(c.lifecycleIntervalSeconds >= 0)) throw new ConfigError('lifecycleIntervalSeconds must be zero (no worker) or more seconds');
   c.baseDomain = c.baseDomain.toLowerCase();
   const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
   if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);

@@ -11,6 +11,7 @@ import type { Services } from './ops/operation.ts';
 import { generateCredentials, loadOrCreateMasterKey, openIdentityStore } from './identity/identity-store.ts';
 import { repairDataRoots } from './store/file-modes.ts';
 import { openRegionStores, type RegionStores } from './store/open.ts';
+import { startLifecycleWorkers } from './lifecycle/worker.ts';
 
 export const bootstrapOrg = 'default';
 export const bootstrapUser = 'admin';
@@ -157,6 +158,7 @@ export async function startServer(
     await services.stores.close();
     throw err;
   }
+  const lifecycle = startLifecycleWorkers(config, services.regions.values(), services.stores.database, (err) => app.log.warn({ err }, 'lifecycle pass failed'));
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -174,6 +176,7 @@ export async function startServer(
         await admin.close();
         await tlsApp?.close();
         await app.close();
+        await lifecycle.stop();
         await services.accel?.close();
         // Identity first: with PostgreSQL it shares the pool that closing the stores ends.
         await services.identity.close();

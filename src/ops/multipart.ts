@@ -23,6 +23,7 @@ import { header, isoDate, maxPartBytes, maxPartNumber, metaFromHeaders, minPartB
 import { writePreconditions } from './conditions.ts';
 import { loadCopySource } from './copy-source.ts';
 import { writtenVersionHeader } from './versioning.ts';
+import { expirationHeader } from '../lifecycle/header.ts';
 import { urlEncodeKey } from './list-objects.ts';
 import { openObjectRange } from './read-object.ts';
 import { checkReadKey, copySourceKey, keyCheckRecord, keyMatchesRecord, openerFor, requestKey, sseErrors, sseResponseHeaders, writeEncryption, type WriteEncryption } from './sse.ts';
@@ -320,7 +321,7 @@ function completeResult(record: ObjectRecord, bucket: BucketRecord | undefined):
     result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
     result.ChecksumType = record.meta.checksum.type;
   }
-  return { headers: writtenVersionHeader(bucket, record.versionId), xml: renderXml('CompleteMultipartUploadResult', result) };
+  return { headers: { ...writtenVersionHeader(bucket, record.versionId), ...expirationHeader(bucket, record) }, xml: renderXml('CompleteMultipartUploadResult', result) };
 }
 
 export const AbortMultipartUpload: Operation = {

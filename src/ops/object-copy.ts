@@ -4,6 +4,7 @@
 import { parseChecksumAlgorithm, xmlElementName, type ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';
 import { bytesReplaced, versioningOf, writtenVersionHeader } from './versioning.ts';
+import { expirationHeader } from '../lifecycle/header.ts';
 import type { Operation } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
@@ -111,6 +112,7 @@ export const CopyObject: Operation = {
     await ctx.store.durable();
     const result: Record<string, string> = { LastModified: isoDate(record.lastModified), ETag: quoteEtag(record.etag) };
     if (record.meta.checksum) result[xmlElementName(record.meta.checksum.algorithm)] = record.meta.checksum.value;
-    return { headers: { ...encryption?.headers, ...writtenVersionHeader(ctx.bucket, record.versionId), ...source.versionHeader }, xml: renderXml('CopyObjectResult', result) };
+    const headers = { ...encryption?.headers, ...writtenVersionHeader(ctx.bucket, record.versionId), ...source.versionHeader, ...expirationHeader(ctx.bucket, record) };
+    return { headers, xml: renderXml('CopyObjectResult', result) };
   },
 };

@@ -12,6 +12,7 @@ import { checkReadConditions } from './conditions.ts';
 import { openObjectRange, segmentsOf, type SegmentOpener } from './read-object.ts';
 import { checkReadKey, openerFor, requestKey, sseResponseHeaders } from './sse.ts';
 import { readVersionHeader, versioningOf } from './versioning.ts';
+import { expirationHeader } from '../lifecycle/header.ts';
 
 /** Parse a single `bytes=` range against `size`; undefined means "serve everything". */
 export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
@@ -85,6 +86,8 @@ export async function loadObject(ctx: RequestContext): Promise<ObjectRecord> {
 export async function serveObject(ctx: RequestContext, record: ObjectRecord, head: boolean, opener: SegmentOpener, extraHeaders: Record<string, string> = {}): Promise<OperationResult> {
   checkReadConditions(ctx, record);
   const headers = { ...objectHeaders(record), ...readVersionHeader(ctx.bucket, record), ...extraHeaders };
+  // The rules speak of the current version: a version named by its id gets no expiration.
+  if (!ctx.query.has('versionId')) Object.assign(headers, expirationHeader(ctx.bucket, record));
   for (const [param, name] of responseOverrides) {
     const value = ctx.query.get(param);
     if (value === undefined) continue;

@@ -12,6 +12,7 @@ import { receiveBody } from './receive-body.ts';
 import { writePreconditions } from './conditions.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { quotaGuard } from '../quota/quota.ts';
+import { expirationHeader } from '../lifecycle/header.ts';
 
 export const PutObject: Operation = {
   name: 'PutObject',
@@ -63,7 +64,12 @@ export const PutObject: Operation = {
       throw err;
     }
     await ctx.store.durable();
-    const headers: Record<string, string> = { ETag: quoteEtag(record.etag), ...writtenVersionHeader(ctx.bucket, record.versionId), ...encryption?.headers };
+    const headers: Record<string, string> = {
+      ETag: quoteEtag(record.etag),
+      ...writtenVersionHeader(ctx.bucket, record.versionId),
+      ...encryption?.headers,
+      ...expirationHeader(ctx.bucket, record),
+    };
     if (received.checksum) headers[checksumHeaderName(received.checksum.algorithm)] = received.checksum.value;
     return { headers };
   },

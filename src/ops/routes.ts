@@ -25,6 +25,7 @@ import { GetObjectTorrent } from './torrent.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
 import { DeleteBucketWebsite, GetBucketWebsite, PutBucketWebsite } from './website.ts';
+import { DeleteBucketLifecycle, GetBucketLifecycleConfiguration, PutBucketLifecycleConfiguration } from './lifecycle.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -50,6 +51,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
   { method: 'GET', scope: 'bucket', sub: 'website', op: GetBucketWebsite },
+  { method: 'GET', scope: 'bucket', sub: 'lifecycle', op: GetBucketLifecycleConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'cors', op: GetBucketCors },
   { method: 'PUT', scope: 'bucket', sub: 'cors', op: PutBucketCors },
@@ -62,6 +64,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', op: ListObjects },
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
+  { method: 'PUT', scope: 'bucket', sub: 'lifecycle', op: PutBucketLifecycleConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'website', op: PutBucketWebsite },
@@ -70,6 +73,7 @@ export const routes: Route[] = [
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },
   { method: 'PUT', scope: 'bucket', op: bucketOps.CreateBucket },
   { method: 'DELETE', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.DeleteBucketPolicy },
+  { method: 'DELETE', scope: 'bucket', sub: 'lifecycle', op: DeleteBucketLifecycle },
   { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
   { method: 'DELETE', scope: 'bucket', sub: 'website', op: DeleteBucketWebsite },
   { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },

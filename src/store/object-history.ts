@@ -15,6 +15,8 @@ export interface ObjectPrecondition {
   ifMatch?: string;
   /** If-None-Match with ETags: the current version, if any, must have none of them */
   ifNoneMatch?: string;
+  /** the current version must be the one with this sequence number (the lifecycle worker expires what it examined) */
+  currentSeq?: number;
 }
 
 /** What a change to a key's history released: blob ids, and bytes/objects per organisation. */
@@ -35,6 +37,7 @@ export function checkPrecondition(precondition: ObjectPrecondition, current: Obj
   if (precondition.ifNoneMatch !== undefined && current && etagMatches(precondition.ifNoneMatch, current.etag)) {
     throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
   }
+  if (precondition.currentSeq !== undefined && current?.seq !== precondition.currentSeq) throw new S3Error('PreconditionFailed');
   if (precondition.ifMatch !== undefined) {
     if (!current) throw new S3Error('NoSuchKey');
     if (!etagMatches(precondition.ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });

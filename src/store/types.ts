@@ -1,5 +1,7 @@
 // Records kept in a region's metadata database, as the rest of the program sees them.
 import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import type { LifecycleConfiguration } from '../lifecycle/rules.ts';
+import type { LifecycleProgress } from '../lifecycle/progress.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -116,6 +118,10 @@ export interface BucketConfig {
   cors?: CorsRule[];
   /** static website hosting (PutBucketWebsite), served on the website hosts by src/website */
   website?: WebsiteConfiguration;
+  /** PutBucketLifecycleConfiguration's rules (src/lifecycle) */
+  lifecycle?: LifecycleConfiguration;
+  /** where the lifecycle worker's unfinished pass over the bucket stands (resumed after a restart) */
+  lifecycleProgress?: LifecycleProgress;
 }
 
 /** One CORSRule of PutBucketCors, as validated (values kept as sent: their case and spaces). */
