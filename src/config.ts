@@ -59,6 +59,12 @@ export interface StrataConfig {
   blobGraceSeconds: number;
   /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
   gcIntervalSeconds: number;
+  /** Access log: 'off', 'stdout', or a file path (JSON lines; src/logging/access-log.ts). */
+  accessLog: string;
+  /** Bearer token for GET /metrics: required on the admin listener when set; the S3 listener serves /metrics only with it. */
+  metricsToken?: string;
+  /** Label S3 request counters with the bucket name too (opt-in: one series per bucket). */
+  metricsBucketLabel: boolean;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -84,12 +90,14 @@ export const defaultConfig: StrataConfig = {
   regionEndpoints: [],
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
+  accessLog: 'off',
+  metricsBucketLabel: false,
 };
 
 export class ConfigError extends Error {}
 
 /** Settings without a default value (absent unless configured). */
-const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey', 'metadataUrl'];
+const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey', 'metadataUrl', 'metricsToken'];
 
 /** Environment variable → config field. Values are parsed by the field's type. */
 export const envNames: Record<string, keyof StrataConfig> = {
@@ -120,6 +128,9 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
+  STRATA_ACCESS_LOG: 'accessLog',
+  STRATA_METRICS_TOKEN: 'metricsToken',
+  STRATA_METRICS_BUCKET_LABEL: 'metricsBucketLabel',
 };
 
 /** Flag (without --) → config field. */
@@ -149,6 +160,8 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
+  'access-log': 'accessLog',
+  'metrics-bucket-label': 'metricsBucketLabel',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -238,7 +251,9 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
+  if (c.metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(c.metricsToken)) throw new ConfigError('metricsToken (STRATA_METRICS_TOKEN) must be 16-256 printable characters without spaces');
   c.baseDomain = c.baseDomain.toLowerCase();
+  if (c.accessLog !== 'off' && c.accessLog !== 'stdout') c.accessLog = resolve(c.accessLog);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);

@@ -29,6 +29,8 @@ import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
 import { scopeDecision, type Scope } from '../identity/admin-scope.ts';
 import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
+import { answerOperatorRequest, mayBeOperatorPath } from '../metrics/endpoints.ts';
+import { observabilityOf } from '../metrics/observability.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -261,6 +263,7 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const url = new URL(req.url ?? '/', 'http://admin.invalid');
   const path = segments(url.pathname);
   const method = req.method ?? 'GET';
+  if (mayBeOperatorPath(req.url) && (await answerOperatorRequest(observabilityOf(services), req, res, 'admin'))) return;
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
   const token = await authenticate(services, req);
