@@ -42,10 +42,10 @@ export class Observability {
     return this;
   }
 
+  /** The last listener is done: the access log is flushed and closed (readiness stays answerable, and false). */
   close(): void {
     if (--this.users > 0) return;
     this.accessLog?.close();
-    byServices.delete(this.services);
   }
 }
 
