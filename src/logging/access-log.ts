@@ -39,7 +39,7 @@ export interface AccessLog {
 }
 
 /** Bytes gathered before a write to a file; stdout is written at once (someone may be watching). */
-const FILE_BUFFER_BYTES = 16 * 1024;
+const FILE_BUFFER_BYTES = 8 * 1024;
 
 export function openAccessLog(target: string): AccessLog | undefined {
   if (target === 'off' || target === '') return undefined;
