@@ -90,13 +90,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'help': {
         const { adminUsage } = await import('./admin/commands.ts');
         const { migrateUsage } = await import('./store/migrate-command.ts');
-        process.stdout.write(usage + quotaUsage + migrateUsage + adminUsage);
+        const { policyUsage } = await import('./admin/policy-command.ts');
+        process.stdout.write(usage + quotaUsage + policyUsage + migrateUsage + adminUsage);
         return command === undefined ? 2 : 0;
       }
       default: {
         const { runQuotaCommand } = await import('./quota/commands.ts');
         const { runAdminCommand } = await import('./admin/commands.ts');
-        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
+        const { runPolicyCommand } = await import('./admin/policy-command.ts');
+        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runPolicyCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
         if (code !== undefined) return code;
         process.stderr.write(`strata: unknown command "${command}"\n${usage}`);
         return 2;

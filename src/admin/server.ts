@@ -14,6 +14,7 @@
 //   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} → the token, shown once
 //   GET    /v1/tokens                          list tokens (never their secrets)
 //   DELETE /v1/tokens/ID                       revoke a token
+//   POST   /v1/policy/explain                  {"bucket", "key", "action", "as" | "anonymous", ...} → the decision and why
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
 // forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
@@ -26,11 +27,13 @@ import type { Services } from '../ops/operation.ts';
 import { isOrgAdmin, TokenError, type AdminToken } from '../identity/admin-tokens.ts';
 import { tokenView } from './backend.ts';
 import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
-import { scopeDecision, type Scope } from '../identity/admin-scope.ts';
+import { isUnrestricted, scopeDecision, userVisible, type Scope } from '../identity/admin-scope.ts';
 import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
 import { answerOperatorRequest, mayBeOperatorPath } from '../metrics/endpoints.ts';
 import { observabilityOf } from '../metrics/observability.ts';
+import { ExplainError } from './explain-error.ts';
+import { explainForScope, explainInputOf } from './policy-explain.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -235,6 +238,24 @@ export const adminRoutes: readonly AdminRoute[] = [
     },
   },
   {
+    method: 'POST',
+    path: '/v1/policy/explain',
+    async handle({ opts, req, scope }) {
+      const type = contentType(req);
+      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send the request to explain as application/json');
+      const body = await readBody(req);
+      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch (err) {
+        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+      }
+      const may = (org: string) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed';
+      return ok(await explainForScope(opts.services, explainInputOf(parsed), may, (key) => userVisible(scope, key), isUnrestricted(scope)));
+    },
+  },
+  {
     method: 'DELETE',
     path: '/v1/tokens/:id',
     async handle({ opts, scope, params }) {
@@ -292,6 +313,7 @@ async function handle(opts: AdminServerOptions, req: IncomingMessage, res: Serve
     let message = 'internal error';
     let headers: Record<string, string> = {};
     if (err instanceof HttpError) ({ status, code, message, headers } = err);
+    else if (err instanceof ExplainError) ({ status, code, message } = err);
     else if (err instanceof IdentityError) ({ status, code, message } = err);
     else if (err instanceof ManifestError) {
       status = 400;
