@@ -4,12 +4,19 @@
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
 import { request } from 'undici';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promtoolCheck, scrape, valueOf, type Sample } from '../helpers/prometheus.ts';
+import { which } from '../helpers/cli-clients.ts';
 import { rawRequest } from '../helpers/raw.ts';
 import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
 
+const run = promisify(execFile);
 let server: TestServer;
 let s3: S3Client;
 const bucket = 'metrics-b';
@@ -185,5 +192,33 @@ describe('with a metrics token', () => {
     expect(valueOf(samples, 'strata_s3_requests_total', { operation: 'PutObject', status: '200', bucket: 'labelled' })).toBe(1);
     expect(samples.some((s) => s.labels.bucket === 'no-such-bucket-here')).toBe(false);
     expect(valueOf(samples, 'strata_s3_errors_total', { code: 'NoSuchBucket', operation: 'PutObject' })).toBe(1);
+  });
+});
+
+describe('the Grafana dashboard (deploy/grafana/strata-dashboard.json)', () => {
+  const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy', 'grafana', 'strata-dashboard.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+  const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
+
+  it('queries only metrics the server exposes', async () => {
+    const { text } = await scrape(metricsUrl());
+    const names = new Set(exprs.flatMap(({ expr }) => expr.match(/\b(?:strata|process|nodejs)_[a-z0-9_]+\b/g) ?? []));
+    expect(names.size).toBeGreaterThan(15);
+    for (const name of names) {
+      const family = name.replace(/_(bucket|sum|count)$/, '');
+      expect(text, name).toMatch(new RegExp(`^# TYPE ${family} `, 'm'));
+    }
+  });
+
+  it('has PromQL that Prometheus parses (promtool check rules)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-dashboard-'));
+    try {
+      const concrete = (expr: string) => expr.replaceAll('$__rate_interval', '5m').replaceAll('$instance', '.*').replaceAll('$region', '.*');
+      const rules = ['groups:', '  - name: strata-dashboard', '    rules:', ...exprs.map(({ expr }, i) => `      - record: strata:dashboard_${i}\n        expr: ${JSON.stringify(concrete(expr))}`)].join('\n') + '\n';
+      writeFileSync(join(dir, 'rules.yml'), rules);
+      const { stdout } = await run(which('promtool') ?? 'promtool', ['check', 'rules', join(dir, 'rules.yml')]);
+      expect(stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
