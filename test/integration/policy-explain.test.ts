@@ -23,6 +23,8 @@ const strata = join(__dirname, '..', '..', 'bin', 'strata');
 const bucket = 'explained';
 
 let server: TestServer;
+/** the bootstrap admin API token, created with the server */
+const adminToken = () => (server as TestServer & { adminToken?: string }).adminToken!;
 let s3: S3Client;
 let reader: Creds;
 let partner: Creds;
@@ -46,7 +48,7 @@ const policy = {
 async function explain(input: Record<string, unknown>): Promise<AccessExplanation> {
   const res = await request(`${server.admin.endpoint}/v1/policy/explain`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
     body: JSON.stringify({ bucket, ...input }),
   });
   const text = await res.body.text();
@@ -142,7 +144,7 @@ describe('policy explain agrees with real requests', () => {
 
   it('refuses what it cannot explain with a clear message', async () => {
     const post = (body: object) =>
-      request(`${server.admin.endpoint}/v1/policy/explain`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      request(`${server.admin.endpoint}/v1/policy/explain`, { method: 'POST', headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     for (const [body, status, message] of [
       [{ bucket, action: 's3:Frobnicate', anonymous: true }, 400, /unknown action "s3:Frobnicate"/],
       [{ bucket, action: 's3:GetObject' }, 400, /say who asks/],
@@ -178,7 +180,7 @@ describe('strata policy explain (the CLI)', () => {
   });
 
   it('goes through the admin API with --server and --token, with the same answer', async () => {
-    const out = await cli(['--bucket', bucket, '--key', 'private/b.txt', '--action', 's3:DeleteObject', '--as', 'default/admin', '--server', server.admin.endpoint, '--token', server.adminToken!, '-o', 'json']);
+    const out = await cli(['--bucket', bucket, '--key', 'private/b.txt', '--action', 's3:DeleteObject', '--as', 'default/admin', '--server', server.admin.endpoint, '--token', adminToken(), '-o', 'json']);
     expect(out.code).toBe(1);
     expect(JSON.parse(out.stdout)).toMatchObject({ decision: 'Deny', decidedBy: 'policy-deny' });
   });
