@@ -121,6 +121,19 @@ function contentType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/** A JSON request body (415 for another media type, 400 for a body too deep or not JSON). */
+async function readJsonBody(req: IncomingMessage, wrongTypeMessage: string): Promise<unknown> {
+  const type = contentType(req);
+  if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', wrongTypeMessage);
+  const body = await readBody(req);
+  if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
 const manifestTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain']);
 
 function segments(pathname: string): string[] {
@@ -216,16 +229,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/tokens',
     async handle({ opts, req, token, scope }) {
       requireTokenManagement(scope);
-      const type = contentType(req);
-      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
-      const body = await readBody(req);
-      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch (err) {
-        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-      }
+      const parsed = await readJsonBody(req, 'send {"namespaces": [...], "name": "..."} as application/json');
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
       const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
       if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
@@ -241,16 +245,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     method: 'POST',
     path: '/v1/policy/explain',
     async handle({ opts, req, scope }) {
-      const type = contentType(req);
-      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send the request to explain as application/json');
-      const body = await readBody(req);
-      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch (err) {
-        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-      }
+      const parsed = await readJsonBody(req, 'send the request to explain as application/json');
       const may = (org: string) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed';
       return ok(await explainForScope(opts.services, explainInputOf(parsed), may, (key) => userVisible(scope, key), isUnrestricted(scope)));
     },

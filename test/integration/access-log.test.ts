@@ -9,30 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccessLogEntry } from '../../src/logging/access-log.ts';
 import { killChildren, startChild } from '../helpers/child-server.ts';
 import { addTestKey, sendAs, type Creds } from '../helpers/principals.ts';
 import { sdkError, startTestServer, testAccessKey, testSecretKey, type TestServer } from '../helpers/server.ts';
 
-interface Line {
-  level: string;
-  time: string;
-  msg: string;
-  requestId: string;
-  operation: string;
-  method: string;
-  region: string;
-  bucket?: string;
-  key?: string;
-  status: number;
-  errorCode?: string;
-  bytesReceived: number;
-  bytesSent: number;
-  durationMs: number;
-  org?: string;
-  user?: string;
-  accessKey?: string;
-  sourceIp: string;
-}
+type Line = AccessLogEntry & { level: string; time: string; msg: string };
 
 const parseLines = (text: string): Line[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
 
