@@ -6,9 +6,6 @@ import type { Services } from '../ops/operation.ts';
 import type { RegionStores } from '../store/open.ts';
 import { CounterFamily } from './families.ts';
 
-/** At most this many queued items are counted per region and scrape (the gauge then reads this value). */
-export const QUEUE_COUNT_LIMIT = 100_000;
-
 /** Counters the accelerated cache keeps (src/accel/cache.ts CacheStats), exported under these names. */
 const accelCounters = {
   hits: ['strata_accel_cache_hits_total', 'Accelerated reads answered from the cache alone.'],
@@ -93,14 +90,33 @@ export function registerScrapedMetrics(registry: Registry, services: Services): 
   // transactions wait in dead_blobs until unlinked (at once on a single node, by the collector
   // past the grace period on a shared filesystem). Lifecycle, logging, notification and
   // replication workers do not exist yet; their queues will join this gauge under their names.
+  // One read of the queues per scrape serves both gauges.
+  let queues: Promise<{ region: string; depth: number; oldestMs?: number }[]> | undefined;
+  const queuesOnce = () => {
+    queues ??= Promise.all(regions().map(async ([region, store]) => ({ region, ...(await store.meta.deadBlobQueue()) }))).finally(() => setImmediate(() => (queues = undefined)));
+    return queues;
+  };
   new Gauge({
     name: 'strata_worker_queue_depth',
-    help: `Items waiting for a background worker, per worker and region (counted up to ${QUEUE_COUNT_LIMIT}).`,
+    help: 'Items waiting for a background worker, per worker and region.',
     labelNames: ['worker', 'region'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [region, store] of regions()) this.set({ worker: 'blob-gc', region }, (await store.meta.deadBlobs(QUEUE_COUNT_LIMIT)).length);
+      for (const q of await queuesOnce()) this.set({ worker: 'blob-gc', region: q.region }, q.depth);
+    },
+  });
+  new Gauge({
+    name: 'strata_worker_queue_oldest_age_seconds',
+    help: 'Age of the oldest item waiting for a background worker (0 when none waits; absent where the engine keeps no time: blob-gc on SQLite).',
+    labelNames: ['worker', 'region'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const q of await queuesOnce()) {
+        if (q.oldestMs !== undefined) this.set({ worker: 'blob-gc', region: q.region }, Math.max(0, (Date.now() - q.oldestMs) / 1000));
+        else if (q.depth === 0) this.set({ worker: 'blob-gc', region: q.region }, 0);
+      }
     },
   });
   new CopiedCounter('strata_worker_runs_total', 'Rounds run by the shared-filesystem blob collector on this node.', registry, () => (services as Services & { stores?: RegionStores }).stores?.collector?.runs);
