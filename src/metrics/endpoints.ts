@@ -90,7 +90,10 @@ export async function answerOperatorRequest(obs: Observability, raw: IncomingMes
     return true;
   }
   if (path === '/health/ready') {
-    const result = await readiness(obs.services, obs.shuttingDown);
+    // Probes that arrive while one runs share its answer: however many are sent (the S3 port is
+    // public), at most one set of checks runs at a time.
+    obs.readinessProbe ??= readiness(obs.services, obs.shuttingDown).finally(() => (obs.readinessProbe = undefined));
+    const result = await obs.readinessProbe;
     const checks = listener === 'admin' ? result.checks : result.checks.map(({ name, ok }) => ({ name, ok }));
     reply(res, result.ready ? 200 : 503, jsonType, JSON.stringify({ status: result.ready ? 'ready' : 'unready', checks }, null, 2) + '\n', head);
     return true;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { sourceIpOf } from '../access/request-conditions.ts';
+import type { Readiness } from '../health/readiness.ts';
 import { openAccessLog, type AccessLog } from '../logging/access-log.ts';
 import type { Services } from '../ops/operation.ts';
 import { RequestMetrics, RequestObserver } from './request-observer.ts';
@@ -16,6 +17,8 @@ export class Observability {
   readonly accessLog: AccessLog | undefined;
   /** set when the S3 listener begins to close: readiness turns false before requests are refused */
   shuttingDown = false;
+  /** the readiness checks running now, shared by the probes that arrive meanwhile (endpoints.ts) */
+  readinessProbe: Promise<Readiness> | undefined;
   private users = 0;
 
   constructor(readonly services: Services) {
