@@ -221,7 +221,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (charged['x-amz-request-charged']) result.headers = { ...result.headers, ...charged };
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
-    const s3err = isS3Error(err) ? err : internalError(err, log);
+    const s3err = isS3Error(err) ? err : internalError(err, log, requestId);
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
@@ -253,9 +253,9 @@ function knownRegions(config: Services['config']): string[] {
   return regions;
 }
 
-function internalError(err: unknown, log: FastifyInstance['log']): S3Error {
+function internalError(err: unknown, log: FastifyInstance['log'], requestId: string): S3Error {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'ECONNRESET') return new S3Error('IncompleteBody');
-  log.error({ err }, 'internal error');
+  log.error({ err, requestId }, 'internal error');
   return new S3Error('InternalError');
 }
