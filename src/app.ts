@@ -14,8 +14,11 @@ import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
 import type { Operation, RequestContext, Services } from './ops/operation.ts';
 import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.ts';
+import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
+import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
+import { serveWebsiteRequest } from './website/endpoint.ts';
 import { answerOperatorRequest, mayBeOperatorPath } from './metrics/endpoints.ts';
 import { observeApp } from './metrics/observability.ts';
 import type { RequestRecord } from './metrics/request-observer.ts';
@@ -160,6 +163,10 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       if (await services.accel.handleInternal(raw, res, requestId)) return;
       observed.operation = 'Unrouted';
     }
+    // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
+    observed.operation = 'Website';
+    if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
+    observed.operation = 'Unrouted';
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
     observed.region = target.region;
@@ -215,15 +222,20 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
     const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
+    // Counted whatever the answer (an error too), as the requester accepted the charge.
+    if (charged['x-amz-request-charged']) countCharge(res, store, principal!.org, bucket!.name, raw, isHead, (err) => log.error({ err }, 'could not count a requester-pays charge'));
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
     if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);
     if (charged['x-amz-request-charged']) result.headers = { ...result.headers, ...charged };
+    setCorsHeaders(res, ctx.method, raw.headers, bucket);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log, requestId);
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
+    const region = target?.endpoint !== 'accel' ? services.regions.get(target?.region ?? '') : undefined;
+    await setCorsHeadersOnError(res, raw.method ?? 'GET', raw.headers, async () => (target?.bucket !== undefined ? region?.getBucket(target.bucket) : undefined));
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
   }
 }

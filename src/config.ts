@@ -3,6 +3,7 @@
 // the setting and where it came from.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { websiteHostPatternProblem } from './website/host.ts';
 
 export interface StrataConfig {
   host: string;
@@ -65,6 +66,12 @@ export interface StrataConfig {
   metricsToken?: string;
   /** Label S3 request counters with the bucket name too (opt-in: one series per bucket). */
   metricsBucketLabel: boolean;
+  /**
+   * Host names of the static website endpoints (src/website/host.ts): {bucket} first, then
+   * {region} and the literal labels around them; {baseDomain} stands for baseDomain. '' turns
+   * website hosting off.
+   */
+  websiteHostPattern: string;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -92,6 +99,7 @@ export const defaultConfig: StrataConfig = {
   gcIntervalSeconds: 60,
   accessLog: 'off',
   metricsBucketLabel: false,
+  websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
 };
 
 export class ConfigError extends Error {}
@@ -131,6 +139,7 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_ACCESS_LOG: 'accessLog',
   STRATA_METRICS_TOKEN: 'metricsToken',
   STRATA_METRICS_BUCKET_LABEL: 'metricsBucketLabel',
+  STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
 };
 
 /** Flag (without --) → config field. */
@@ -162,6 +171,7 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'gc-interval-seconds': 'gcIntervalSeconds',
   'access-log': 'accessLog',
   'metrics-bucket-label': 'metricsBucketLabel',
+  'website-host-pattern': 'websiteHostPattern',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -254,6 +264,8 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(c.metricsToken)) throw new ConfigError('metricsToken (STRATA_METRICS_TOKEN) must be 16-256 printable characters without spaces');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (c.accessLog !== 'off' && c.accessLog !== 'stdout') c.accessLog = resolve(c.accessLog);
+  const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
+  if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);

@@ -11,15 +11,20 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode } from '../helpers/raw.ts';
+import { eventually } from '../helpers/async.ts';
+import { run } from '../helpers/cli-clients.ts';
+import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { addTestKey, sendAs, type Creds } from '../helpers/principals.ts';
 import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
 
+const repo = join(import.meta.dirname, '..', '..');
 let server: TestServer;
 let owner: S3Client;
 let partner: S3Client;
 let ownerWriter: Creds;
+let partnerCreds: Creds;
 const bucket = 'payer-b';
 const payer = async () => (await owner.send(new GetBucketRequestPaymentCommand({ Bucket: bucket }))).Payer;
 const setPayer = (Payer: 'Requester' | 'BucketOwner', client = owner) =>
@@ -28,7 +33,8 @@ const setPayer = (Payer: 'Requester' | 'BucketOwner', client = owner) =>
 beforeAll(async () => {
   server = await startTestServer();
   owner = server.client();
-  partner = server.client({ credentials: await addTestKey(server, 'partner', 'reader', 'full') });
+  partnerCreds = await addTestKey(server, 'partner', 'reader', 'full');
+  partner = server.client({ credentials: partnerCreds });
   ownerWriter = await addTestKey(server, 'default', 'payer-writer', 'readwrite');
   await owner.send(new CreateBucketCommand({ Bucket: bucket }));
   await owner.send(new PutObjectCommand({ Bucket: bucket, Key: 'dataset.tar', Body: 'rows', ACL: 'public-read' }));
@@ -60,6 +66,34 @@ describe('request payment', () => {
     expect(got.RequestCharged).toBe('requester');
     const written = await partner.send(new PutObjectCommand({ Bucket: bucket, Key: 'from-partner', Body: 'x', RequestPayer: 'requester' }));
     expect(written.RequestCharged).toBe('requester');
+  });
+
+  it('counts what the other organisation paid for, reported by strata usage (not refused requests, not the owner)', async () => {
+    const region = server.services.config.defaultRegion;
+    // The count is written once the answer is sent: wait for the two charged requests above.
+    await eventually(async () => expect((await server.services.regions.get(region)!.requesterCharges()).map((c) => c.requests)).toEqual([2]), 5000);
+    const report = await run(join(repo, 'bin', 'strata'), ['usage', '--org', 'partner'], {
+      env: { ...process.env, STRATA_DATA_DIR: server.dataDir, STRATA_METADATA_URL: server.services.config.metadataUrl ?? '' },
+    });
+    expect(report.stdout).toContain('Paid as requester');
+    // GET of 'rows' (4 bytes out) and PUT of 'x' (1 byte in).
+    expect(report.stdout).toMatch(new RegExp(`${region}\\s+partner\\s+${bucket}\\s+2\\s+1\\s+4\\n`));
+    const owners = await run(join(repo, 'bin', 'strata'), ['usage', '--org', 'default'], {
+      env: { ...process.env, STRATA_DATA_DIR: server.dataDir, STRATA_METADATA_URL: server.services.config.metadataUrl ?? '' },
+    });
+    expect(owners.stdout).not.toContain('Paid as requester');
+  });
+
+  it('is enforced and counted on the accelerated host too', async () => {
+    const region = server.services.config.defaultRegion;
+    const viaAccel = (headers: Record<string, string>, sign: Creds | false = partnerCreds) =>
+      rawRequest(server.port, { method: 'GET', path: `/${bucket}/dataset.tar`, host: `accel-object.${region}.localhost:${server.port}`, headers, sign });
+    const refused = await viaAccel({});
+    expect([refused.status, errorCode(refused.text)]).toEqual([403, 'AccessDenied']);
+    expect((await viaAccel({}, false)).status).toBe(403);
+    const served = await viaAccel({ 'x-amz-request-payer': 'requester' });
+    expect([served.status, served.text, served.headers['x-amz-request-charged']]).toEqual([200, 'rows', 'requester']);
+    await eventually(async () => expect((await server.services.regions.get(region)!.requesterCharges()).map((c) => [c.requests, c.bytesOut])).toEqual([[3, 8]]), 5000);
   });
 
   it('leaves the owner unaffected and refuses anonymous requests, even to a public object', async () => {

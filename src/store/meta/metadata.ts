@@ -6,6 +6,15 @@
 // layer knows which engine it runs on.
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
 
+/** One payer's charged requests to one requester-pays bucket. */
+export interface RequesterCharge {
+  payerOrg: string;
+  bucket: string;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export type BucketField = 'acl' | 'policy' | 'tags' | 'config';
 
 /** Reads of committed state, and the same reads inside a transaction. */
@@ -36,6 +45,8 @@ export interface MetaReads {
   quota(org: string): Promise<number | undefined>;
   /** every organisation with usage or a quota */
   allUsage(): Promise<{ org: string; bytes: number; objects: number; quota: number | null }[]>;
+  /** what other organisations' requests to this region's requester-pays buckets were charged */
+  requesterCharges(): Promise<RequesterCharge[]>;
   inlineBlob(id: string): Promise<Buffer | undefined>;
 }
 
@@ -85,6 +96,7 @@ export interface MetaTx extends MetaReads {
   lockUsage(org: string): Promise<void>;
   setUsage(org: string, bytes: number, objects: number): Promise<void>;
   setQuota(org: string, bytes: number | null): Promise<void>;
+  addRequesterCharge(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void>;
   insertInlineBlob(id: string, data: Buffer): Promise<void>;
 
   /** run `fn` so that its writes are undone if it throws, without ending the transaction */

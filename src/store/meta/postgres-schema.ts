@@ -97,4 +97,13 @@ export const regionMigrations: string[] = [
    );
    CREATE TABLE S.quotas (org text PRIMARY KEY, bytes bigint NOT NULL);
    CREATE TABLE S.inline_blobs (id text PRIMARY KEY, data bytea NOT NULL);`,
+  // Requester-pays accounting (db.ts migration 5); one row per payer and bucket.
+  `CREATE TABLE S.requester_charges (
+     payer_org text COLLATE "C" NOT NULL,
+     bucket text COLLATE "C" NOT NULL,
+     requests bigint NOT NULL DEFAULT 0,
+     bytes_in bigint NOT NULL DEFAULT 0,
+     bytes_out bigint NOT NULL DEFAULT 0,
+     PRIMARY KEY (payer_org, bucket)
+   );`
 ];
