@@ -137,7 +137,7 @@ export async function explainAccess(services: Pick<Services, 'config' | 'identit
     secureTransport: input.secure === true,
   };
   const bucket = await store.getBucket(input.bucket);
-  if (!bucket) {
+  if (!bucket && op.needsBucket) {
     return { decision: 'Deny', status: 404, errorCode: 'NoSuchBucket', decidedBy: 'no-such-bucket', reason: `bucket "${input.bucket}" does not exist in ${region}`, request, policy: null, acl: null, accessLevel: null, blockPublicAccess: null };
   }
   const base: Omit<AccessRequest, 'authorizeTrace'> = {
@@ -155,31 +155,33 @@ export async function explainAccess(services: Pick<Services, 'config' | 'identit
   const target = op.needsBucket ? bucket : undefined;
   const verdict = await decide(base, target, input, op, action);
   const step = verdict.trace.step ?? 'no-grant';
+  let reason = reasons[step](verdict.allowed);
+  const outcome = { decision: verdict.allowed ? ('Allow' as const) : ('Deny' as const), status: verdict.status, ...(verdict.errorCode ? { errorCode: verdict.errorCode } : {}), decidedBy: step };
+  if (!bucket || !target) {
+    // CreateBucket (and service-level actions): the key's level alone, no bucket's rules.
+    return { ...outcome, reason, request, policy: null, acl: null, accessLevel: principal ? { level: principal.level, needs: op.level, allows: levelAllows(principal.level, op.level) } : null, blockPublicAccess: null };
+  }
 
   const parsed = parsedPolicyOf(bucket);
   const policy = parsed && verdict.trace.policy ? explainStatements(parsed, verdict.trace.policy.context) : null;
   const object = input.key !== undefined ? await store.getObject(bucket.name, input.key) : undefined;
   const pab = bucket.config?.publicAccessBlock;
   let blockPublicAccess: AccessExplanation['blockPublicAccess'] = null;
-  if (pab && Object.values(pab).some((v) => v === true) && target) {
+  if (pab && Object.values(pab).some((v) => v === true)) {
     const without = await decide(base, { ...bucket, config: { ...bucket.config, publicAccessBlock: undefined } }, input, op, action);
     const decided = without.allowed !== verdict.allowed;
     blockPublicAccess = { settings: { ...pab } as Record<string, boolean>, decided, ...(decided ? { withoutIt: without.allowed ? ('Allow' as const) : ('Deny' as const) } : {}) };
   }
-  let reason = reasons[step](verdict.allowed);
   if (verdict.trace.publicPolicyRestricted) reason += '; the public bucket policy\'s Allow was set aside by RestrictPublicBuckets';
   if (blockPublicAccess?.decided) reason += `; Block Public Access decided (without it: ${blockPublicAccess.withoutIt})`;
   if (verdict.errorCode === 'NoSuchKey') reason += '; the key does not exist and the caller may list the bucket, so it is told NoSuchKey';
   return {
-    decision: verdict.allowed ? 'Allow' : 'Deny',
-    status: verdict.status,
-    ...(verdict.errorCode ? { errorCode: verdict.errorCode } : {}),
-    decidedBy: step,
+    ...outcome,
     reason,
     request,
     policy,
     acl: { bucket: bucket.acl?.grants ?? [], object: object ? (object.meta.acl?.grants ?? []) : null },
-    accessLevel: principal && (principal.org === bucket.ownerOrg || !target) ? { level: principal.level, needs: op.level, allows: levelAllows(principal.level, op.level) } : null,
+    accessLevel: principal && principal.org === bucket.ownerOrg ? { level: principal.level, needs: op.level, allows: levelAllows(principal.level, op.level) } : null,
     blockPublicAccess,
   };
 }

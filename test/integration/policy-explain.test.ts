@@ -142,6 +142,15 @@ describe('policy explain agrees with real requests', () => {
     }
   });
 
+  it('CreateBucket: the key\'s access level alone, for a bucket that does not exist yet', async () => {
+    const byReader = await explain({ bucket: 'not-yet', action: 's3:CreateBucket', as: 'default/reader' });
+    expect(byReader).toMatchObject({ decision: 'Deny', status: 403, decidedBy: 'service-level', accessLevel: { level: 'read', needs: 'full', allows: false }, policy: null });
+    expect((await sendAs(server, reader, 'PUT', '/not-yet')).status).toBe(403);
+    const byAdmin = await explain({ bucket: 'not-yet', action: 's3:CreateBucket', as: 'default/admin' });
+    expect(byAdmin).toMatchObject({ decision: 'Allow', status: 200, decidedBy: 'service-level' });
+    expect((await sendAs(server, 'admin', 'PUT', '/not-yet')).status).toBe(200);
+  });
+
   it('refuses what it cannot explain with a clear message', async () => {
     const post = (body: object) =>
       request(`${server.admin.endpoint}/v1/policy/explain`, { method: 'POST', headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
