@@ -192,7 +192,7 @@ const inputFields: Record<keyof ExplainInput, 'string' | 'boolean' | 'record'> =
 };
 
 /** Check a request body (already parsed JSON) against ExplainInput, naming the first bad field. */
-export function explainInputOf(body: unknown): ExplainInput {
+export function explainInputOf(body: unknown, options: { caller: boolean } = { caller: true }): ExplainInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ExplainError(400, 'BadRequest', 'body must be a JSON object {"bucket", "action", "as" | "anonymous", ...}');
   for (const [name, value] of Object.entries(body)) {
     const kind = inputFields[name as keyof ExplainInput];
@@ -202,7 +202,8 @@ export function explainInputOf(body: unknown): ExplainInput {
   }
   const input = body as ExplainInput;
   if (!input.bucket || !input.action) throw new ExplainError(400, 'BadRequest', '"bucket" and "action" are required');
-  if ((input.anonymous === true) === (input.as !== undefined)) throw new ExplainError(400, 'BadRequest', 'say who asks: "as" (NAMESPACE/NAME, a user name or an access key) or "anonymous": true');
+  if (options.caller && (input.anonymous === true) === (input.as !== undefined)) throw new ExplainError(400, 'BadRequest', 'say who asks: "as" (NAMESPACE/NAME, a user name or an access key) or "anonymous": true');
+  if (!options.caller && (input.anonymous !== undefined || input.as !== undefined)) throw new ExplainError(400, 'BadRequest', 'who-can asks about every caller: leave out "as" and "anonymous"');
   return input;
 }
 
@@ -212,11 +213,43 @@ export function explainInputOf(body: unknown): ExplainInput {
  * not, is refused alike, so that the endpoint reveals no other organisation's buckets.
  */
 export async function explainForScope(services: Services, input: ExplainInput, mayActFor: (org: string) => boolean, maySee: (key: KeyRecord) => boolean, unrestricted: boolean): Promise<AccessExplanation> {
-  if (!unrestricted) {
-    const store = services.regions.get(input.region ?? services.config.defaultRegion);
-    const bucket = store ? await store.getBucket(input.bucket) : undefined;
-    if (!bucket || !mayActFor(bucket.ownerOrg)) throw new ExplainError(403, 'Forbidden', `bucket "${input.bucket}" is not a bucket of this token's organisations`);
-  }
+  if (!unrestricted) await requireBucketInScope(services, input, mayActFor);
   const principal = input.as !== undefined ? await findPrincipal(services.identity, input.as, maySee) : undefined;
   return explainAccess(services, input, principal);
+}
+
+/** A scoped token's bucket must belong to one of its organisations; a missing one is refused alike. */
+export async function requireBucketInScope(services: Services, input: Pick<ExplainInput, 'bucket' | 'region'>, mayActFor: (org: string) => boolean): Promise<void> {
+  const store = services.regions.get(input.region ?? services.config.defaultRegion);
+  const bucket = store ? await store.getBucket(input.bucket) : undefined;
+  if (!bucket || !mayActFor(bucket.ownerOrg)) throw new ExplainError(403, 'Forbidden', `bucket "${input.bucket}" is not a bucket of this token's organisations`);
+}
+
+/** At most this many keys are asked about by whoCan (a larger identity store is cut, and says so). */
+export const WHO_CAN_MAX_KEYS = 1000;
+
+export interface WhoCanAnswer {
+  action: string;
+  resource: string;
+  region: string;
+  anonymous: Pick<AccessExplanation, 'decision' | 'decidedBy' | 'reason'>;
+  users: ({ namespace: string; org: string; user: string; level: string; accessKey: string } & Pick<AccessExplanation, 'decision' | 'decidedBy' | 'reason'>)[];
+  /** keys left out past WHO_CAN_MAX_KEYS */
+  truncated: boolean;
+}
+
+/**
+ * "Who can read this bucket?": the explanation for an anonymous caller and for every key the
+ * caller may see, with the request's other conditions as given (source address, TLS, headers).
+ */
+export async function whoCan(services: Services, input: Omit<ExplainInput, 'as' | 'anonymous'>, maySee: (key: KeyRecord) => boolean = () => true): Promise<WhoCanAnswer> {
+  const brief = (e: AccessExplanation) => ({ decision: e.decision, decidedBy: e.decidedBy, reason: e.reason });
+  const anonymous = await explainAccess(services, input, undefined);
+  const keys = (await services.identity.listKeys()).filter(maySee);
+  const users: WhoCanAnswer['users'] = [];
+  for (const k of keys.slice(0, WHO_CAN_MAX_KEYS)) {
+    const e = await explainAccess(services, input, { org: k.org, user: k.user, level: k.level, accessKey: k.accessKey });
+    users.push({ namespace: k.namespace, org: k.org, user: k.user, level: k.level, accessKey: k.accessKey, ...brief(e) });
+  }
+  return { action: anonymous.request.action, resource: anonymous.request.resource, region: anonymous.request.region, anonymous: brief(anonymous), users, truncated: keys.length > WHO_CAN_MAX_KEYS };
 }

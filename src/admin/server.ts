@@ -15,6 +15,7 @@
 //   GET    /v1/tokens                          list tokens (never their secrets)
 //   DELETE /v1/tokens/ID                       revoke a token
 //   POST   /v1/policy/explain                  {"bucket", "key", "action", "as" | "anonymous", ...} → the decision and why
+//   POST   /v1/policy/who-can                  {"bucket", "key", "action", ...} → the decision for anonymous and every visible key
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
 // forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
@@ -33,7 +34,7 @@ import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
 import { answerOperatorRequest, mayBeOperatorPath } from '../metrics/endpoints.ts';
 import { observabilityOf } from '../metrics/observability.ts';
 import { ExplainError } from './explain-error.ts';
-import { explainForScope, explainInputOf } from './policy-explain.ts';
+import { explainForScope, explainInputOf, requireBucketInScope, whoCan } from './policy-explain.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -248,6 +249,15 @@ export const adminRoutes: readonly AdminRoute[] = [
       const parsed = await readJsonBody(req, 'send the request to explain as application/json');
       const may = (org: string) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed';
       return ok(await explainForScope(opts.services, explainInputOf(parsed), may, (key) => userVisible(scope, key), isUnrestricted(scope)));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/policy/who-can',
+    async handle({ opts, req, scope }) {
+      const input = explainInputOf(await readJsonBody(req, 'send the request to explain as application/json'), { caller: false });
+      if (!isUnrestricted(scope)) await requireBucketInScope(opts.services, input, (org) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed');
+      return ok(await whoCan(opts.services, input, (key) => userVisible(scope, key)));
     },
   },
   {

@@ -205,6 +205,29 @@ const probes: Record<string, () => Promise<void>> = {
     const byKey = await explain({ bucket: 'scope-a', as: (await creds('b-in-a-secret')).accessKeyId });
     expect(byKey.status).toBe(404);
   },
+  // Only buckets of the token's organisations, and only the keys it may see.
+  'POST /v1/policy/who-can': async () => {
+    const creds = async (secret: string) => {
+      const { data } = (await api('GET', `/v1/secrets/${secret}`, root)).json;
+      return { accessKeyId: Buffer.from(data.accessKey, 'base64').toString(), secretAccessKey: Buffer.from(data.secretKey, 'base64').toString() };
+    };
+    for (const [bucket, secret] of [['scope-a', 'alice-secret'], ['scope-b', 'bob-secret']]) {
+      await server.client({ credentials: await creds(secret) }).send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => expect(e.name).toBe('BucketAlreadyOwnedByYou'));
+    }
+    const who = (bucket: string) => api('POST', '/v1/policy/who-can', scoped, JSON.stringify({ bucket, action: 's3:ListBucket' }), 'application/json');
+    const mine = await who('scope-a');
+    expect(mine.status, mine.text).toBe(200);
+    const names = mine.json.users.map((u: any) => `${u.namespace}/${u.user}`);
+    expect(names).toContain('team-a/alice');
+    expect(names).not.toContain('team-a/b-in-a');
+    expect(names).not.toContain('team-b/bob');
+    leaksNothing(mine, 'who-can scope-a');
+    const other = await who('scope-b');
+    const absent = await who('scope-zz');
+    expect(other.status).toBe(403);
+    expect(absent.status).toBe(403);
+    expect(other.json.error.message.replaceAll('scope-b', '<name>')).toBe(absent.json.error.message.replaceAll('scope-zz', '<name>'));
+  },
   'DELETE /v1/tokens/:id': () => refused(403, ['DELETE', `/v1/tokens/${rootTokenId}`], { call: ['DELETE', '/v1/tokens/nosuchtoken12'], name: rootTokenId, absentName: 'nosuchtoken12' }),
 };
 

@@ -170,6 +170,44 @@ describe('policy explain agrees with real requests', () => {
   });
 });
 
+describe('POST /v1/policy/who-can ("who can read this bucket?")', () => {
+  const whoCan = async (input: object) => {
+    const res = await request(`${server.admin.endpoint}/v1/policy/who-can`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ bucket, ...input }),
+    });
+    const text = await res.body.text();
+    expect(res.statusCode, text).toBe(200);
+    return JSON.parse(text) as { anonymous: { decision: string }; users: { namespace: string; user: string; decision: string; decidedBy: string }[]; truncated: boolean };
+  };
+  const verdicts = (answer: Awaited<ReturnType<typeof whoCan>>) => Object.fromEntries(answer.users.map((u) => [`${u.namespace}/${u.user}`, u.decision]));
+
+  it('answers for anonymous and every key, as real requests are answered', async () => {
+    const answer = await whoCan({ key: 'private/b.txt', action: 's3:GetObject', sourceIp: '192.0.2.7' });
+    expect(answer.anonymous.decision).toBe('Deny');
+    expect(verdicts(answer)).toEqual({ 'default/admin': 'Allow', 'default/reader': 'Allow', 'partner/p1': 'Deny' });
+    expect(answer.truncated).toBe(false);
+    expect(await real('anonymous', 'GET', 'private/b.txt')).toBe(403);
+    expect(await real(partner, 'GET', 'private/b.txt', { 'x-forwarded-for': '192.0.2.7' })).toBe(403);
+    // from the office the partner may read too
+    expect(verdicts(await whoCan({ key: 'private/b.txt', action: 's3:GetObject', sourceIp: '10.1.2.3' }))['partner/p1']).toBe('Allow');
+    // and only the owner's full key may write (the reader's level is read)
+    const writers = await whoCan({ key: 'private/new.txt', action: 's3:PutObject', sourceIp: '192.0.2.7' });
+    expect(verdicts(writers)).toEqual({ 'default/admin': 'Allow', 'default/reader': 'Deny', 'partner/p1': 'Deny' });
+  });
+
+  it('asks about every caller itself: a named caller is refused', async () => {
+    const res = await request(`${server.admin.endpoint}/v1/policy/who-can`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ bucket, action: 's3:GetObject', anonymous: true }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/leave out "as" and "anonymous"/);
+  });
+});
+
 describe('strata policy explain (the CLI)', () => {
   const cli = (args: string[]) =>
     run(strata, ['policy', 'explain', ...args], { env: { ...process.env, STRATA_DATA_DIR: server.dataDir, ...(server.services.config.metadataUrl ? { STRATA_METADATA_URL: server.services.config.metadataUrl } : {}) } }).then(
