@@ -221,7 +221,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
-    const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
+    // Browsers never sign CORS preflights: requester pays applies to the request that follows.
+    const charged = operation.unauthenticated ? {} : requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
     // Counted whatever the answer (an error too), as the requester accepted the charge.
     if (charged['x-amz-request-charged']) countCharge(res, store, principal!.org, bucket!.name, raw, isHead, (err) => log.error({ err }, 'could not count a requester-pays charge'));
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).

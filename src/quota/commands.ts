@@ -65,11 +65,11 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
       });
       out.write(table(rows));
       // What organisations paid for as requesters (requester-pays buckets): shown when there is any.
-      const charges = [['REGION', 'PAYER', 'BUCKET', 'REQUESTS', 'BYTES IN', 'BYTES OUT']];
+      const charges = [['REGION', 'PAYER', 'BUCKET', 'OWNER', 'REQUESTS', 'BYTES IN', 'BYTES OUT']];
       await withStores(config, regions, async (store) => {
         for (const c of await store.requesterCharges()) {
           if (flags.org && c.payerOrg !== flags.org) continue;
-          charges.push([store.name, c.payerOrg, c.bucket, String(c.requests), String(c.bytesIn), String(c.bytesOut)]);
+          charges.push([store.name, c.payerOrg, c.bucket, c.ownerOrg, String(c.requests), String(c.bytesIn), String(c.bytesOut)]);
         }
       });
       if (charges.length > 1) out.write('\nPaid as requester (requester-pays buckets):\n' + table(charges));

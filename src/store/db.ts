@@ -109,14 +109,16 @@ const migrations: string[] = [
      PRIMARY KEY (bucket, key, seq DESC)
    ) WITHOUT ROWID;`,
   // Requester-pays accounting: what each other organisation's requests to a requester-pays bucket
-  // were charged (requests, bytes received and sent), for `strata usage`.
+  // were charged (requests, body bytes received and sent), for `strata usage`. The bucket's owner
+  // is part of the key, so a bucket name taken again by another organisation starts afresh.
   `CREATE TABLE requester_charges (
      payer_org TEXT NOT NULL,
+     owner_org TEXT NOT NULL,
      bucket TEXT NOT NULL,
      requests INTEGER NOT NULL DEFAULT 0,
      bytes_in INTEGER NOT NULL DEFAULT 0,
      bytes_out INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (payer_org, bucket)
+     PRIMARY KEY (payer_org, owner_org, bucket)
    ) WITHOUT ROWID;`
 ];
 

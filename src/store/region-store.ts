@@ -468,7 +468,11 @@ export class RegionStore {
 
   /** Counts one request another organisation paid for on a requester-pays bucket (src/access/request-payment.ts). */
   chargeRequester(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void> {
-    return this.meta.transaction((tx) => tx.addRequesterCharge(payerOrg, bucket, bytesIn, bytesOut));
+    return this.meta.transaction(async (tx) => {
+      // Charged to the bucket as it is owned now; a bucket deleted meanwhile has no one to bill for.
+      const row = await tx.bucket(bucket);
+      if (row) await tx.addRequesterCharge(payerOrg, row.owner_org, bucket, bytesIn, bytesOut);
+    });
   }
 
   requesterCharges(): Promise<RequesterCharge[]> {

@@ -4,14 +4,20 @@
 // on a public object; the owner is unaffected; BucketOwner lifts it all again.
 import {
   CreateBucketCommand,
+  DeleteBucketCorsCommand,
   GetBucketRequestPaymentCommand,
   GetObjectCommand,
+  PutBucketCorsCommand,
   PutBucketPolicyCommand,
   PutBucketRequestPaymentCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import aws4 from 'aws4';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/async.ts';
 import { run } from '../helpers/cli-clients.ts';
@@ -77,7 +83,7 @@ describe('request payment', () => {
     });
     expect(report.stdout).toContain('Paid as requester');
     // GET of 'rows' (4 bytes out) and PUT of 'x' (1 byte in).
-    expect(report.stdout).toMatch(new RegExp(`${region}\\s+partner\\s+${bucket}\\s+2\\s+1\\s+4\\n`));
+    expect(report.stdout).toMatch(new RegExp(`${region}\\s+partner\\s+${bucket}\\s+default\\s+2\\s+1\\s+4\\n`));
     const owners = await run(join(repo, 'bin', 'strata'), ['usage', '--org', 'default'], {
       env: { ...process.env, STRATA_DATA_DIR: server.dataDir, STRATA_METADATA_URL: server.services.config.metadataUrl ?? '' },
     });
@@ -94,6 +100,47 @@ describe('request payment', () => {
     const served = await viaAccel({ 'x-amz-request-payer': 'requester' });
     expect([served.status, served.text, served.headers['x-amz-request-charged']]).toEqual([200, 'rows', 'requester']);
     await eventually(async () => expect((await server.services.regions.get(region)!.requesterCharges()).map((c) => [c.requests, c.bytesOut])).toEqual([[3, 8]]), 5000);
+  });
+
+  it('counts the bytes actually moved: a download cut short and a chunked upload with no declared length', async () => {
+    const region = server.services.config.defaultRegion;
+    const store = server.services.regions.get(region)!;
+    const before = (await store.requesterCharges())[0];
+    const big = randomBytes(16 * 1024 * 1024);
+    await owner.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.bin', Body: big }));
+    // A client that hangs up after the first bytes is counted all the same, for what was sent.
+    const url = new URL(`${server.endpoint}/${bucket}/big.bin`);
+    const signed = { host: url.host, path: url.pathname, method: 'GET', headers: { 'x-amz-request-payer': 'requester' }, service: 's3', region: 'us-east-1' };
+    aws4.sign(signed, partnerCreds);
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, path: signed.path, headers: signed.headers }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    await eventually(async () => expect((await store.requesterCharges())[0].requests).toBe(before.requests + 1), 5000);
+    const cut = (await store.requesterCharges())[0];
+    expect(cut.bytesOut - before.bytesOut).toBeGreaterThan(0);
+    expect(cut.bytesOut - before.bytesOut).toBeLessThan(big.length);
+    // Transfer-Encoding: chunked, no Content-Length: the bytes received are counted, not a declared length.
+    const chunked = await rawRequest(server.port, { method: 'PUT', path: `/${bucket}/chunked.bin`, body: Readable.from([randomBytes(70_000), randomBytes(30_000)]), headers: { 'x-amz-request-payer': 'requester' }, sign: partnerCreds });
+    expect(chunked.status, chunked.text).toBe(200);
+    await eventually(async () => expect((await store.requesterCharges())[0].requests).toBe(cut.requests + 1), 5000);
+    expect((await store.requesterCharges())[0].bytesIn - cut.bytesIn).toBe(100_000);
+  });
+
+  it('answers CORS preflights (never signed) by the bucket rules, uncharged', async () => {
+    await owner.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET'] }] } }));
+    const preflight = await rawRequest(server.port, {
+      method: 'OPTIONS', path: `/${bucket}/dataset.tar`, sign: false, headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+    });
+    expect([preflight.status, preflight.headers['access-control-allow-origin'], preflight.headers['x-amz-request-charged']]).toEqual([200, 'https://app.example', undefined]);
+    await owner.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
   });
 
   it('leaves the owner unaffected and refuses anonymous requests, even to a public object', async () => {

@@ -9,6 +9,8 @@ import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } fr
 /** One payer's charged requests to one requester-pays bucket. */
 export interface RequesterCharge {
   payerOrg: string;
+  /** the bucket's owner when the requests were made */
+  ownerOrg: string;
   bucket: string;
   requests: number;
   bytesIn: number;
@@ -96,7 +98,7 @@ export interface MetaTx extends MetaReads {
   lockUsage(org: string): Promise<void>;
   setUsage(org: string, bytes: number, objects: number): Promise<void>;
   setQuota(org: string, bytes: number | null): Promise<void>;
-  addRequesterCharge(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void>;
+  addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void>;
   insertInlineBlob(id: string, data: Buffer): Promise<void>;
 
   /** run `fn` so that its writes are undone if it throws, without ending the transaction */

@@ -313,8 +313,8 @@ class PgTx extends PgReads implements MetaTx {
   async insertInlineBlob(id: string, data: Buffer) {
     await this.client.query(this.sql.insertInline, [id, data]);
   }
-  async addRequesterCharge(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
-    await this.client.query(this.sql.addRequesterCharge, [payerOrg, bucket, bytesIn, bytesOut]);
+  async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
+    await this.client.query(this.sql.addRequesterCharge, [payerOrg, ownerOrg, bucket, this.shard, bytesIn, bytesOut]);
   }
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;

@@ -55,7 +55,8 @@ function readStatements(db: Db) {
     ),
     inlineBlob: db.prepare<[string], { data: Buffer }>('SELECT data FROM inline_blobs WHERE id = ?'),
     requesterCharges: db.prepare<[], RequesterCharge>(
-      `SELECT payer_org AS payerOrg, bucket, requests, bytes_in AS bytesIn, bytes_out AS bytesOut FROM requester_charges ORDER BY payer_org, bucket`,
+      `SELECT payer_org AS payerOrg, owner_org AS ownerOrg, bucket, requests, bytes_in AS bytesIn, bytes_out AS bytesOut
+       FROM requester_charges ORDER BY payer_org, owner_org, bucket`,
     ),
   };
 }
@@ -178,8 +179,8 @@ function writeStatements(db: Db) {
     setQuota: db.prepare('INSERT INTO quotas (org, bytes) VALUES (?, ?) ON CONFLICT(org) DO UPDATE SET bytes = excluded.bytes'),
     insertInline: db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)'),
     addRequesterCharge: db.prepare(
-      `INSERT INTO requester_charges (payer_org, bucket, requests, bytes_in, bytes_out) VALUES (?, ?, 1, ?, ?)
-       ON CONFLICT(payer_org, bucket) DO UPDATE SET requests = requests + 1, bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out`,
+      `INSERT INTO requester_charges (payer_org, owner_org, bucket, requests, bytes_in, bytes_out) VALUES (?, ?, ?, 1, ?, ?)
+       ON CONFLICT(payer_org, owner_org, bucket) DO UPDATE SET requests = requests + 1, bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out`,
     ),
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
@@ -276,8 +277,8 @@ class SqliteTx extends SqliteReads implements MetaTx {
   async insertInlineBlob(id: string, data: Buffer) {
     this.w.insertInline.run(id, data);
   }
-  async addRequesterCharge(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
-    this.w.addRequesterCharge.run(payerOrg, bucket, bytesIn, bytesOut);
+  async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
+    this.w.addRequesterCharge.run(payerOrg, ownerOrg, bucket, bytesIn, bytesOut);
   }
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;
