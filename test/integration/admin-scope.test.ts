@@ -96,6 +96,19 @@ function names(r: Reply): string[] {
   return r.json.items.map((i: { metadata: { namespace: string; name: string } }) => `${i.metadata.namespace}/${i.metadata.name}`).sort();
 }
 
+/** A user's S3 credentials, read from its Secret as the organisation admin. */
+async function credentialsOf(secret: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const { data } = (await api('GET', `/v1/secrets/${secret}`, root)).json;
+  return { accessKeyId: Buffer.from(data.accessKey, 'base64').toString(), secretAccessKey: Buffer.from(data.secretKey, 'base64').toString() };
+}
+
+/** Buckets for the policy probes: scope-a owned by team-a (alice), scope-b by team-b (bob). */
+async function policyBuckets(): Promise<void> {
+  for (const [bucket, secret] of [['scope-a', 'alice-secret'], ['scope-b', 'bob-secret']]) {
+    await server.client({ credentials: await credentialsOf(secret) }).send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => expect(e.name).toBe('BucketAlreadyOwnedByYou'));
+  }
+}
+
 const probes: Record<string, () => Promise<void>> = {
   'GET /v1/whoami': () => own(['GET', '/v1/whoami'], (r) => expect(r.json.namespaces).toEqual(['team-a'])),
   'GET /v1/info': () => own(['GET', '/v1/info'], (r) => expect(r.json.s3Port).toBe(server.port)),
@@ -178,14 +191,7 @@ const probes: Record<string, () => Promise<void>> = {
   // Explanations only for buckets of the token's organisations, as callers it may see; another
   // organisation's bucket is refused exactly like one that does not exist, an invisible user like an absent one.
   'POST /v1/policy/explain': async () => {
-    const creds = async (secret: string) => {
-      const { data } = (await api('GET', `/v1/secrets/${secret}`, root)).json;
-      return { accessKeyId: Buffer.from(data.accessKey, 'base64').toString(), secretAccessKey: Buffer.from(data.secretKey, 'base64').toString() };
-    };
-    for (const [bucket, secret] of [['scope-a', 'alice-secret'], ['scope-b', 'bob-secret']]) {
-      const s3 = server.client({ credentials: await creds(secret) });
-      await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => expect(e.name).toBe('BucketAlreadyOwnedByYou'));
-    }
+    await policyBuckets();
     const explain = (input: object) => api('POST', '/v1/policy/explain', scoped, JSON.stringify({ action: 's3:ListBucket', ...input }), 'application/json');
     const mine = await explain({ bucket: 'scope-a', as: 'team-a/alice' });
     expect(mine.status, mine.text).toBe(200);
@@ -202,18 +208,12 @@ const probes: Record<string, () => Promise<void>> = {
     const invisible = await explain({ bucket: 'scope-a', as: 'team-a/b-in-a' });
     expect(invisible.status).toBe(404);
     await same(invisible, await explain({ bucket: 'scope-a', as: 'team-a/nobody' }), 'b-in-a', 'nobody');
-    const byKey = await explain({ bucket: 'scope-a', as: (await creds('b-in-a-secret')).accessKeyId });
+    const byKey = await explain({ bucket: 'scope-a', as: (await credentialsOf('b-in-a-secret')).accessKeyId });
     expect(byKey.status).toBe(404);
   },
   // Only buckets of the token's organisations, and only the keys it may see.
   'POST /v1/policy/who-can': async () => {
-    const creds = async (secret: string) => {
-      const { data } = (await api('GET', `/v1/secrets/${secret}`, root)).json;
-      return { accessKeyId: Buffer.from(data.accessKey, 'base64').toString(), secretAccessKey: Buffer.from(data.secretKey, 'base64').toString() };
-    };
-    for (const [bucket, secret] of [['scope-a', 'alice-secret'], ['scope-b', 'bob-secret']]) {
-      await server.client({ credentials: await creds(secret) }).send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => expect(e.name).toBe('BucketAlreadyOwnedByYou'));
-    }
+    await policyBuckets();
     const who = (bucket: string) => api('POST', '/v1/policy/who-can', scoped, JSON.stringify({ bucket, action: 's3:ListBucket' }), 'application/json');
     const mine = await who('scope-a');
     expect(mine.status, mine.text).toBe(200);
