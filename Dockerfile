@@ -18,7 +18,8 @@ ENV STRATA_HOST=0.0.0.0 \
     STRATA_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 9000 9001
+# /health/ready: databases open, data directory writable, not shutting down (see the README, "Health checks").
 HEALTHCHECK --interval=5s --timeout=3s --retries=20 \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.STRATA_PORT || 9000) + '/').then(r => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:' + (process.env.STRATA_PORT || 9000) + '/health/ready').then(r => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"
 ENTRYPOINT ["./bin/strata"]
 CMD ["serve"]

@@ -19,6 +19,10 @@ import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
 import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
 import { serveWebsiteRequest } from './website/endpoint.ts';
+import { answerOperatorRequest, mayBeOperatorPath } from './metrics/endpoints.ts';
+import { observeApp } from './metrics/observability.ts';
+import type { RequestRecord } from './metrics/request-observer.ts';
+import { performance } from 'node:perf_hooks';
 
 export interface AppOptions {
   services: Services;
@@ -96,6 +100,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   receivedTimeouts(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  const observability = observeApp(app, services);
 
   // Once shutdown starts, responses still in flight close their connection, so that a kept-alive
   // client does not hold the server open after its last request.
@@ -133,29 +138,42 @@ export function buildApp(options: AppOptions): FastifyInstance {
       if (type !== undefined) request.raw.headers['content-type'] = type;
       reply.hijack();
       const res = reply.raw;
+      if (mayBeOperatorPath(request.raw.url) && (await answerOperatorRequest(observability, request.raw, res, 's3'))) return;
+      const observed = observability.requests.begin(request.raw, res, newRequestId(), config.defaultRegion);
       const writeHead = res.writeHead;
       res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
         if (closing && !this.headersSent) this.setHeader('Connection', 'close');
+        if (observed.headersAt === 0) observed.headersAt = performance.now();
         return writeHead.apply(this, args);
       } as ServerResponse['writeHead'];
-      await handle(services, request.raw, res, app.log);
+      await handle(services, request.raw, res, app.log, observed);
     },
   });
   return app;
 }
 
-async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log']): Promise<void> {
-  const requestId = newRequestId();
+async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log'], observed: RequestRecord): Promise<void> {
+  const { requestId } = observed;
   const { config } = services;
   const isHead = raw.method === 'HEAD';
   let target: ResolvedRequest | undefined;
   try {
-    if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
+    if (services.accel && raw.url?.startsWith('/_strata/')) {
+      observed.operation = 'Internal';
+      if (await services.accel.handleInternal(raw, res, requestId)) return;
+      observed.operation = 'Unrouted';
+    }
     // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
+    observed.operation = 'Website';
     if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
+    observed.operation = 'Unrouted';
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
+    observed.region = target.region;
+    observed.bucket = target.bucket;
+    observed.key = target.key;
     if (target.endpoint === 'accel') {
+      observed.operation = isHead ? 'AccelHeadObject' : 'AccelGetObject';
       if (!services.accel) throw new S3Error('NotImplemented', 'Accelerated endpoints are not enabled on this node.');
       await services.accel.handle(raw, res, target, requestId);
       return;
@@ -163,6 +181,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     const store = services.regions.get(target.region);
     if (!store) throw new S3Error('InvalidRequest', `Region ${target.region} is not served here.`);
     const operation: Operation = routeRequest(raw.method ?? 'GET', target, raw.headers);
+    observed.operation = operation.name;
 
     const { auth, principal }: { auth: AuthResult; principal?: Principal } = operation.unauthenticated
       ? { auth: { kind: 'anonymous' } }
@@ -172,8 +191,10 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
           { now: new Date(), acceptedRegions: signingRegions(config), serviceRegion: 'default' },
         );
 
+    observed.principal = principal;
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
     const bucket = target.bucket !== undefined ? await store.getBucket(target.bucket) : undefined;
+    observed.bucketFound = bucket !== undefined;
     if (operation.needsBucket && !bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket ?? '' });
 
     const socket = raw.socket as { encrypted?: boolean };
@@ -195,6 +216,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       sourceIp: '',
     };
     ctx.sourceIp = sourceIpOf(ctx);
+    observed.sourceIp = ctx.sourceIp;
     const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
@@ -210,7 +232,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     setCorsHeaders(res, ctx.method, raw.headers, bucket);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
-    const s3err = isS3Error(err) ? err : internalError(err, log);
+    const s3err = isS3Error(err) ? err : internalError(err, log, requestId);
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
     const region = target?.endpoint !== 'accel' ? services.regions.get(target?.region ?? '') : undefined;
@@ -244,9 +266,9 @@ function knownRegions(config: Services['config']): string[] {
   return regions;
 }
 
-function internalError(err: unknown, log: FastifyInstance['log']): S3Error {
+function internalError(err: unknown, log: FastifyInstance['log'], requestId: string): S3Error {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'ECONNRESET') return new S3Error('IncompleteBody');
-  log.error({ err }, 'internal error');
+  log.error({ err, requestId }, 'internal error');
   return new S3Error('InternalError');
 }

@@ -47,6 +47,7 @@ async function serve(flags: Record<string, string>): Promise<void> {
   out.write(`  regions: ${config.regions.join(', ')} (default ${config.defaultRegion}); host names object.<region>.${config.baseDomain}:${server.port}\n`);
   out.write(`  data: ${config.dataDir}\n`);
   out.write(`  admin API: ${server.admin.endpoint} (Authorization: Bearer <token>)\n`);
+  out.write(`  metrics: ${server.admin.endpoint}/metrics; health: ${server.endpoint}/health/ready\n`);
   out.write(`  web console: ${server.admin.endpoint}/console/ (sign in with an admin API token)\n`);
   if (server.adminToken) {
     out.write('\nBootstrap admin API token (organisation admin, all namespaces), shown once:\n');
@@ -96,13 +97,15 @@ export async function main(argv: string[]): Promise<number> {
         const { adminUsage } = await import('./admin/commands.ts');
         const { migrateUsage } = await import('./store/migrate-command.ts');
         const { lifecycleUsage } = await import('./lifecycle/command.ts');
-        process.stdout.write(usage + quotaUsage + lifecycleUsage + migrateUsage + adminUsage);
+        const { policyUsage } = await import('./admin/policy-command.ts');
+        process.stdout.write(usage + quotaUsage + lifecycleUsage + policyUsage + migrateUsage + adminUsage);
         return command === undefined ? 2 : 0;
       }
       default: {
         const { runQuotaCommand } = await import('./quota/commands.ts');
         const { runAdminCommand } = await import('./admin/commands.ts');
-        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
+        const { runPolicyCommand } = await import('./admin/policy-command.ts');
+        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runPolicyCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
         if (code !== undefined) return code;
         process.stderr.write(`strata: unknown command "${command}"\n${usage}`);
         return 2;

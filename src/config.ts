@@ -60,6 +60,12 @@ export interface StrataConfig {
   blobGraceSeconds: number;
   /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
   gcIntervalSeconds: number;
+  /** Access log: 'off', 'stdout', or a file path (JSON lines; src/logging/access-log.ts). */
+  accessLog: string;
+  /** Bearer token for GET /metrics: required on the admin listener when set; the S3 listener serves /metrics only with it. */
+  metricsToken?: string;
+  /** Label S3 request counters with the bucket name too (opt-in: one series per bucket). */
+  metricsBucketLabel: boolean;
   /**
    * Host names of the static website endpoints (src/website/host.ts): {bucket} first, then
    * {region} and the literal labels around them; {baseDomain} stands for baseDomain. '' turns
@@ -98,6 +104,8 @@ export const defaultConfig: StrataConfig = {
   regionEndpoints: [],
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
+  accessLog: 'off',
+  metricsBucketLabel: false,
   websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
   lifecycleDaySeconds: 86400,
   lifecycleIntervalSeconds: 3600,
@@ -106,7 +114,7 @@ export const defaultConfig: StrataConfig = {
 export class ConfigError extends Error {}
 
 /** Settings without a default value (absent unless configured). */
-const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey', 'metadataUrl'];
+const optionalSettings = ['adminAccessKey', 'adminSecretKey', 'tlsCert', 'tlsKey', 'metadataUrl', 'metricsToken'];
 
 /** Environment variable → config field. Values are parsed by the field's type. */
 export const envNames: Record<string, keyof StrataConfig> = {
@@ -137,6 +145,9 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
+  STRATA_ACCESS_LOG: 'accessLog',
+  STRATA_METRICS_TOKEN: 'metricsToken',
+  STRATA_METRICS_BUCKET_LABEL: 'metricsBucketLabel',
   STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
   STRATA_LIFECYCLE_DAY_SECONDS: 'lifecycleDaySeconds',
   STRATA_LIFECYCLE_INTERVAL_SECONDS: 'lifecycleIntervalSeconds',
@@ -169,6 +180,8 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
+  'access-log': 'accessLog',
+  'metrics-bucket-label': 'metricsBucketLabel',
   'website-host-pattern': 'websiteHostPattern',
   'lifecycle-day-seconds': 'lifecycleDaySeconds',
   'lifecycle-interval-seconds': 'lifecycleIntervalSeconds',
@@ -263,7 +276,9 @@ function validate(c: StrataConfig): StrataConfig {
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
   if (!(c.lifecycleDaySeconds >= 1)) throw new ConfigError('lifecycleDaySeconds must be at least 1 second');
   if (!(c.lifecycleIntervalSeconds >= 0)) throw new ConfigError('lifecycleIntervalSeconds must be zero (no worker) or more seconds');
+  if (c.metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(c.metricsToken)) throw new ConfigError('metricsToken (STRATA_METRICS_TOKEN) must be 16-256 printable characters without spaces');
   c.baseDomain = c.baseDomain.toLowerCase();
+  if (c.accessLog !== 'off' && c.accessLog !== 'stdout') c.accessLog = resolve(c.accessLog);
   const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
   if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');

@@ -13,7 +13,7 @@
 import { S3Error } from '../errors.ts';
 import type { Principal } from '../identity/identity-store.ts';
 import type { LevelNeed } from './levels.ts';
-import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy } from '../policy/index.ts';
+import { evaluatePolicy, parsePolicy, resourceArn, type ConditionValues, type ParsedPolicy, type RequestContext as PolicyRequestContext } from '../policy/index.ts';
 import type { Acl, BucketRecord, Grant, ObjectRecord } from '../store/types.ts';
 import { allUsersUri, authenticatedUsersUri } from './acl-vocabulary.ts';
 import { isPublicPolicy } from '../policy/public.ts';
@@ -30,6 +30,32 @@ export interface AccessRequest {
   conditions?: (policy: ParsedPolicy) => ConditionValues;
   /** the object acted on, when its ACL may grant access (loaded lazily) */
   object?: () => ObjectRecord | undefined;
+  /** filled in when present: which step decided, and what the policy was asked (`strata policy explain`) */
+  trace?: AuthorizeTrace;
+}
+
+/** The step of authorize() that took the decision (see the order at the top of this file). */
+export type DecidingStep =
+  | 'service-level' // no bucket: the key's access level alone
+  | 'policy-deny' // an explicit Deny in the bucket policy
+  | 'policy-deny-lockout-exempt' // a Deny the owner's full keys are exempt from (policy management)
+  | 'policy-allow' // an Allow in the bucket policy
+  | 'object-acl-owner' // the owner touched the ACL of an object another organisation wrote, without a grant
+  | 'owner-level' // the owning organisation's key: its access level
+  | 'bucket-acl' // a grant in the bucket ACL
+  | 'object-acl' // a grant in the object ACL
+  | 'no-grant'; // another organisation or anonymous, and nothing grants it
+
+export interface AuthorizeTrace {
+  step?: DecidingStep;
+  /** the bucket policy's verdict and the context it was evaluated in, when the bucket has one */
+  policy?: { decision: 'Allow' | 'Deny' | 'Pass'; context: PolicyRequestContext };
+  /** an Allow of a public policy that RestrictPublicBuckets set aside */
+  publicPolicyRestricted?: boolean;
+}
+
+function decided(req: AccessRequest, step: DecidingStep): void {
+  if (req.trace !== undefined) req.trace.step = step;
 }
 
 const policyManagement = new Set(['s3:getbucketpolicy', 's3:putbucketpolicy', 's3:deletebucketpolicy']);
@@ -120,6 +146,7 @@ export function authorize(req: AccessRequest): void {
   const action = req.action.toLowerCase();
   if (!bucket) {
     // Service-level operations (ListBuckets) and CreateBucket: a signed key with the level needed.
+    decided(req, 'service-level');
     if (principal && levelAllows(principal.level, req.level)) return;
     throw denied();
   }
@@ -128,19 +155,25 @@ export function authorize(req: AccessRequest): void {
   const ignorePublicAcls = pab?.ignorePublicAcls === true;
   const policy = parsedPolicyOf(bucket);
   if (policy) {
-    const decision = evaluatePolicy(policy, {
+    const context: PolicyRequestContext = {
       principal: principal ? { kind: 'user', org: principal.org, user: principal.user } : { kind: 'anonymous' },
       action: req.action,
       resource: resourceArn(bucket.name, req.key),
       conditions: req.conditions ? req.conditions(policy) : new Map(),
-    });
+    };
+    const decision = evaluatePolicy(policy, context);
+    if (req.trace !== undefined) req.trace.policy = { decision, context };
     if (decision === 'Deny') {
       // AWS lock-out protection (decision §7.2): the owner's full keys can always fix the policy.
-      if (isOwnerOrg && principal!.level === 'full' && policyManagement.has(action)) return;
+      if (isOwnerOrg && principal!.level === 'full' && policyManagement.has(action)) return decided(req, 'policy-deny-lockout-exempt');
+      decided(req, 'policy-deny');
       throw denied();
     }
     // RestrictPublicBuckets: a public policy grants nothing outside the owning organisation.
-    if (decision === 'Allow' && (isOwnerOrg || !pab?.restrictPublicBuckets || !bucketPolicyIsPublic(bucket))) return;
+    if (decision === 'Allow') {
+      if (isOwnerOrg || !pab?.restrictPublicBuckets || !bucketPolicyIsPublic(bucket)) return decided(req, 'policy-allow');
+      if (req.trace !== undefined) req.trace.publicPolicyRestricted = true;
+    }
   }
   if (isOwnerOrg) {
     // The ACL of an object another organisation wrote belongs to that organisation (AWS with
@@ -149,18 +182,21 @@ export function authorize(req: AccessRequest): void {
     // read such an object's bytes, where AWS and Ceph would want a READ grant as well.
     if (req.key !== undefined && objectAcpActions.has(action)) {
       const acl = req.object?.()?.meta.acl;
-      if (acl && acl.owner !== bucket.ownerOrg && !aclGrants(acl, objectAclActions, action, principal, ignorePublicAcls)) throw denied();
+      if (acl && acl.owner !== bucket.ownerOrg && !aclGrants(acl, objectAclActions, action, principal, ignorePublicAcls)) {
+        decided(req, 'object-acl-owner');
+        throw denied();
+      }
     }
+    decided(req, 'owner-level');
     if (levelAllows(principal!.level, req.level)) return;
     throw denied();
   }
   // Other organisations and anonymous callers: only explicit ACL grants remain.
-  if (req.key === undefined) {
-    if (aclGrants(bucket.acl, bucketAclActions, action, principal, ignorePublicAcls)) return;
-  } else {
-    if (aclGrants(bucket.acl, bucketAclActions, action, principal, ignorePublicAcls)) return;
+  if (aclGrants(bucket.acl, bucketAclActions, action, principal, ignorePublicAcls)) return decided(req, 'bucket-acl');
+  if (req.key !== undefined) {
     const object = req.object?.();
-    if (object && aclGrants(object.meta.acl, objectAclActions, action, principal, ignorePublicAcls)) return;
+    if (object && aclGrants(object.meta.acl, objectAclActions, action, principal, ignorePublicAcls)) return decided(req, 'object-acl');
   }
+  decided(req, 'no-grant');
   throw denied();
 }

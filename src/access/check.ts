@@ -45,6 +45,7 @@ export async function authorizeRequest(
         key,
         conditions: (policy) => requestConditions(ctx, action, policy, { existingTags: object ? () => object()?.meta.tags : undefined, ...extras }),
         object,
+        trace: ctx.authorizeTrace,
       });
       return;
     } catch (err) {

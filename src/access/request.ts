@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../identity/identity-store.ts';
 import type { ObjectRecord, VersionEntry } from '../store/types.ts';
+import type { AuthorizeTrace } from './authorize.ts';
 
 export interface AccessRequest {
   raw: IncomingMessage;
@@ -19,4 +20,6 @@ export interface AccessRequest {
   };
   /** proxies whose X-Forwarded-For is believed */
   services: { config: { trustedProxies: readonly string[] } };
+  /** set by `strata policy explain` only: authorize() records there how it decided */
+  authorizeTrace?: AuthorizeTrace;
 }

@@ -14,6 +14,8 @@
 //   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} → the token, shown once
 //   GET    /v1/tokens                          list tokens (never their secrets)
 //   DELETE /v1/tokens/ID                       revoke a token
+//   POST   /v1/policy/explain                  {"bucket", "key", "action", "as" | "anonymous", ...} → the decision and why
+//   POST   /v1/policy/who-can                  {"bucket", "key", "action", ...} → the decision for anonymous and every visible key
 //   /console/...                               the web console (src/console/server.ts)
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
@@ -27,9 +29,13 @@ import type { Services } from '../ops/operation.ts';
 import { isOrgAdmin, TokenError, type AdminToken } from '../identity/admin-tokens.ts';
 import { tokenView } from './backend.ts';
 import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
-import { scopeDecision, type Scope } from '../identity/admin-scope.ts';
+import { isUnrestricted, scopeDecision, userVisible, type Scope } from '../identity/admin-scope.ts';
 import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
+import { answerOperatorRequest, mayBeOperatorPath } from '../metrics/endpoints.ts';
+import { observabilityOf } from '../metrics/observability.ts';
+import { ExplainError } from './explain-error.ts';
+import { explainForScope, explainInputOf, requireBucketInScope, whoCan } from './policy-explain.ts';
 import { handleConsole } from '../console/server.ts';
 
 export const adminBodyLimit = 64 * 1024;
@@ -116,6 +122,19 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function contentType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** A JSON request body (415 for another media type, 400 for a body too deep or not JSON). */
+async function readJsonBody(req: IncomingMessage, wrongTypeMessage: string): Promise<unknown> {
+  const type = contentType(req);
+  if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', wrongTypeMessage);
+  const body = await readBody(req);
+  if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+  }
 }
 
 const manifestTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain']);
@@ -213,16 +232,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/tokens',
     async handle({ opts, req, token, scope }) {
       requireTokenManagement(scope);
-      const type = contentType(req);
-      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
-      const body = await readBody(req);
-      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch (err) {
-        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-      }
+      const parsed = await readJsonBody(req, 'send {"namespaces": [...], "name": "..."} as application/json');
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
       const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
       if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
@@ -232,6 +242,24 @@ export const adminRoutes: readonly AdminRoute[] = [
       }
       const created = await opts.services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
       return ok({ ...tokenView(created.record), token: created.token }, 201);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/policy/explain',
+    async handle({ opts, req, scope }) {
+      const parsed = await readJsonBody(req, 'send the request to explain as application/json');
+      const may = (org: string) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed';
+      return ok(await explainForScope(opts.services, explainInputOf(parsed), may, (key) => userVisible(scope, key), isUnrestricted(scope)));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/policy/who-can',
+    async handle({ opts, req, scope }) {
+      const input = explainInputOf(await readJsonBody(req, 'send the request to explain as application/json'), { caller: false });
+      if (!isUnrestricted(scope)) await requireBucketInScope(opts.services, input, (org) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed');
+      return ok(await whoCan(opts.services, input, (key) => userVisible(scope, key)));
     },
   },
   {
@@ -263,6 +291,7 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const url = new URL(req.url ?? '/', 'http://admin.invalid');
   const path = segments(url.pathname);
   const method = req.method ?? 'GET';
+  if (mayBeOperatorPath(req.url) && (await answerOperatorRequest(observabilityOf(services), req, res, 'admin'))) return;
   if (path[0] === 'console') return handleConsole({ services, s3Port: opts.s3Port, runAdminRoute: (r, t, p, u) => runAdminRoute(opts, r, t, p, u) }, req, res, url, path);
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
@@ -299,6 +328,7 @@ async function handle(opts: AdminServerOptions, req: IncomingMessage, res: Serve
     let message = 'internal error';
     let headers: Record<string, string> = {};
     if (err instanceof HttpError) ({ status, code, message, headers } = err);
+    else if (err instanceof ExplainError) ({ status, code, message } = err);
     else if (err instanceof IdentityError) ({ status, code, message } = err);
     else if (err instanceof ManifestError) {
       status = 400;

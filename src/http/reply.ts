@@ -21,7 +21,15 @@ function baseHeaders(res: ServerResponse, requestId: string): void {
   res.setHeader('Server', 'Strata');
 }
 
+/** The S3 error code each errored response carried (read by the request metrics and access log). */
+const sentErrorCodes = new WeakMap<ServerResponse, string>();
+
+export function errorCodeSent(res: ServerResponse): string | undefined {
+  return sentErrorCodes.get(res);
+}
+
 export function sendError(res: ServerResponse, err: S3Error, resource: string, requestId: string, isHead: boolean): void {
+  sentErrorCodes.set(res, err.code);
   if (res.headersSent) {
     res.destroy(err);
     return;

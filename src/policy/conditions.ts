@@ -250,6 +250,8 @@ export interface CompiledCondition {
   readonly keyName: string;
   /** Normalised key: the ConditionValues map key this condition reads. */
   readonly key: string;
+  /** The policy's values, as strings (for explanations). */
+  readonly values: readonly string[];
   /** Request values for the key (undefined if absent) → condition holds. */
   readonly test: (values: readonly string[] | undefined) => boolean;
 }
@@ -391,7 +393,7 @@ export function compileCondition(operator: string, keyName: string, rawValues: u
     const wantAbsent = wants.has(true);
     const wantPresent = wants.has(false);
     return {
-      operator, keyName, key,
+      operator, keyName, key, values,
       test: (vals) => (vals === undefined || vals.length === 0 ? wantAbsent : wantPresent),
     };
   }
@@ -431,7 +433,7 @@ export function compileCondition(operator: string, keyName: string, rawValues: u
       };
     }
   }
-  return { operator, keyName, key, test };
+  return { operator, keyName, key, values, test };
 }
 
 /**

@@ -36,7 +36,7 @@ export interface RequestContext {
   readonly conditions: ConditionValues;
 }
 
-function principalListed(p: PrincipalSet, who: RequestPrincipal): boolean {
+export function principalListed(p: PrincipalSet, who: RequestPrincipal): boolean {
   if (p.any) return true;
   if (who.kind === 'anonymous') return false; // anonymous matches only '*'
   if (p.orgs.has(who.org)) return true;
@@ -44,12 +44,12 @@ function principalListed(p: PrincipalSet, who: RequestPrincipal): boolean {
   return users !== undefined && users.has(who.user);
 }
 
-function resourceListed(s: CompiledStatement, resource: string): boolean {
+export function resourceListed(s: CompiledStatement, resource: string): boolean {
   for (const m of s.resources) if (m(resource)) return true;
   return false;
 }
 
-function actionListed(s: CompiledStatement, index: number, action: string): boolean {
+export function actionListed(s: CompiledStatement, index: number, action: string): boolean {
   if (index >= 0) return s.actionMask[index] === 1;
   // Not in the table: match the written patterns directly (case-insensitive).
   for (const m of s.actionPatterns) if (m(action)) return true;

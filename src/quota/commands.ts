@@ -9,6 +9,7 @@ import { loadConfig, type StrataConfig } from '../config.ts';
 import { openRegionStores } from '../store/open.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import { parseByteSize, quotaLimit } from './quota.ts';
+import { StepProgress } from '../logging/progress.ts';
 
 function regionsOf(config: StrataConfig, flags: Record<string, string>): string[] {
   if (!flags.region) return config.regions;
@@ -39,8 +40,13 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
   try {
     if (command === 'usage' && args[0] === 'check') {
       let differences = 0;
+      const progress = new StepProgress('usage check', regions.length);
       await withStores(config, regions, async (store) => {
-        for (const d of await store.checkUsage(flags.repair === 'true')) {
+        progress.step(`counting ${store.name}`);
+        const found = await store.checkUsage(flags.repair === 'true');
+        progress.advance(store.name);
+        progress.finish();
+        for (const d of found) {
           differences++;
           out.write(`${store.name} ${d.org}: recorded ${d.recorded.bytes} bytes / ${d.recorded.objects} objects, counted ${d.counted.bytes} bytes / ${d.counted.objects} objects${flags.repair === 'true' ? ' (repaired)' : ''}\n`);
         }

@@ -7,6 +7,7 @@
 // fails the first test. No answer to the scoped token may carry team-b's key, and nothing of
 // team-b's may change. The users are seeded again before each test, so one route getting through
 // does not hide another.
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminRoutes } from '../../src/admin/server.ts';
@@ -95,6 +96,19 @@ function names(r: Reply): string[] {
   return r.json.items.map((i: { metadata: { namespace: string; name: string } }) => `${i.metadata.namespace}/${i.metadata.name}`).sort();
 }
 
+/** A user's S3 credentials, read from its Secret as the organisation admin. */
+async function credentialsOf(secret: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const { data } = (await api('GET', `/v1/secrets/${secret}`, root)).json;
+  return { accessKeyId: Buffer.from(data.accessKey, 'base64').toString(), secretAccessKey: Buffer.from(data.secretKey, 'base64').toString() };
+}
+
+/** Buckets for the policy probes: scope-a owned by team-a (alice), scope-b by team-b (bob). */
+async function policyBuckets(): Promise<void> {
+  for (const [bucket, secret] of [['scope-a', 'alice-secret'], ['scope-b', 'bob-secret']]) {
+    await server.client({ credentials: await credentialsOf(secret) }).send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => expect(e.name).toBe('BucketAlreadyOwnedByYou'));
+  }
+}
+
 const probes: Record<string, () => Promise<void>> = {
   'GET /v1/whoami': () => own(['GET', '/v1/whoami'], (r) => expect(r.json.namespaces).toEqual(['team-a'])),
   'GET /v1/info': () => own(['GET', '/v1/info'], (r) => expect(r.json.s3Port).toBe(server.port)),
@@ -173,6 +187,46 @@ const probes: Record<string, () => Promise<void>> = {
       const r = await api('POST', '/v1/tokens', scoped, JSON.stringify({ namespaces }), 'application/json');
       expect(r.status).toBe(403);
     }
+  },
+  // Explanations only for buckets of the token's organisations, as callers it may see; another
+  // organisation's bucket is refused exactly like one that does not exist, an invisible user like an absent one.
+  'POST /v1/policy/explain': async () => {
+    await policyBuckets();
+    const explain = (input: object) => api('POST', '/v1/policy/explain', scoped, JSON.stringify({ action: 's3:ListBucket', ...input }), 'application/json');
+    const mine = await explain({ bucket: 'scope-a', as: 'team-a/alice' });
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.json).toMatchObject({ decision: 'Allow', decidedBy: 'owner-level' });
+    leaksNothing(mine, 'explain scope-a');
+    const same = async (a: Reply, b: Reply, name: string, absent: string) => {
+      expect(a.status).toBe(b.status);
+      expect(a.json.error.message.replaceAll(name, '<name>')).toBe(b.json.error.message.replaceAll(absent, '<name>'));
+      leaksNothing(a, 'explain');
+    };
+    const other = await explain({ bucket: 'scope-b', anonymous: true });
+    expect(other.status).toBe(403);
+    await same(other, await explain({ bucket: 'scope-zz', anonymous: true }), 'scope-b', 'scope-zz');
+    const invisible = await explain({ bucket: 'scope-a', as: 'team-a/b-in-a' });
+    expect(invisible.status).toBe(404);
+    await same(invisible, await explain({ bucket: 'scope-a', as: 'team-a/nobody' }), 'b-in-a', 'nobody');
+    const byKey = await explain({ bucket: 'scope-a', as: (await credentialsOf('b-in-a-secret')).accessKeyId });
+    expect(byKey.status).toBe(404);
+  },
+  // Only buckets of the token's organisations, and only the keys it may see.
+  'POST /v1/policy/who-can': async () => {
+    await policyBuckets();
+    const who = (bucket: string) => api('POST', '/v1/policy/who-can', scoped, JSON.stringify({ bucket, action: 's3:ListBucket' }), 'application/json');
+    const mine = await who('scope-a');
+    expect(mine.status, mine.text).toBe(200);
+    const names = mine.json.users.map((u: any) => `${u.namespace}/${u.user}`);
+    expect(names).toContain('team-a/alice');
+    expect(names).not.toContain('team-a/b-in-a');
+    expect(names).not.toContain('team-b/bob');
+    leaksNothing(mine, 'who-can scope-a');
+    const other = await who('scope-b');
+    const absent = await who('scope-zz');
+    expect(other.status).toBe(403);
+    expect(absent.status).toBe(403);
+    expect(other.json.error.message.replaceAll('scope-b', '<name>')).toBe(absent.json.error.message.replaceAll('scope-zz', '<name>'));
   },
   'DELETE /v1/tokens/:id': () => refused(403, ['DELETE', `/v1/tokens/${rootTokenId}`], { call: ['DELETE', '/v1/tokens/nosuchtoken12'], name: rootTokenId, absentName: 'nosuchtoken12' }),
 };

@@ -133,6 +133,8 @@ export interface RegionMetadata {
   forgetDeadBlobs(ids: string[]): Promise<void>;
   /** blobs released by committed transactions and not yet unlinked */
   deadBlobs(limit: number): Promise<string[]>;
+  /** how many such blobs wait, and since when the oldest (epoch ms; PostgreSQL only: SQLite keeps no time) */
+  deadBlobQueue(): Promise<{ depth: number; oldestMs?: number }>;
   /** every reference to a blob from objects, versions and parts */
   blobReferences(): AsyncIterable<BlobReference>;
   inlineBlobIds(): AsyncIterable<string>;

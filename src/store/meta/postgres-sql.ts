@@ -83,6 +83,7 @@ export function regionSql(S: string) {
     removeInline: `DELETE FROM ${S}.inline_blobs WHERE id = $1`,
     deadBlobs: `SELECT blob FROM ${S}.dead_blobs ORDER BY dead_since LIMIT $1`,
     forgetDead: `DELETE FROM ${S}.dead_blobs WHERE blob = ANY($1)`,
+    deadBlobQueue: `SELECT count(*) AS n, min(dead_since) AS oldest FROM ${S}.dead_blobs`,
     inlineIds: `SELECT id FROM ${S}.inline_blobs WHERE id > $1 ORDER BY id LIMIT 1000`,
     objectRefs: `SELECT bucket, key, blob, manifest FROM ${S}.objects WHERE (bucket, key) > ($1, $2) ORDER BY bucket, key LIMIT 1000`,
     versionRefs: `SELECT bucket, key, seq, blob, manifest FROM ${S}.object_versions WHERE (bucket, key, seq) > ($1, $2, $3) ORDER BY bucket, key, seq LIMIT 1000`,

@@ -364,6 +364,11 @@ export class PgRegionMetadata implements RegionMetadata {
     if (ids.length > 0) await this.database.pool.query(this.sql.forgetDead, [ids]);
   }
 
+  async deadBlobQueue(): Promise<{ depth: number; oldestMs?: number }> {
+    const row = (await this.database.pool.query<{ n: string; oldest: string | null }>(this.sql.deadBlobQueue)).rows[0];
+    return { depth: Number(row.n), ...(row.oldest !== null ? { oldestMs: Number(row.oldest) } : {}) };
+  }
+
   async deadBlobs(limit: number): Promise<string[]> {
     return (await this.database.pool.query<{ blob: string }>(this.sql.deadBlobs, [limit])).rows.map((r) => r.blob);
   }

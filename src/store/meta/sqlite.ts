@@ -357,6 +357,10 @@ export class SqliteRegionMetadata implements RegionMetadata {
     });
   }
 
+  async deadBlobQueue(): Promise<{ depth: number }> {
+    return { depth: this.reader.prepare<[], { n: number }>('SELECT count(*) AS n FROM dead_blobs').get()!.n };
+  }
+
   async deadBlobs(limit: number): Promise<string[]> {
     return this.reader.prepare<[number], { blob: string }>('SELECT blob FROM dead_blobs LIMIT ?').all(limit).map((r) => r.blob);
   }
