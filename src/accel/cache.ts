@@ -146,6 +146,11 @@ function entryId(k: ObjectKey): string {
   return `${k.region}\u0000${k.bucket}\u0000${k.versionId === undefined ? 'c' : 'v' + k.versionId}\u0000${k.key}`;
 }
 
+/** The byBucket index's key: region and bucket names contain no NUL. */
+function bucketKey(k: Pick<ObjectKey, 'region' | 'bucket'>): string {
+  return `${k.region}\u0000${k.bucket}`;
+}
+
 function notify(data: DataFile): void {
   const listeners = [...data.listeners];
   data.listeners.clear();
@@ -199,6 +204,8 @@ export class ReadCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, revalidated: 0, coalesced: 0, fills: 0, fillFailures: 0, evictions: 0, originRequests: 0, bypass: 0 };
   /** insertion order is recency order: the first entry is the least recently used */
   private readonly entries = new Map<string, Entry>();
+  /** ids of `entries` by region and bucket, so that dropping a bucket visits only its own entries */
+  private readonly byBucket = new Map<string, Set<string>>();
   private readonly ops = new Map<string, Promise<{ entry: Entry; state: CacheState }>>();
   private readonly fills = new Set<DataFile>();
   /** data/<xx> subdirectories known to exist */
@@ -348,17 +355,34 @@ export class ReadCache {
     this.entries.set(e.id, e);
   }
 
+  /** Put `e` last in recency order (replacing any entry of its id) and index it by bucket. */
+  private putEntry(e: Entry): void {
+    this.entries.delete(e.id);
+    this.entries.set(e.id, e);
+    const name = bucketKey(e.key);
+    let ids = this.byBucket.get(name);
+    if (!ids) this.byBucket.set(name, (ids = new Set()));
+    ids.add(e.id);
+  }
+
+  private removeEntry(e: Entry): void {
+    this.entries.delete(e.id);
+    const name = bucketKey(e.key);
+    const ids = this.byBucket.get(name);
+    ids?.delete(e.id);
+    if (ids?.size === 0) this.byBucket.delete(name);
+  }
+
   private setEntry(e: Entry): void {
     const existing = this.entries.get(e.id);
     if (existing && existing !== e) this.dropData(existing);
-    this.entries.delete(e.id);
-    this.entries.set(e.id, e);
+    this.putEntry(e);
     if (this.entries.size > this.maxEntries) {
       for (const old of this.entries.values()) {
         if (this.entries.size <= this.maxEntries) break;
         if (old === e || old.data?.state === 'filling' || this.ops.has(old.id)) continue;
         this.dropData(old);
-        this.entries.delete(old.id);
+        this.removeEntry(old);
       }
     }
   }
@@ -369,11 +393,13 @@ export class ReadCache {
    * record until it ends, but lose their bytes as any dropped entry does.
    */
   dropBucket(region: string, bucket: string): number {
+    const ids = this.byBucket.get(bucketKey({ region, bucket }));
+    if (!ids) return 0;
     let dropped = 0;
-    for (const e of [...this.entries.values()]) {
-      if (e.key.region !== region || e.key.bucket !== bucket) continue;
+    for (const id of [...ids]) {
+      const e = this.entries.get(id)!;
       this.dropData(e);
-      if (!this.ops.has(e.id)) this.entries.delete(e.id);
+      if (!this.ops.has(id)) this.removeEntry(e);
       dropped++;
     }
     return dropped;
@@ -644,15 +670,14 @@ export class ReadCache {
         rmSync(existing.data.sidecar, { force: true });
         this.used -= existing.data.size;
       }
-      this.entries.delete(entry.id);
-      this.entries.set(entry.id, entry);
+      this.putEntry(entry);
       this.used += entry.data!.size;
     }
     // The bound may have shrunk since: evict the least recently used until under it.
     for (const e of this.entries.values()) {
       if (this.used <= this.opts.capacity) break;
       this.dropData(e);
-      this.entries.delete(e.id);
+      this.removeEntry(e);
     }
   }
 

@@ -1,7 +1,9 @@
 // CORS on the accelerated hosts. The bucket's rules travel with every cached answer (the wire
 // bucket carries its config), so a preflight is answered from the cache like a HEAD: a
-// metadata-only look-up of the path's key (or of no key, for a bucket path), never filling
-// bytes, then the same evaluation as on the regional hosts (src/cors/match.ts).
+// metadata-only look-up of the bucket alone (no key, whatever the path names: the rules belong
+// to the bucket, and a preflight for each random key must not cost an origin request and a cache
+// entry of its own), never filling bytes, then the same evaluation as on the regional hosts
+// (src/cors/match.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedRequest } from '../addressing.ts';
 import { preflightHeaders } from '../cors/match.ts';
@@ -14,10 +16,10 @@ import { bucketRecordOf } from './wire.ts';
 
 const fillNothing = async () => false;
 
-/** The bucket of the request's path as the cache (or its origin) knows it; undefined when absent. */
+/** The bucket of the request's path as the cache (or its origin) knows it, from its bucket-only entry; undefined when absent. */
 export async function accelBucket(cache: ReadCache, target: ResolvedRequest, since: number): Promise<BucketRecord | undefined> {
   if (target.bucket === undefined) return undefined;
-  const key = { region: target.region, bucket: target.bucket, key: target.key ?? '' };
+  const key = { region: target.region, bucket: target.bucket, key: '' };
   const { entry } = await cache.lookup(key, 'meta', fillNothing, since);
   return entry.answer.bucket ? bucketRecordOf(entry.answer.bucket) : undefined;
 }

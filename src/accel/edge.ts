@@ -124,8 +124,13 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
   let reader: StoredReader | undefined;
   /** the bucket the answer is about, once known (its CORS rules apply to errors too) */
   let bucketSeen: BucketRecord | undefined;
-  /** The owner turned acceleration off: nothing of this bucket is served or kept here. */
+  /**
+   * The owner turned acceleration off: nothing of this bucket is served or kept here. The bucket
+   * is still the one the error is about, so its rules give the refusal's CORS headers without a
+   * second look-up (which would ask the origin again and put back an entry just dropped).
+   */
   const admit = (bucket: BucketRecord) => {
+    bucketSeen = bucket;
     if (bucket.config?.accelerate !== 'Suspended') return;
     cache.dropBucket(target.region, bucket.name);
     throw new S3Error('InvalidRequest', ACCEL_SUSPENDED_MESSAGE);
@@ -184,7 +189,6 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       const bucket = bucketRecordOf(answer.bucket);
       admit(bucket);
       ctx.bucket = bucket;
-      bucketSeen = bucket;
       const served = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
       try {
         authorize({
@@ -267,9 +271,19 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       s3err = new S3Error('InternalError');
     }
     if (!raw.readableEnded) raw.resume();
-    // (An unreachable origin is not asked a second time just for the rules.)
+    // (An unreachable origin is not asked a second time just for the rules. The look-up is of
+    // the bucket alone, whatever the key: CORS rules are the bucket's.)
     const lookUp = !bucketSeen && !(err instanceof OriginUnavailable);
-    await setCorsHeadersOnError(res, method, raw.headers, async () => (lookUp ? accelBucket(cache, target, started) : bucketSeen));
+    await setCorsHeadersOnError(res, method, raw.headers, async () => {
+      if (!lookUp) return bucketSeen;
+      const bucket = await accelBucket(cache, target, started);
+      try {
+        if (bucket) admit(bucket); // a Suspended bucket's entry, just fetched, is not kept
+      } catch {
+        // Suspended: the error being answered is the one that matters.
+      }
+      return bucket;
+    });
     sendError(res, s3err, resource, requestId, isHead);
   }
 }

@@ -32,14 +32,58 @@ function wildcardMatch(pattern: string, value: string): boolean {
   return value.length >= prefix.length + suffix.length && value.startsWith(prefix) && value.endsWith(suffix);
 }
 
-function headerAllowed(rule: CorsRule, header: string): boolean {
-  return rule.allowedHeaders.some((pattern) => wildcardMatch(pattern.trim().toLowerCase(), header));
+/**
+ * A rule's AllowedHeader patterns, normalised once (trimmed, lower-cased): exact names in a Set,
+ * patterns with a '*' in a list of their own, so that a preflight costs one Set probe per
+ * requested name plus the (usually few) wildcard patterns, not names × patterns string work.
+ * Kept per rule object: a bucket's rules, once read, answer every later preflight from this.
+ */
+interface CompiledHeaders {
+  exact: Set<string>;
+  wildcards: string[];
 }
 
-/** The names of an Access-Control-Request-Headers value: trimmed, lower-cased, empty ones dropped. */
+const compiledHeaders = new WeakMap<CorsRule, CompiledHeaders>();
+
+function headerPatterns(rule: CorsRule): CompiledHeaders {
+  let compiled = compiledHeaders.get(rule);
+  if (compiled) return compiled;
+  const exact = new Set<string>();
+  const wildcards = new Set<string>();
+  for (const raw of rule.allowedHeaders) {
+    const pattern = raw.trim().toLowerCase();
+    (pattern.includes('*') ? wildcards : exact).add(pattern);
+  }
+  // A lone '*' covers every name: the other patterns need not be tried.
+  compiled = { exact, wildcards: wildcards.has('*') ? ['*'] : [...wildcards] };
+  compiledHeaders.set(rule, compiled);
+  return compiled;
+}
+
+function headerAllowed(patterns: CompiledHeaders, header: string): boolean {
+  return patterns.exact.has(header) || patterns.wildcards.some((pattern) => wildcardMatch(pattern, header));
+}
+
+/**
+ * Most distinct names one Access-Control-Request-Headers may list. AWS documents no limit; this
+ * one is Strata's, so that an unauthenticated preflight's cost stays bounded (a browser sends the
+ * few non-safelisted headers a page sets). More is 400 BadRequest.
+ */
+export const maxRequestedHeaders = 100;
+
+/** The names of an Access-Control-Request-Headers value: trimmed, lower-cased, empty and repeated ones dropped. */
 export function requestedHeaders(value: string | undefined): string[] {
   if (value === undefined) return [];
-  return value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const names = new Set<string>();
+  for (const part of value.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '') continue;
+    names.add(name);
+    if (names.size > maxRequestedHeaders) {
+      throw new S3Error('BadRequest', `Access-Control-Request-Headers may list at most ${maxRequestedHeaders} header names.`);
+    }
+  }
+  return [...names];
 }
 
 export interface CorsMatch {
@@ -52,7 +96,10 @@ export function matchCorsRule(rules: CorsRule[], origin: string, method: string,
   for (const rule of rules) {
     if (!rule.allowedMethods.includes(method)) continue;
     if (!rule.allowedOrigins.some((pattern) => wildcardMatch(pattern, origin))) continue;
-    if (!headers.every((h) => headerAllowed(rule, h))) continue;
+    if (headers.length > 0) {
+      const patterns = headerPatterns(rule);
+      if (!headers.every((h) => headerAllowed(patterns, h))) continue;
+    }
     return { rule, allowOrigin: rule.allowedOrigins.includes('*') ? '*' : origin };
   }
   return undefined;
@@ -91,9 +138,9 @@ export function preflightHeaders(rules: CorsRule[] | undefined, req: PreflightRe
   if (method === undefined || !(corsMethods as readonly string[]).includes(method)) {
     throw new S3Error('BadRequest', `Invalid Access-Control-Request-Method: ${method ?? 'null'}`);
   }
+  const headers = requestedHeaders(req.headers);
   const details = { Method: method, ResourceType: resourceType };
   if (!rules) throw new S3Error('AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.', details);
-  const headers = requestedHeaders(req.headers);
   const match = matchCorsRule(rules, req.origin, method, headers);
   if (!match) throw new S3Error('AccessForbidden', notAllowed, details);
   return answerHeaders(match, headers);

@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   GetBucketAccelerateConfigurationCommand,
   PutBucketAccelerateConfigurationCommand,
+  PutBucketCorsCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,15 @@ let server: TestServer;
 const bucket = 'accel-config';
 const body = 'checkpoint-bytes-'.repeat(1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const viaAccel = (key: string) => rawRequest(server.port, { method: 'GET', path: `/${bucket}/${key}`, host: `accel-object.lga1.localhost:${server.port}` });
+const viaAccel = (key: string, b = bucket, method = 'GET', headers: Record<string, string> = {}) =>
+  rawRequest(server.port, { method, path: `/${b}/${key}`, host: `accel-object.lga1.localhost:${server.port}`, headers, sign: method === 'OPTIONS' ? false : undefined });
+/** The edge cache's counters: origin requests made, entries held (metadata-only ones included). */
+async function cacheStats(): Promise<{ originRequests: number; metaEntries: number }> {
+  const res = await fetch(`http://127.0.0.1:${server.port}/_strata/accel/stats`);
+  expect(res.status).toBe(200);
+  const { originRequests, metaEntries } = (await res.json()) as { originRequests: number; metaEntries: number };
+  return { originRequests, metaEntries };
+}
 const getConfig = async (b = bucket) => (await server.client().send(new GetBucketAccelerateConfigurationCommand({ Bucket: b }))).Status;
 const putConfig = (Status: 'Enabled' | 'Suspended', b = bucket) =>
   server.client().send(new PutBucketAccelerateConfigurationCommand({ Bucket: b, AccelerateConfiguration: { Status } }));
@@ -81,5 +90,54 @@ describe('accelerate configuration', () => {
     );
     expect(refused.name).toBe('AccessDenied');
     expect(await getConfig()).toBe('Enabled');
+  });
+
+  it('answers CORS from the bucket alone, and a Suspended bucket with an Origin asks the origin once and keeps nothing', async () => {
+    const corsBucket = 'accel-config-cors';
+    const site = 'https://app.example.com';
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: corsBucket }));
+    await s3.send(new PutObjectCommand({ Bucket: corsBucket, Key: 'page.txt', Body: 'cors page', ACL: 'public-read' }));
+    await s3.send(new PutBucketCorsCommand({ Bucket: corsBucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: [site], AllowedMethods: ['GET'] }] } }));
+    const preflight = (key: string) => viaAccel(key, corsBucket, 'OPTIONS', { origin: site, 'access-control-request-method': 'GET' });
+
+    // Preflights for many keys are one bucket-only look-up: one origin request, one entry.
+    const start = await cacheStats();
+    for (const key of ['a', 'b/c', 'random-1', 'random-2']) {
+      const res = await preflight(key);
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe(site);
+    }
+    const afterPreflights = await cacheStats();
+    expect(afterPreflights.originRequests - start.originRequests).toBe(1);
+    expect(afterPreflights.metaEntries - start.metaEntries).toBe(1);
+    // An error raised before the object is looked at (a sub-resource) takes its CORS headers
+    // from that bucket entry too: no origin request, no entry for the key.
+    const refused = await viaAccel('other.txt?acl', corsBucket, 'GET', { origin: site });
+    expect([refused.status, errorCode(refused.text)]).toEqual([400, 'InvalidRequest']);
+    expect(refused.headers['access-control-allow-origin']).toBe(site);
+    const afterRefusal = await cacheStats();
+    expect([afterRefusal.originRequests, afterRefusal.metaEntries]).toEqual([afterPreflights.originRequests, afterPreflights.metaEntries]);
+    const read = await viaAccel('page.txt', corsBucket, 'GET', { origin: site });
+    expect(read.status, read.text).toBe(200);
+    expect(read.headers['access-control-allow-origin']).toBe(site);
+
+    await putConfig('Suspended', corsBucket);
+    await sleep(1200); // past the TTL
+    const before = await cacheStats();
+    const suspended = await viaAccel('page.txt', corsBucket, 'GET', { origin: site });
+    expect([suspended.status, errorCode(suspended.text)]).toEqual([400, 'InvalidRequest']);
+    expect(suspended.text).toContain('S3 Transfer Acceleration is not configured on this bucket');
+    // The refusal carries the bucket's CORS headers, from the answer that refused it.
+    expect(suspended.headers['access-control-allow-origin']).toBe(site);
+    const after = await cacheStats();
+    // One origin request (the read's own), and both entries of the bucket (its object and the
+    // bucket-only one) are gone: none was put back for the error's CORS headers.
+    expect(after.originRequests - before.originRequests).toBe(1);
+    expect(after.metaEntries).toBe(before.metaEntries - 2);
+    // A preflight is refused too, and keeps nothing either.
+    const refusedPreflight = await preflight('page.txt');
+    expect([refusedPreflight.status, errorCode(refusedPreflight.text)]).toEqual([400, 'InvalidRequest']);
+    expect((await cacheStats()).metaEntries).toBe(after.metaEntries);
   });
 });

@@ -223,6 +223,15 @@ describe('preflight (OPTIONS)', () => {
     const badMethod = await preflight(`/${bucket}/page.txt`, { origin: site, 'access-control-request-method': 'PATCH' });
     expect([badMethod.status, errorCode(badMethod.text)]).toEqual([400, 'BadRequest']);
     expect(badMethod.text).toContain('Invalid Access-Control-Request-Method: PATCH');
+    // More than 100 distinct requested header names is refused before any rule is tried.
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `x-amz-meta-h${i}`).join(', ');
+    const tooMany = await preflight(`/${bucket}/page.txt`, { origin: site, 'access-control-request-method': 'PUT', 'access-control-request-headers': names(101) });
+    expect([tooMany.status, errorCode(tooMany.text)]).toEqual([400, 'BadRequest']);
+    expect(tooMany.text).toContain('at most 100 header names');
+    expect(tooMany.text).toContain('<RequestId>');
+    const hundred = await preflight(`/${bucket}/page.txt`, { origin: site, 'access-control-request-method': 'PUT', 'access-control-request-headers': names(100) });
+    expect(hundred.status, hundred.text).toBe(200);
+    expect(hundred.headers['access-control-allow-headers']).toBe(names(100));
     const noBucket = await preflight('/no-such-cors-bucket/x', { origin: site, 'access-control-request-method': 'GET' });
     expect([noBucket.status, errorCode(noBucket.text)]).toEqual([404, 'NoSuchBucket']);
   });

@@ -276,6 +276,47 @@ describe('ReadCache', () => {
     expect((await readAll(c2, r.entry)).equals(body)).toBe(true);
   });
 
+  it('dropBucket forgets one bucket of one region through its own index, without walking the others', async () => {
+    const c = (cache = new ReadCache({ dir, capacity: 1 << 20, ttlMs: 60_000, maxEntries: 6, originFor: () => origin }));
+    for (const k of ['k1', 'k2', 'k4', 'k5']) origin.set(k, randomBytes(1000));
+    origin.set('x', randomBytes(10));
+    origin.set('y', randomBytes(10));
+    await c.lookup(key('k1'), 'bytes', allow, Date.now());
+    await settle(c);
+    expect(c.bytes).toBe(1000);
+    await c.lookup(key('k2'), 'meta', allow, Date.now());
+    await c.lookup(key('k3'), 'meta', allow, Date.now()); // missing: a negative entry
+    await c.lookup({ region: 'ord1', bucket: 'c', key: 'x' }, 'meta', allow, Date.now());
+    await c.lookup({ region: 'las1', bucket: 'b', key: 'y' }, 'meta', allow, Date.now());
+    // Past maxEntries: the least recently used (k1, with its bytes) is evicted, and leaves the index.
+    await c.lookup(key('k4'), 'meta', allow, Date.now());
+    await c.lookup(key('k5'), 'meta', allow, Date.now());
+    expect([c.size, c.bytes]).toEqual([6, 0]);
+
+    // The drop must not scan the whole cache (unauthenticated requests can trigger it).
+    const entries = (c as unknown as { entries: Record<string | symbol, unknown> }).entries;
+    const walked = () => {
+      throw new Error('dropBucket walked every entry');
+    };
+    const traps = ['values', 'keys', 'entries', 'forEach', Symbol.iterator];
+    for (const name of traps) entries[name] = walked;
+    let dropped: number;
+    try {
+      dropped = c.dropBucket('ord1', 'b');
+    } finally {
+      for (const name of traps) delete entries[name];
+    }
+    expect(dropped).toBe(4);
+    expect(c.size).toBe(2);
+    expect(c.dropBucket('ord1', 'b')).toBe(0);
+    expect(c.dropBucket('ord1', 'nothing-here')).toBe(0);
+    // The other bucket and the same name in another region are untouched; b asks the origin again.
+    expect((await c.lookup({ region: 'ord1', bucket: 'c', key: 'x' }, 'meta', allow, 0)).state).toBe('hit');
+    expect((await c.lookup({ region: 'las1', bucket: 'b', key: 'y' }, 'meta', allow, 0)).state).toBe('hit');
+    expect((await c.lookup(key('k2'), 'meta', allow, 0)).state).toBe('miss');
+    expect(c.dropBucket('ord1', 'b')).toBe(1);
+  });
+
   it('removes incomplete fills left by a crash', async () => {
     const c = newCache();
     origin.set('k', randomBytes(5000));

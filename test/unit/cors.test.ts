@@ -1,7 +1,7 @@
 // The pure CORS modules: the document (parse, validate, render) and rule matching.
 import { describe, expect, it } from 'vitest';
 import { parseCorsConfiguration, renderCorsConfiguration } from '../../src/cors/config.ts';
-import { actualResponseHeaders, matchCorsRule, preflightHeaders, requestedHeaders } from '../../src/cors/match.ts';
+import { actualResponseHeaders, matchCorsRule, maxRequestedHeaders, preflightHeaders, requestedHeaders } from '../../src/cors/match.ts';
 import { S3Error } from '../../src/errors.ts';
 import type { CorsRule } from '../../src/store/types.ts';
 
@@ -87,5 +87,40 @@ describe('matching', () => {
     expect(actualResponseHeaders(rules, 'https://a.example', 'DELETE')).toEqual({});
     expect(actualResponseHeaders(rules, undefined, 'GET')).toEqual({});
     expect(actualResponseHeaders(rules, 'https://b.example', 'GET')['Access-Control-Allow-Origin']).toBe('*');
+  });
+
+  it('caps the requested header names (repeats counted once) at 400 BadRequest', () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `x-h${i}`).join(', ');
+    const rules = [rule({ allowedHeaders: ['*'] })];
+    const ask = (headers: string) => preflightHeaders(rules, { origin: 'https://a.example', method: 'GET', headers }, 'OBJECT');
+    expect(ask(names(maxRequestedHeaders))['Access-Control-Allow-Headers'].split(', ')).toHaveLength(maxRequestedHeaders);
+    expect(codeOf(() => ask(names(maxRequestedHeaders + 1)))).toBe('BadRequest');
+    expect(codeOf(() => ask(names(7000)))).toBe('BadRequest');
+    // The same name sent many times is one name.
+    expect(ask(Array(5000).fill('Content-Type').join(','))['Access-Control-Allow-Headers']).toBe('content-type');
+    // Checked before the rules, as the other malformed-request errors are.
+    expect(codeOf(() => preflightHeaders(undefined, { origin: 'https://a.example', method: 'GET', headers: names(maxRequestedHeaders + 1) }, 'OBJECT'))).toBe('BadRequest');
+  });
+
+  it('normalises a rule\'s AllowedHeader patterns once, not per requested name or per preflight', () => {
+    // Counts every read of the rule's pattern list: after the first preflight compiled it, later
+    // ones must not walk it again (they probe a Set of exact names and the few wildcard patterns).
+    let reads = 0;
+    const patterns = [...Array.from({ length: 1900 }, (_, i) => ` X-H${i} `), 'x-amz-*'];
+    const allowedHeaders = new Proxy(patterns, {
+      get(target, name, receiver) {
+        reads++;
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    const rules = [rule({ allowedHeaders })];
+    const headers = [...Array.from({ length: 90 }, (_, i) => `x-h${1800 + i}`), 'X-Amz-Date'].join(',');
+    const ask = () => preflightHeaders(rules, { origin: 'https://a.example', method: 'GET', headers }, 'OBJECT');
+    expect(ask()['Access-Control-Allow-Headers']).toContain('x-h1889, x-amz-date');
+    reads = 0;
+    expect(ask()['Access-Control-Allow-Headers']).toContain('x-h1800');
+    expect(reads).toBe(0);
+    expect(codeOf(() => preflightHeaders(rules, { origin: 'https://a.example', method: 'GET', headers: 'x-h1900' }, 'OBJECT'))).toBe('AccessForbidden');
+    expect(reads).toBe(0);
   });
 });
