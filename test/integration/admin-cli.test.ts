@@ -274,8 +274,8 @@ describe("the seed's walkthrough, verbatim", () => {
 
 describe('refusals: a clear message, a non-zero exit, no change', () => {
   const cases: [string, () => string[] | Promise<string[]>, RegExp][] = [
-    ['malformed YAML', () => ['apply', '-f', file('bad-yaml.yaml', seedManifest.replace('  owner:', '\towner:'))], /^error: error parsing ".*bad-yaml\.yaml": line 7: tabs are not allowed in indentation/],
-    ['an unterminated quote', () => ['apply', '-f', file('bad-quote.yaml', seedManifest.replace('name: my-example', 'name: "my-example'))], /unterminated double-quoted value/],
+    ['malformed YAML', () => ['apply', '-f', file('bad-yaml.yaml', seedManifest.replace('  owner:', '\towner:'))], /^error: error parsing ".*bad-yaml\.yaml": line 7: Tabs are not allowed as indentation/],
+    ['an unterminated quote', () => ['apply', '-f', file('bad-quote.yaml', seedManifest.replace('name: my-example', 'name: "my-example'))], /bad-quote\.yaml": line \d+: Missing closing "quote/],
     ['an unknown access level', () => ['apply', '-f', file('bad-level.yaml', manifest('lvl', 'ns-x', 'admin'))], /spec\.access: Unsupported value: "admin": supported values: "full", "readwrite", "read", "write"/],
     ['a wrong apiVersion', () => ['apply', '-f', file('bad-api.yaml', seedManifest.replace('v1alpha1', 'v1'))], /apiVersion: Unsupported value: "objectstorage\.coreweave\.com\/v1"/],
     ['a wrong kind', () => ['apply', '-f', file('bad-kind.yaml', seedManifest.replace('kind: User', 'kind: Bucket'))], /kind: Unsupported value: "Bucket": supported values: "User"/],
