@@ -114,7 +114,8 @@ export class UserDirectory {
 /** Where keys are listed from: committed state, or an open transaction. */
 type KeySource = Pick<IdentityTransaction, 'listKeys'>;
 
-async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope): Promise<ApplyOutcome> {
+/** Apply one validated manifest inside `tx` (also used by the Kubernetes API, src/kube/users.ts). */
+export async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope): Promise<ApplyOutcome> {
   requireNamespace(scope, m.namespace, 'manage users in');
   requireAllowed(
     scope,
