@@ -4,10 +4,11 @@
 import { isOrgAdmin } from '../identity/admin-tokens.ts';
 import type { SecretObject } from '../identity/manifest.ts';
 import { identityError } from './users.ts';
-import { visibleNamespaces } from './access.ts';
+import { subjectOf, visibleNamespaces } from './access.ts';
 import { ageColumn, ageOf, fieldSelector, labelSelector, listOf, nameColumn, resourceVersionOf, table, timestamp, uidOf, type JsonObject } from './objects.ts';
 import type { KubeContext, ResourceHandlers } from './request.ts';
-import { notFound, type ResourceName } from './status.ts';
+import { forbidden, notFound, type ResourceName } from './status.ts';
+import { labelProblem } from '../identity/names.ts';
 import { storedObjects } from './rbac.ts';
 
 export const secretsResource: ResourceName = { group: '', resource: 'secrets' };
@@ -97,10 +98,16 @@ function namespaceTable(items: JsonObject[]): JsonObject {
 }
 
 export const namespaceHandlers: ResourceHandlers = {
+  // Namespaces are implicit in Strata (a user's metadata.namespace makes one), so every valid
+  // name the token may use exists; kubectl asks after a NotFound, to tell a missing namespace apart.
   async get(c) {
-    const at = (await namespaces(c)).get(c.name!);
-    if (at === undefined) throw notFound(namespacesResource, c.name!);
-    const ns = namespaceObject(c.name!, at);
+    const name = c.name!;
+    if (labelProblem(name)) throw notFound(namespacesResource, name);
+    const visible = await visibleNamespaces(c.identity, c.token);
+    if (visible !== undefined && !visible.includes(name)) {
+      throw forbidden(namespacesResource, name, `User "${subjectOf(c.token)}" cannot get resource "namespaces" in API group "" in the namespace "${name}"`);
+    }
+    const ns = namespaceObject(name, (await namespaces(c)).get(name) ?? Date.now());
     return { status: 200, body: c.table ? namespaceTable([ns]) : ns };
   },
   async list(c) {
