@@ -71,11 +71,25 @@ export class KubectlUser {
   sh(script: string): Promise<Run> {
     return runProcess('bash', ['-c', `kubectl() { "${this.bin}" "$@"; }\n${script}`], { env: this.env(), cwd: this.dir });
   }
+}
 
-  /** A copy of this user with another kubectl binary (and a cache of its own). */
-  withBinary(bin: string, kubeconfigText: string): KubectlUser {
-    return new KubectlUser(this.dir, kubeconfigText, bin);
-  }
+// The seed's object-storage-crd.yaml, verbatim.
+export const seedManifest = `apiVersion: objectstorage.coreweave.com/v1alpha1
+kind: User
+metadata:
+  name: my-example
+  namespace: my-namespace
+spec:
+  owner: my-namespace
+  access: full # Possible options are: full, readwrite, read, or write
+  secretName: my-example-secret
+`;
+
+/** `strata kubeconfig` (the real CLI) for `token`, on a test server's data root. */
+export async function kubeconfigFor(server: { admin: { endpoint: string }; dataDir: string }, token: string, namespace: string): Promise<string> {
+  const r = await runProcess(strataBin, ['kubeconfig', '--token', token, '--namespace', namespace, '--server', server.admin.endpoint, '--data-dir', server.dataDir], { env: { PATH: process.env.PATH } });
+  if (r.code !== 0 || r.stderr !== '') throw new Error(`strata kubeconfig failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Whitespace runs as one space, blank lines dropped: how the seed prints kubectl's tables. */

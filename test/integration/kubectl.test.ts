@@ -11,33 +11,13 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { awsClis, clientEnv, run } from '../helpers/cli-clients.ts';
-import { collapse, KubectlUser, kubectlOnPath, runProcess, strataBin } from '../helpers/kubectl.ts';
+import { collapse, KubectlUser, kubeconfigFor, kubectlOnPath, seedManifest } from '../helpers/kubectl.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-// The seed's object-storage-crd.yaml, verbatim.
-export const seedManifest = `apiVersion: objectstorage.coreweave.com/v1alpha1
-kind: User
-metadata:
-  name: my-example
-  namespace: my-namespace
-spec:
-  owner: my-namespace
-  access: full # Possible options are: full, readwrite, read, or write
-  secretName: my-example-secret
-`;
 
 let server: TestServer;
 let rootToken: string;
 let work: string;
 let admin: KubectlUser;
-
-/** `strata kubeconfig` (the real CLI) for `token`, on the test server's data root. */
-export async function kubeconfigFor(s: TestServer, token: string, namespace: string): Promise<string> {
-  const r = await runProcess(strataBin, ['kubeconfig', '--token', token, '--namespace', namespace, '--server', s.admin.endpoint, '--data-dir', s.dataDir], { env: { PATH: process.env.PATH } });
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout;
-}
 
 async function adminApi(method: string, path: string, body?: string): Promise<{ status: number; json: any }> {
   const res = await request(server.admin.endpoint + path, {
