@@ -2,7 +2,6 @@
 // following the seed's kubectl walkthrough word for word, plus every refusal (each with a clear
 // message, a non-zero exit and no change of state), the live effect on S3 requests, the API
 // model (--server/--token), and an s3cmd configuration driven by the real s3cmd.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +11,8 @@ import { FRESH_MS } from '../../src/identity/identity-postgres.ts';
 import { eventually } from '../helpers/async.ts';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runProcess as runIn, type Run } from '../helpers/processes.ts';
+import { collapse, seedManifest } from '../helpers/seed.ts';
 
 const strataBin = resolve(import.meta.dirname, '../../bin/strata');
 
@@ -19,23 +20,9 @@ let server: TestServer;
 let adminToken: string;
 let work: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** A command run in the test's work directory unless told otherwise. */
 function runProcess(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: options.env, cwd: options.cwd ?? work, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return runIn(cmd, args, { ...options, cwd: options.cwd ?? work });
 }
 
 /** The CLI works on the server's identity: its data root, and its database when there is one. */
@@ -60,25 +47,6 @@ function sh(script: string): Promise<Run> {
   mkdirSync(join(work, 'bin'), { recursive: true });
   return runProcess('bash', ['-c', script], { env: cliEnv({ PATH: `${join(work, 'bin')}:${process.env.PATH}` }) });
 }
-
-function collapse(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/).join(' '))
-    .filter(Boolean)
-    .join('\n');
-}
-
-const seedManifest = `apiVersion: objectstorage.coreweave.com/v1alpha1
-kind: User
-metadata:
-  name: my-example
-  namespace: my-namespace
-spec:
-  owner: my-namespace
-  access: full # Possible options are: full, readwrite, read, or write
-  secretName: my-example-secret
-`;
 
 function manifest(name: string, namespace: string, access: string, extra: { owner?: string; secretName?: string } = {}): string {
   return [

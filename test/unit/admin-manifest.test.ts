@@ -4,18 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestError, defaultSecretName, parseUserManifests, validateUserManifest } from '../../src/identity/manifest.ts';
 import { parseYamlDocuments, toYaml, YamlError } from '../../src/identity/yaml.ts';
-
-// The seed's object-storage-crd.yaml, verbatim (its comment included).
-const seedManifest = `apiVersion: objectstorage.coreweave.com/v1alpha1
-kind: User
-metadata:
-  name: my-example
-  namespace: my-namespace
-spec:
-  owner: my-namespace
-  access: full # Possible options are: full, readwrite, read, or write
-  secretName: my-example-secret
-`;
+import { seedManifest } from '../helpers/seed.ts';
 
 function manifest(fields: { name?: string; namespace?: string; owner?: string; access?: string; secretName?: string; extra?: string } = {}): string {
   const lines = ['apiVersion: objectstorage.coreweave.com/v1alpha1', 'kind: User', 'metadata:'];
