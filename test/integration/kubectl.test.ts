@@ -4,14 +4,16 @@
 // blank token, and the key kubectl created signing S3 requests (SDK and aws CLI). Fails, never
 // skips, when kubectl is missing.
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { awsClis, clientEnv, run } from '../helpers/cli-clients.ts';
-import { collapse, KubectlUser, kubeconfigFor, kubectlOnPath, seedManifest } from '../helpers/kubectl.ts';
+import { collapse, KubectlUser, kubeconfigFor, kubectlOnPath, seedManifest, strataBin } from '../helpers/kubectl.ts';
+import { runProcess } from '../helpers/processes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -240,3 +242,48 @@ roleRef: {kind: Role, name: user-admin, apiGroup: rbac.authorization.k8s.io}
     expect((await user.run(['get', 'users'])).stderr).toMatch(/^Error from server \(Forbidden\): users.objectstorage.coreweave.com is forbidden: User ".*" cannot list resource "users"/);
   });
 });
+
+describe('strata kubeconfig and blank tokens', () => {
+  it('writes an https:// kubeconfig with the prefix, the token, the namespace and the certificate to trust', async () => {
+    const config = parse(await kubeconfigFor(server, rootToken, 'team-x'));
+    const cluster = config.clusters[0].cluster;
+    expect(cluster.server).toBe(`https://127.0.0.1:${server.admin.port}/k8s`);
+    expect(Buffer.from(cluster['certificate-authority-data'], 'base64').toString()).toBe(readFileSync(join(server.dataDir, 'admin-tls.crt'), 'utf8'));
+    expect(config.users[0].user.token).toBe(rootToken);
+    expect(config.contexts[0].context.namespace).toBe('team-x');
+    expect(config['current-context']).toBe(config.contexts[0].name);
+  });
+
+  it('refuses without a token, with a malformed one, or without a certificate', async () => {
+    const cli = (args: string[]) => runProcess(strataBin, ['kubeconfig', ...args], { env: { PATH: process.env.PATH, HOME: work } });
+    expect((await cli(['--server', server.admin.endpoint, '--data-dir', server.dataDir])).stderr).toMatch(/^error: kubeconfig needs --token TOKEN/);
+    expect((await cli(['--token', 'abc', '--server', server.admin.endpoint, '--data-dir', server.dataDir])).stderr).toMatch(/^error: the token is not an admin API token/);
+    const r = await cli(['--token', rootToken, '--server', server.admin.endpoint, '--data-dir', join(work, 'nowhere')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: no admin certificate in .*nowhere/);
+  });
+
+  it('strata token create --blank makes a token with no namespaces; the admin API refuses blank with namespaces', async () => {
+    const r = await runProcess(strataBin, ['token', 'create', '--blank', '--name', 'robot', '-o', 'json', '--server', server.admin.endpoint, '--token', rootToken], { env: { PATH: process.env.PATH, HOME: work } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'robot', namespaces: [] });
+    const both = await adminApi('POST', '/v1/tokens', JSON.stringify({ blank: true, namespaces: ['a'] }));
+    expect(both.status).toBe(400);
+    expect(both.json.error.message).toMatch(/not both/);
+    // A blank token can do nothing through the admin API itself.
+    const res = await request(`${server.admin.endpoint}/v1/users?namespace=a`, { headers: { authorization: `Bearer ${JSON.parse(r.stdout).token}` } });
+    expect(res.statusCode).toBe(403);
+    await res.body.dump();
+  });
+
+  it('a broken TLS handshake on the admin port is dropped; the port keeps serving both protocols', async () => {
+    const socket = connect(server.admin.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.resume(); // read the server's alert, so that the close is seen
+    socket.end(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect((await adminApi('GET', '/v1/whoami')).status).toBe(200);
+    expect((await admin.run(['get', 'namespaces', 'default', '-o', 'name'])).stdout).toBe('namespace/default\n');
+  });
+});
+
