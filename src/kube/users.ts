@@ -4,12 +4,12 @@
 //
 // What Kubernetes keeps beside the spec (labels, annotations, among them kubectl's
 // last-applied-configuration, kept verbatim) is stored in kube_objects under the user's name,
-// with the access key it belongs to: a user deleted by the CLI and created again does not
-// inherit the old one's metadata.
+// with the access key it belongs to, and deleted with the user by every door (the access key is
+// a second guard: metadata is never shown on a key it was not written for).
 import { userVisible } from '../identity/admin-scope.ts';
 import type { IdentityStore, IdentityTransaction, KeyRecord } from '../identity/identity-store.ts';
 import { ManifestError, userApiVersion, validateUserManifest } from '../identity/manifest.ts';
-import { applyOne, IdentityError } from '../identity/users.ts';
+import { applyOne, IdentityError, userMetaKind } from '../identity/users.ts';
 import { userGroup } from './discovery.ts';
 import {
   fieldSelector,
@@ -30,7 +30,7 @@ import type { KubeContext, KubeReply, ResourceHandlers } from './request.ts';
 import { alreadyExists, badRequest, conflict, forbidden, invalid, KubeError, notFound, type ResourceName, type StatusCause } from './status.ts';
 
 export const usersResource: ResourceName = { group: userGroup, resource: 'users' };
-const metaKind = 'users';
+const metaKind = userMetaKind;
 
 interface UserMeta {
   accessKey: string;

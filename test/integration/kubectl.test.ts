@@ -169,6 +169,17 @@ describe('the seed walkthrough, verbatim', () => {
     expect((await admin.run(['delete', '-f', 'object-storage-crd.yaml'])).stdout).toBe('user.objectstorage.coreweave.com "my-example" deleted\n');
     expect((await adminApi('GET', '/v1/users/my-namespace/my-example')).status).toBe(404);
   });
+
+  it('a user deleted through the admin API is gone for kubectl too, and comes back new', async () => {
+    file('labelled.yaml', seedManifest.replace('  namespace: my-namespace', '  namespace: my-namespace\n  labels: {team: storage}'));
+    expect((await admin.run(['apply', '-f', 'labelled.yaml'])).stdout).toBe('user.objectstorage.coreweave.com/my-example created\n');
+    expect((await adminApi('DELETE', '/v1/users/my-namespace/my-example')).status).toBe(200);
+    expect((await admin.run(['get', 'users', '-l', 'team=storage'])).stderr).toBe('No resources found in my-namespace namespace.\n');
+    expect((await admin.run(['apply', '-f', 'object-storage-crd.yaml'])).stdout).toBe('user.objectstorage.coreweave.com/my-example created\n');
+    const labels = (await admin.run(['get', 'users', 'my-example', '-o', 'jsonpath={.metadata.labels}'])).stdout;
+    expect(labels).toBe('');
+    expect((await admin.run(['delete', '-f', 'object-storage-crd.yaml'])).code).toBe(0);
+  });
 });
 
 describe('tokens', () => {
