@@ -2,7 +2,7 @@
 // leaves the Authorization header off on plain http://, checked with every pinned client), so
 // the Kubernetes API needs TLS. The operator's certificate (--tls-cert/--tls-key) is used when
 // configured; otherwise a self-signed one is made at the first start and kept in the data root
-// (admin-tls.key / admin-tls.crt, owner-only), and `strata kubeconfig` embeds it as the
+// (admin-tls.pem, owner-only), and `strata kubeconfig` embeds it as the
 // cluster's certificate-authority-data.
 //
 // The certificate is written here in DER, by hand, because Node can sign but not build X.509:
@@ -13,8 +13,8 @@
 //      (critical), extKeyUsage serverAuth, subjectAltName (localhost, 127.0.0.1, ::1, the host name);
 //   3. Certificate = TBSCertificate, the algorithm again, and the DER ECDSA signature of step 2.
 // Go's verifier (kubectl) accepts it as its own root: self-signed, a CA, names in the SAN.
-import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -95,32 +95,49 @@ export interface AdminTls {
   key: string;
 }
 
-export const adminCertFile = 'admin-tls.crt';
-const adminKeyFile = 'admin-tls.key';
+/** The self-signed pair, key then certificate, in one file of the data root. */
+export const adminTlsFile = 'admin-tls.pem';
+
+const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/;
+
+function checkedPair(cert: string, key: string, where: string): AdminTls {
+  if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) throw new Error(`${where}: the certificate does not belong to the key`);
+  return { cert, key };
+}
+
+function readPair(path: string): AdminTls {
+  const text = readFileSync(path, 'utf8');
+  const cert = certificateBlock.exec(text)?.[0];
+  if (!cert) throw new Error(`${path} holds no certificate; remove it to have a new one made`);
+  return checkedPair(cert, text.replace(certificateBlock, ''), path);
+}
 
 /**
  * The admin listener's certificate and key: the operator's (tlsCert/tlsKey files) when given,
- * else the data root's self-signed pair, made now if absent.
+ * else the data root's self-signed pair. Made at the first start, in one file created
+ * exclusively (written aside, then hard-linked into place): nodes starting together on a shared
+ * data root all end up with the one pair that won.
  */
 export function adminTls(config: { dataDir: string; tlsCert?: string; tlsKey?: string; adminHost: string }): AdminTls {
-  if (config.tlsCert && config.tlsKey) return { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
-  const certPath = join(config.dataDir, adminCertFile);
-  const keyPath = join(config.dataDir, adminKeyFile);
-  if (existsSync(certPath) && existsSync(keyPath)) return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+  if (config.tlsCert && config.tlsKey) return checkedPair(readFileSync(config.tlsCert, 'utf8'), readFileSync(config.tlsKey, 'utf8'), config.tlsCert);
+  const path = join(config.dataDir, adminTlsFile);
+  if (existsSync(path)) return readPair(path);
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...(/^(0\.0\.0\.0|::)$/.test(config.adminHost) ? [] : [config.adminHost])])];
   const made = selfSignedCertificate(names);
-  // The key first: a certificate without its key would be reused and fail at every start.
-  writeFileSync(keyPath, made.key, { mode: OWNER_FILE_MODE });
-  chmodSync(keyPath, OWNER_FILE_MODE);
-  writeFileSync(certPath, made.cert, { mode: OWNER_FILE_MODE });
-  return made;
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(aside, made.key + made.cert, { mode: OWNER_FILE_MODE, flag: 'wx' });
+  try {
+    linkSync(aside, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(aside);
+  }
+  return readPair(path);
 }
 
 /** The data root's admin certificate (for a kubeconfig's certificate-authority-data), if there is one. */
 export function storedAdminCertificate(dataDir: string): string | undefined {
-  const path = join(dataDir, adminCertFile);
-  if (!existsSync(path)) return undefined;
-  const pem = readFileSync(path, 'utf8');
-  new X509Certificate(pem); // refuse to embed something that is not a certificate
-  return pem;
+  const path = join(dataDir, adminTlsFile);
+  return existsSync(path) ? readPair(path).cert : undefined;
 }

@@ -64,7 +64,7 @@ export function kubeconfigCommand(flags: Record<string, string>, out: NodeJS.Wri
     throw new KubeconfigError(`cannot read the certificate: ${(err as Error).message}`);
   }
   if (certificateAuthority === undefined) {
-    throw new KubeconfigError(`no admin certificate in ${config.dataDir} (the server makes admin-tls.crt at its first start): pass --data-dir DIR or --certificate-authority FILE`);
+    throw new KubeconfigError(`no admin certificate in ${config.dataDir} (the server makes admin-tls.pem at its first start): pass --data-dir DIR or --certificate-authority FILE`);
   }
   out.write(kubeconfig({ server: `https://${m[1]}`, token, namespace, certificateAuthority }));
 }

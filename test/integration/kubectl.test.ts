@@ -4,6 +4,7 @@
 // blank token, and the key kubectl created signing S3 requests (SDK and aws CLI). Fails, never
 // skips, when kubectl is missing.
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -259,7 +260,10 @@ describe('strata kubeconfig and blank tokens', () => {
     const config = parse(await kubeconfigFor(server, rootToken, 'team-x'));
     const cluster = config.clusters[0].cluster;
     expect(cluster.server).toBe(`https://127.0.0.1:${server.admin.port}/k8s`);
-    expect(Buffer.from(cluster['certificate-authority-data'], 'base64').toString()).toBe(readFileSync(join(server.dataDir, 'admin-tls.crt'), 'utf8'));
+    const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString();
+    expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    expect(readFileSync(join(server.dataDir, 'admin-tls.pem'), 'utf8')).toContain(ca); // and never the key beside it
+    expect(new X509Certificate(ca).checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(config.users[0].user.token).toBe(rootToken);
     expect(config.contexts[0].context.namespace).toBe('team-x');
     expect(config['current-context']).toBe(config.contexts[0].name);

@@ -1,12 +1,12 @@
 // The Kubernetes API's pure parts: RBAC rule matching and validation, merge patches (JSON and
 // the strategic form kubectl sends for Roles), selectors, and the self-signed admin certificate.
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IdentityStore } from '../../src/identity/identity-store.ts';
-import { selfSignedCertificate } from '../../src/kube/certificate.ts';
+import { adminTls, selfSignedCertificate, storedAdminCertificate } from '../../src/kube/certificate.ts';
 import { fieldSelector, labelSelector, mergePatch, strategicToMergePatch } from '../../src/kube/objects.ts';
 import { boundNamespaces, rbacAllows, validateRbacObject } from '../../src/kube/rbac.ts';
 import { KubeError } from '../../src/kube/status.ts';
@@ -95,5 +95,21 @@ describe('the admin certificate', () => {
     expect(x.verify(x.publicKey)).toBe(true);
     expect(x.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(Date.parse(x.validTo) - Date.now()).toBeGreaterThan(9 * 365 * 86400_000);
+  });
+
+  it('is made once per data root, owner-only, and a pair that does not match is refused', () => {
+    const root = mkdtempSync(join(tmpdir(), 'strata-admin-tls-'));
+    try {
+      const first = adminTls({ dataDir: root, adminHost: '127.0.0.1' });
+      expect(adminTls({ dataDir: root, adminHost: '127.0.0.1' })).toEqual(first);
+      expect(storedAdminCertificate(root)).toBe(first.cert);
+      expect(statSync(join(root, 'admin-tls.pem')).mode & 0o777).toBe(0o600);
+      expect(readdirSync(root)).toEqual(['admin-tls.pem']);
+      const other = selfSignedCertificate(['localhost']);
+      writeFileSync(join(root, 'admin-tls.pem'), other.key + first.cert);
+      expect(() => adminTls({ dataDir: root, adminHost: '127.0.0.1' })).toThrow(/does not belong to the key/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
