@@ -21,6 +21,8 @@ export interface KubeContext {
   body(): Promise<JsonObject>;
   /** did kubectl ask for a Table (human output)? */
   table: boolean;
+  /** sent back as `Warning: 299 - "…"` headers, which kubectl prints as `Warning: …` */
+  warnings: string[];
 }
 
 export interface KubeReply {

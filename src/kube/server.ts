@@ -141,9 +141,11 @@ async function route(opts: KubeServerOptions, req: IncomingMessage, res: ServerR
     name: target.name,
     body: () => readObject(opts, req),
     table: wantsTable(req),
+    warnings: [],
   };
   const reply = await handler(context);
-  sendJson(res, reply.status, reply.body);
+  const warnings = context.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  sendJson(res, reply.status, reply.body, warnings.length > 0 ? { warning: warnings.join(', ') } : {});
 }
 
 /** Answer a request under /k8s (`path`: the decoded segments after the prefix). Never throws. */

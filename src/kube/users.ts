@@ -78,6 +78,35 @@ function manifestError(err: ManifestError, name: string): KubeError {
   return invalid('User', userGroup, name, causes);
 }
 
+/**
+ * Validate a User. Unknown fields are refused unless the client asked otherwise
+ * (`fieldValidation=Ignore`, which `kubectl --validate=false` sends, or `Warn`): then they are
+ * dropped, with a Warning header for Warn, and the rest is validated as usual.
+ */
+function validateLeniently(obj: JsonObject, namespace: string, c: KubeContext) {
+  const mode = c.query.get('fieldValidation') ?? 'Strict';
+  try {
+    return validateUserManifest(obj, { namespace });
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
+    const unknown = err.problems.flatMap((p) => /^unknown field "(.+)"$/.exec(p)?.[1] ?? []);
+    const name = str(isObject(obj.metadata) ? obj.metadata.name : undefined);
+    if (mode === 'Strict' || unknown.length === 0) throw manifestError(err, name);
+    const pruned: JsonObject = structuredClone(obj);
+    for (const path of unknown) {
+      const [first, second] = path.split('.');
+      const parent = second === undefined ? pruned : pruned[first];
+      if (isObject(parent)) delete parent[second ?? first];
+    }
+    if (mode === 'Warn') c.warnings.push(...unknown.map((p) => `unknown field "${p}"`));
+    try {
+      return validateUserManifest(pruned, { namespace });
+    } catch (again) {
+      throw again instanceof ManifestError ? manifestError(again, name) : again;
+    }
+  }
+}
+
 /** The identity layer's refusals, in Kubernetes' words. */
 export function identityError(err: unknown, r: ResourceName, name: string | undefined): unknown {
   if (!(err instanceof IdentityError)) return err;
@@ -101,13 +130,7 @@ async function write(c: KubeContext, tx: IdentityTransaction, obj: JsonObject, n
   if (meta.namespace !== undefined && meta.namespace !== null && meta.namespace !== '' && meta.namespace !== namespace) {
     throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
   }
-  let manifest;
-  try {
-    manifest = validateUserManifest(clean, { namespace });
-  } catch (err) {
-    if (err instanceof ManifestError) throw manifestError(err, str(meta.name));
-    throw err;
-  }
+  const manifest = validateLeniently(clean, namespace, c);
   await applyOne(tx, manifest, c.scope);
   const key = (await tx.keyByUser(namespace, manifest.name))!;
   const stored: UserMeta = { accessKey: key.accessKey };

@@ -152,6 +152,19 @@ describe('the seed walkthrough, verbatim', () => {
     expect(await usersSnapshot()).toBe(before);
   });
 
+  it('--validate=warn and --validate=false drop unknown fields (warn says so) instead of refusing', async () => {
+    file('extra-field.yaml', seedManifest.replace(/my-example/g, 'lenient').replace('  secretName', '  quota: 5\n  secretName'));
+    const warned = await admin.run(['apply', '--validate=warn', '-f', 'extra-field.yaml']);
+    expect(warned.stdout).toBe('user.objectstorage.coreweave.com/lenient created\n');
+    expect(warned.stderr).toContain('Warning: unknown field "spec.quota"\n');
+    expect((await adminApi('GET', '/v1/users/my-namespace/lenient')).json.spec).toEqual({ owner: 'my-namespace', access: 'full', secretName: 'lenient-secret' });
+    expect((await admin.run(['delete', '-f', 'extra-field.yaml'])).code).toBe(0);
+    const ignored = await admin.run(['apply', '--validate=false', '-f', 'extra-field.yaml']);
+    expect(ignored.stdout).toBe('user.objectstorage.coreweave.com/lenient created\n');
+    expect(ignored.stderr).toBe('');
+    expect((await admin.run(['delete', '-f', 'extra-field.yaml'])).code).toBe(0);
+  });
+
   it('kubectl delete users.objectstorage.coreweave.com my-example: the Secret and the key go with it', async () => {
     const r = await admin.sh('kubectl delete users.objectstorage.coreweave.com my-example');
     expect(r.stdout).toBe('user.objectstorage.coreweave.com "my-example" deleted\n');
