@@ -20,6 +20,8 @@ export class YamlError extends Error {
   }
 }
 
+const tooDeep = `collections nest deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+
 export type YamlValue = null | boolean | number | string | YamlValue[] | { [key: string]: YamlValue };
 
 /** The library's message without its own position suffix and source excerpt (we name the line). */
@@ -41,7 +43,7 @@ function valueProblem(value: unknown, limit: number): string | undefined {
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
-    if (depth + 1 > limit) return `the document nests deeper than ${limit} levels`;
+    if (depth + 1 > limit) return `collections nest deeper than ${limit} levels`;
     const proto = Object.getPrototypeOf(v);
     if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return 'only mappings, lists and plain scalars are supported (no !!binary, !!set or other tags)';
     for (const child of Object.values(v)) stack.push([child, depth + 1]);
@@ -78,14 +80,14 @@ function flowNestsDeeperThan(text: string, limit: number): number | undefined {
 /** Parse every document of `source`; empty documents (only comments or nothing) are skipped. */
 export function parseYamlDocuments(source: string): YamlValue[] {
   const deep = flowNestsDeeperThan(source, MAX_DOCUMENT_DEPTH);
-  if (deep !== undefined) throw new YamlError(`the document nests deeper than ${MAX_DOCUMENT_DEPTH} levels`, deep);
+  if (deep !== undefined) throw new YamlError(tooDeep, deep);
   const lines = new LineCounter();
   let docs;
   try {
     docs = parseAllDocuments(source, { lineCounter: lines, version: '1.2', schema: 'core', uniqueKeys: true, prettyErrors: true });
   } catch (err) {
     // The parser recurses per level of flow nesting: a pathological document ends here.
-    if (err instanceof RangeError) throw new YamlError(`the document nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+    if (err instanceof RangeError) throw new YamlError(tooDeep);
     throw err;
   }
   // An empty stream parses to an EmptyStream (an array-like with no documents).
@@ -98,7 +100,7 @@ export function parseYamlDocuments(source: string): YamlValue[] {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      if (e instanceof RangeError) throw new YamlError(`the document nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+      if (e instanceof RangeError) throw new YamlError(tooDeep);
       const line = doc.contents.range ? lines.linePos(doc.contents.range[0]).line : undefined;
       throw new YamlError((e as Error).message, line);
     }

@@ -83,7 +83,7 @@ describe('YAML parser', () => {
     ['colon-space in a plain value', 'a: b: c\n', /^line 1: Nested mappings are not allowed/],
     ['missing colon', 'a: 1\nb\n', /^line 2: /],
     ['unclosed flow mapping', 'a: 1\nb: {c: 1\n', /^line 3: Flow map in block collection must be sufficiently indented and end with a \}$/],
-    ['deep flow nesting', 'a: ' + '['.repeat(20000), /^line 1: the document nests deeper than 32 levels/],
+    ['deep flow nesting', 'a: ' + '['.repeat(20000), /^line 1: collections nest deeper than 32 levels/],
     ['a binary tag', 'a: !!binary aGVsbG8=\n', /^line 1: only mappings, lists and plain scalars/],
     ['an alias bomb', 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n', /resource exhaustion/],
   ];
