@@ -59,7 +59,10 @@ export function kubeconfigCommand(flags: Record<string, string>, out: NodeJS.Wri
   if (!m) throw new KubeconfigError(`--server must be the admin API's URL (http://HOST:PORT), got "${server}"`);
   let certificateAuthority: string | undefined;
   try {
-    certificateAuthority = flags['certificate-authority'] !== undefined ? readFileSync(flags['certificate-authority'], 'utf8') : storedAdminCertificate(config.dataDir);
+    // The one the admin listener presents (certificate.ts adminTls): the operator's (STRATA_TLS_CERT
+    // or the config file), else the data root's.
+    const file = flags['certificate-authority'] ?? config.tlsCert;
+    certificateAuthority = file !== undefined ? readFileSync(file, 'utf8') : storedAdminCertificate(config.dataDir);
   } catch (err) {
     throw new KubeconfigError(`cannot read the certificate: ${(err as Error).message}`);
   }
