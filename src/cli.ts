@@ -52,6 +52,7 @@ async function serve(flags: Record<string, string>): Promise<void> {
   if (server.adminToken) {
     out.write('\nBootstrap admin API token (organisation admin, all namespaces), shown once:\n');
     out.write(`  STRATA_ADMIN_URL=${server.admin.endpoint}\n  STRATA_ADMIN_TOKEN=${server.adminToken}\n`);
+    out.write(`kubectl (Kubernetes API at ${server.admin.endpoint.replace(/^http:/, 'https:')}/k8s): strata kubeconfig --token ${server.adminToken} --server ${server.admin.endpoint} --data-dir ${config.dataDir} > cw-kubeconfig\n`);
   }
   if (server.bootstrap?.secretKey) {
     out.write('\nBootstrap credentials (organisation "default", access level full), shown once:\n');

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
+import { adminTls } from './kube/certificate.ts';
 import { createAccelService } from './accel/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
@@ -149,7 +150,7 @@ export async function startServer(
   }
   let admin: RunningAdminServer;
   try {
-    admin = await startAdminServer({ services, host: config.adminHost, port: adminPortFor(config, port), s3Port: () => port });
+    admin = await startAdminServer({ services, host: config.adminHost, port: adminPortFor(config, port), s3Port: () => port, tls: adminTls(config) });
   } catch (err) {
     await tlsApp?.close();
     await app.close();

@@ -36,6 +36,7 @@ export interface AdminBackend {
   deleteUser(name: string, namespace?: string): Promise<UserObject>;
   listSecrets(namespace?: string): Promise<SecretObject[]>;
   getSecret(name: string, namespace?: string): Promise<SecretObject>;
+  /** no namespaces = a blank token (only what Kubernetes RoleBindings grant it) */
   createToken(namespaces: string[], name?: string): Promise<TokenView & { token: string }>;
   listTokens(): Promise<TokenView[]>;
   revokeToken(id: string): Promise<string>;
@@ -112,7 +113,7 @@ export class LocalBackend implements AdminBackend {
     return this.users.secret(name, namespace);
   }
   async createToken(namespaces: string[], name?: string): Promise<TokenView & { token: string }> {
-    const { token, record } = await this.identity.tokens.create({ namespaces, name, createdBy: 'cli' });
+    const { token, record } = await this.identity.tokens.create({ namespaces, blank: namespaces.length === 0, name, createdBy: 'cli' });
     return { ...tokenView(record), token };
   }
   async listTokens(): Promise<TokenView[]> {
@@ -214,7 +215,8 @@ export class ApiBackend implements AdminBackend {
     return this.call<SecretObject>('GET', `/v1/secrets/${encodeURIComponent(name)}${ApiBackend.query({ namespace })}`);
   }
   async createToken(namespaces: string[], name?: string): Promise<TokenView & { token: string }> {
-    return this.call('POST', '/v1/tokens', JSON.stringify({ namespaces, ...(name !== undefined ? { name } : {}) }), 'application/json');
+    const scope = namespaces.length === 0 ? { blank: true } : { namespaces };
+    return this.call('POST', '/v1/tokens', JSON.stringify({ ...scope, ...(name !== undefined ? { name } : {}) }), 'application/json');
   }
   async listTokens(): Promise<TokenView[]> {
     return (await this.call<{ items: TokenView[] }>('GET', '/v1/tokens')).items;

@@ -20,22 +20,24 @@ import { IdentityError } from '../identity/users.ts';
 import { ApiBackend, LocalBackend, NoDataRootError, type AdminBackend } from './backend.ts';
 import { humanAge, OutputError, parseOutput, renderObject, table, type OutputFormat } from './format.ts';
 import { S3cmdConfigError, s3cmdConfig } from './s3cmd.ts';
+import { KubeconfigError, kubeconfigCommand } from '../kube/kubeconfig.ts';
 
 export const adminUsage = `admin commands (kubectl-style; act on STRATA_DATA_DIR, or on --server URL --token TOKEN):
   apply -f FILE [-n NS]                     create or update users from User manifests (FILE "-" = stdin)
   get users.objectstorage.coreweave.com [NAME...] [-n NS] [-o json|yaml|name|jsonpath=TEMPLATE]
   get secrets [NAME...] [-n NS] [-o ...]    a user's credentials (base64 in .data.accessKey/.data.secretKey)
   delete users.objectstorage.coreweave.com NAME... [-n NS]   (or: delete -f FILE)
-  token create (--namespace NS1,NS2 | --all-namespaces) [--name NAME] [-o json]
+  token create (--namespace NS1,NS2 | --all-namespaces | --blank) [--name NAME] [-o json]
   token list [-o json] | token revoke ID    organisation-admin API tokens for the admin API
   s3cmd-config --user NAME [--namespace NS] [--region REGION] [--endpoint HOST:PORT] [--https] [--path-style]
+  kubeconfig --token TOKEN [--namespace NS] [--server ADMIN_URL]   a kubeconfig for kubectl (> cw-kubeconfig)
 common flags: --data-dir DIR, --config FILE, --server URL, --token TOKEN
 `;
 
 /** Flags that configure where the data root is (passed to loadConfig). */
 const configFlags = ['data-dir', 'config', 'port', 'base-domain', 'regions', 'default-region'];
 const accessFlags = ['server', 'token'];
-const booleanFlags = new Set(['https', 'path-style', 'all-namespaces', 'A', 'help', 'h']);
+const booleanFlags = new Set(['https', 'path-style', 'all-namespaces', 'A', 'help', 'h', 'blank']);
 
 class UsageError extends Error {}
 
@@ -234,17 +236,20 @@ async function cmdDelete(ctx: Ctx): Promise<number> {
 }
 
 async function cmdToken(ctx: Ctx): Promise<number> {
-  const { positional, flags } = normalise(ctx.positional, ctx.flags, ['namespace', 'name', 'output', 'all-namespaces']);
+  const { positional, flags } = normalise(ctx.positional, ctx.flags, ['namespace', 'name', 'output', 'all-namespaces', 'blank']);
   const [sub, ...rest] = positional;
-  if (flags.help || sub === undefined) return help(ctx, 'token create (--namespace NS1,NS2 | --all-namespaces) [--name NAME] [-o json]  |  token list [-o json]  |  token revoke ID', sub === undefined);
+  if (flags.help || sub === undefined) return help(ctx, 'token create (--namespace NS1,NS2 | --all-namespaces | --blank) [--name NAME] [-o json]  |  token list [-o json]  |  token revoke ID', sub === undefined);
   if (sub === 'create') {
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const all = flags['all-namespaces'] === 'true';
-    if (all && flags.namespace !== undefined) throw new UsageError('use --namespace or --all-namespaces, not both');
-    if (!all && (flags.namespace === undefined || flags.namespace === 'true')) {
-      throw new UsageError('a token needs namespaces: --namespace ns1,ns2 (it may manage users only there), or --all-namespaces for an organisation-admin token');
+    const blank = flags.blank === 'true';
+    if ([all, blank, flags.namespace !== undefined].filter(Boolean).length > 1) throw new UsageError('use one of --namespace, --all-namespaces or --blank');
+    if (!all && !blank && (flags.namespace === undefined || flags.namespace === 'true')) {
+      throw new UsageError(
+        'a token needs namespaces: --namespace ns1,ns2 (it may manage users only there), --all-namespaces for an organisation-admin token, or --blank for one that only Kubernetes RoleBindings grant anything',
+      );
     }
-    const namespaces = all ? ['*'] : flags.namespace.split(',').map((s) => s.trim());
+    const namespaces = all ? ['*'] : blank ? [] : flags.namespace.split(',').map((s) => s.trim());
     const format = parseOutput(flags.output);
     const backend = await openBackend(flags, { create: true });
     try {
@@ -252,7 +257,7 @@ async function cmdToken(ctx: Ctx): Promise<number> {
       if (format.kind !== 'table') ctx.out.write(renderObject(format, t, [`token/${t.id}`]));
       else {
         ctx.out.write(`token/${t.id} created\n`);
-        ctx.out.write(`  name:       ${t.name || '<none>'}\n  namespaces: ${t.namespaces.join(',')}\n`);
+        ctx.out.write(`  name:       ${t.name || '<none>'}\n  namespaces: ${t.namespaces.join(',') || '<none> (blank: Kubernetes RoleBindings only)'}\n`);
         ctx.out.write(`  token:      ${t.token}\n`);
         ctx.out.write('The token is shown only this once (only its SHA-256 hash is stored). Use it as "Authorization: Bearer <token>".\n');
       }
@@ -274,7 +279,7 @@ async function cmdToken(ctx: Ctx): Promise<number> {
           ctx.out.write(
             table(
               ['ID', 'NAME', 'NAMESPACES', 'STATUS', 'AGE'],
-              tokens.map((t) => [t.id, t.name || '<none>', t.namespaces.join(','), t.status, humanAge(now - Date.parse(t.createdAt))]),
+              tokens.map((t) => [t.id, t.name || '<none>', t.namespaces.join(',') || '<blank>', t.status, humanAge(now - Date.parse(t.createdAt))]),
             ),
           );
       } else ctx.out.write(renderObject(format, { items: tokens }, tokens.map((t) => `token/${t.id}`)));
@@ -339,6 +344,14 @@ async function cmdS3cmdConfig(ctx: Ctx): Promise<number> {
   return 0;
 }
 
+async function cmdKubeconfig(ctx: Ctx): Promise<number> {
+  const { positional, flags } = normalise(ctx.positional, ctx.flags, ['namespace', 'certificate-authority', 'admin-host', 'admin-port']);
+  if (flags.help) return help(ctx, 'kubeconfig --token TOKEN [--namespace NS] [--server ADMIN_URL] [--certificate-authority FILE]');
+  if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
+  kubeconfigCommand(flags, ctx.out);
+  return 0;
+}
+
 function help(ctx: Ctx, line: string, asError = false): number {
   (asError ? ctx.err : ctx.out).write(`usage: strata ${line}\n\n${adminUsage}`);
   return asError ? 2 : 0;
@@ -351,6 +364,7 @@ const commands: Record<string, (ctx: Ctx) => Promise<number>> = {
   token: cmdToken,
   tokens: cmdToken,
   's3cmd-config': cmdS3cmdConfig,
+  kubeconfig: cmdKubeconfig,
 };
 
 export async function runAdminCommand(
@@ -369,7 +383,7 @@ export async function runAdminCommand(
       ctx.err.write(`error: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof ManifestError || err instanceof IdentityError || err instanceof OutputError || err instanceof S3cmdConfigError || err instanceof NoDataRootError || err instanceof TokenError) {
+    if (err instanceof ManifestError || err instanceof IdentityError || err instanceof OutputError || err instanceof S3cmdConfigError || err instanceof KubeconfigError || err instanceof NoDataRootError || err instanceof TokenError) {
       ctx.err.write(`error: ${err.message}\n`);
       return 1;
     }

@@ -11,12 +11,13 @@
 //   GET    /v1/secrets[?namespace=NS]          list Secrets (with .data, base64)
 //   GET    /v1/secrets/NAME[?namespace=NS]     one Secret
 //   GET    /v1/secrets/NS/NAME                 one Secret
-//   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} → the token, shown once
+//   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} (or {"blank": true}) → the token, shown once
 //   GET    /v1/tokens                          list tokens (never their secrets)
 //   DELETE /v1/tokens/ID                       revoke a token
 //   POST   /v1/policy/explain                  {"bucket", "key", "action", "as" | "anonymous", ...} → the decision and why
 //   POST   /v1/policy/who-can                  {"bucket", "key", "action", ...} → the decision for anonymous and every visible key
 //   /console/...                               the web console (src/console/server.ts)
+//   *      /k8s/...                            the Kubernetes API for kubectl (src/kube/server.ts)
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
 // forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
@@ -37,6 +38,9 @@ import { observabilityOf } from '../metrics/observability.ts';
 import { ExplainError } from './explain-error.ts';
 import { explainForScope, explainInputOf, requireBucketInScope, whoCan } from './policy-explain.ts';
 import { handleConsole } from '../console/server.ts';
+import { kubePathPrefix, serveKube } from '../kube/server.ts';
+import type { AdminTls } from '../kube/certificate.ts';
+import { acceptTlsToo } from '../kube/tls-sniff.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -234,13 +238,20 @@ export const adminRoutes: readonly AdminRoute[] = [
       requireTokenManagement(scope);
       const parsed = await readJsonBody(req, 'send {"namespaces": [...], "name": "..."} as application/json');
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
-      const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
+      const { namespaces, name, blank, ...unknown } = parsed as Record<string, unknown>;
       if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
       if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
-      if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
+      if (blank !== undefined && blank !== true) throw new HttpError(400, 'BadRequest', '"blank" must be true (a token with no namespaces, for RBAC) or absent');
+      if (blank === true && namespaces !== undefined) throw new HttpError(400, 'BadRequest', 'a blank token has no namespaces: send "blank" or "namespaces", not both');
+      if (blank !== true && typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
         throw new HttpError(400, 'BadRequest', '"namespaces" must be a list of namespaces, or "*" for all namespaces');
       }
-      const created = await opts.services.identity.tokens.create({ name: name as string | undefined, namespaces: namespaces as string | string[], createdBy: `token:${token.id}` });
+      const created = await opts.services.identity.tokens.create({
+        name: name as string | undefined,
+        namespaces: (namespaces ?? []) as string | string[],
+        blank: blank === true,
+        createdBy: `token:${token.id}`,
+      });
       return ok({ ...tokenView(created.record), token: created.token }, 201);
     },
   },
@@ -293,6 +304,8 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const method = req.method ?? 'GET';
   if (mayBeOperatorPath(req.url) && (await answerOperatorRequest(observabilityOf(services), req, res, 'admin'))) return;
   if (path[0] === 'console') return handleConsole({ services, s3Port: opts.s3Port, runAdminRoute: (r, t, p, u) => runAdminRoute(opts, r, t, p, u) }, req, res, url, path);
+  // The Kubernetes-compatible API (for kubectl) answers in its own format: src/kube/server.ts.
+  if (path[0] === kubePathPrefix) return serveKube({ services, readBody }, req, res, path.slice(1));
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
   const token = await authenticate(services, req);
@@ -367,16 +380,21 @@ export interface RunningAdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(opts: AdminServerOptions & { host: string; port: number }): Promise<RunningAdminServer> {
+/** With `tls`, the same port also accepts HTTPS (kubectl sends its token only over TLS: src/kube/certificate.ts). */
+export async function startAdminServer(opts: AdminServerOptions & { host: string; port: number; tls?: AdminTls }): Promise<RunningAdminServer> {
   const server = createAdminServer(opts);
+  const listener = opts.tls ? acceptTlsToo(server, opts.tls) : server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port, opts.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  // An HTTP server enforces headersTimeout/requestTimeout from its 'listening' event on; this
+  // one does not listen itself (the listener hands it connections), so it is told now.
+  if (listener !== server) server.emit('listening');
+  const port = (listener.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closing: Promise<void> | undefined;
   return {
@@ -385,7 +403,11 @@ export async function startAdminServer(opts: AdminServerOptions & { host: string
     endpoint: `http://${host}:${port}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        if (listener !== server) {
+          // The HTTP server does not listen itself: it only serves what the listener hands it.
+          listener.close(() => resolve());
+          server.close();
+        } else server.close(() => resolve());
         server.closeIdleConnections();
       });
       return closing;

@@ -10,7 +10,8 @@
 // Scope: the namespaces a token may manage, or ['*'] for every namespace. A scoped token may
 // manage a User only when both its metadata.namespace and its spec.owner (the organisation) are
 // in scope, so it cannot mint keys for an organisation it was not given. Only '*' tokens
-// (organisation admins) may create, list or revoke tokens.
+// (organisation admins) may create, list or revoke tokens. A "blank" token has no namespaces: it
+// may do nothing but what Kubernetes RoleBindings naming it grant (src/kube/rbac.ts).
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { IdentityCache, type IdentityEngine, type StoredToken } from './identity-engine.ts';
 import { labelProblem } from './names.ts';
@@ -152,12 +153,15 @@ export class AdminTokenStore {
 
 interface TokenOptions {
   name?: string;
+  /** ignored for a blank token */
   namespaces: string | string[];
+  /** no namespaces: only what RoleBindings grant (src/kube/rbac.ts) */
+  blank?: boolean;
   createdBy: string;
 }
 
 function newToken(options: TokenOptions): { token: string; record: AdminToken; stored: StoredToken } {
-  const namespaces = parseNamespaceScope(options.namespaces);
+  const namespaces = options.blank ? [] : parseNamespaceScope(options.namespaces);
   const name = (options.name ?? '').trim();
   if (name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new TokenError('token name must be at most 100 printable characters');
   const { id, token } = generateToken();

@@ -29,6 +29,16 @@ export interface IdentityReads {
   /** every token, oldest first */
   tokens(): Promise<StoredToken[]>;
   tokenCount(): Promise<number>;
+  /** a Kubernetes API object's stored JSON (Roles, RoleBindings, a User's metadata: src/kube) */
+  kubeObject(kind: string, namespace: string, name: string): Promise<string | undefined>;
+  /** every stored object of a kind, by namespace then name */
+  kubeObjects(kind: string): Promise<StoredKubeObject[]>;
+}
+
+export interface StoredKubeObject {
+  namespace: string;
+  name: string;
+  body: string;
 }
 
 /** Writes, inside one transaction (IdentityEngine.transaction). */
@@ -42,6 +52,9 @@ export interface IdentityTx extends IdentityReads {
   insertToken(token: StoredToken): Promise<void>;
   /** set revoked_at unless already set; whether this call revoked it */
   revokeToken(id: string, at: number): Promise<boolean>;
+  /** insert or replace */
+  putKubeObject(kind: string, namespace: string, name: string, body: string): Promise<void>;
+  deleteKubeObject(kind: string, namespace: string, name: string): Promise<boolean>;
 }
 
 export interface IdentityEngine {

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PgDatabase } from '../store/meta/postgres.ts';
 import type { AccessLevel, KeyRecord } from './identity-store.ts';
-import type { IdentityEngine, IdentityReads, IdentityTx, StoredKey, StoredToken } from './identity-engine.ts';
+import type { IdentityEngine, IdentityReads, IdentityTx, StoredKey, StoredKubeObject, StoredToken } from './identity-engine.ts';
 
 export const IDENTITY_SCHEMA = 'strata_identity';
 /** how often each node reads identity_version */
@@ -58,6 +58,14 @@ const migrations: string[] = [
    INSERT INTO ${S}.identity_version (version) VALUES (0);
    -- A check value of the master key the secrets are encrypted under (HMAC, not the key).
    CREATE TABLE ${S}.master_key (one boolean PRIMARY KEY DEFAULT true CHECK (one), check_value bytea NOT NULL);`,
+  // The Kubernetes API's own objects (Roles, RoleBindings, Users' metadata): src/kube.
+  `CREATE TABLE ${S}.kube_objects (
+     kind text COLLATE "C" NOT NULL,
+     namespace text COLLATE "C" NOT NULL,
+     name text COLLATE "C" NOT NULL,
+     body text NOT NULL,
+     PRIMARY KEY (kind, namespace, name)
+   );`,
 ];
 
 /** The advisory lock region migrations take too (store/meta/postgres.ts), so start-ups queue on one lock. */
@@ -83,6 +91,10 @@ const sql = {
   deleteKey: `DELETE FROM ${S}.keys WHERE access_key = $1`,
   insertToken: `INSERT INTO ${S}.admin_tokens (id, name, namespaces, token_hash, created_at, created_by, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
   revokeToken: `UPDATE ${S}.admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+  kubeObject: `SELECT body FROM ${S}.kube_objects WHERE kind = $1 AND namespace = $2 AND name = $3`,
+  kubeObjects: `SELECT namespace, name, body FROM ${S}.kube_objects WHERE kind = $1 ORDER BY namespace, name`,
+  putKubeObject: `INSERT INTO ${S}.kube_objects (kind, namespace, name, body) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = EXCLUDED.body`,
+  deleteKubeObject: `DELETE FROM ${S}.kube_objects WHERE kind = $1 AND namespace = $2 AND name = $3`,
   version: `SELECT version FROM ${S}.identity_version`,
   bumpVersion: `UPDATE ${S}.identity_version SET version = version + 1 RETURNING version`,
 };
@@ -136,6 +148,18 @@ class PgRows implements IdentityTx {
   }
   async revokeToken(id: string, at: number) {
     return ((await this.db.query(sql.revokeToken, [at, id])).rowCount ?? 0) > 0;
+  }
+  async kubeObject(kind: string, namespace: string, name: string) {
+    return (await this.rows(sql.kubeObject, [kind, namespace, name]))[0]?.body as string | undefined;
+  }
+  async kubeObjects(kind: string) {
+    return (await this.rows(sql.kubeObjects, [kind])) as unknown as StoredKubeObject[];
+  }
+  async putKubeObject(kind: string, namespace: string, name: string, body: string) {
+    await this.db.query(sql.putKubeObject, [kind, namespace, name, body]);
+  }
+  async deleteKubeObject(kind: string, namespace: string, name: string) {
+    return ((await this.db.query(sql.deleteKubeObject, [kind, namespace, name])).rowCount ?? 0) > 0;
   }
 }
 

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OWNER_DIR_MODE, prepareDatabaseFile } from '../store/file-modes.ts';
 import type { AccessLevel, KeyRecord } from './identity-store.ts';
-import type { IdentityEngine, IdentityReads, IdentityTx, StoredKey, StoredToken } from './identity-engine.ts';
+import type { IdentityEngine, IdentityReads, IdentityTx, StoredKey, StoredKubeObject, StoredToken } from './identity-engine.ts';
 
 const schema = `
   CREATE TABLE IF NOT EXISTS orgs (
@@ -35,6 +35,13 @@ const schema = `
     created_at INTEGER NOT NULL,
     created_by TEXT NOT NULL,
     revoked_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS kube_objects (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
   ) WITHOUT ROWID;
 `;
 
@@ -69,6 +76,10 @@ class SqliteRows implements IdentityTx {
       deleteKey: db.prepare('DELETE FROM keys WHERE access_key = ?'),
       insertToken: db.prepare('INSERT INTO admin_tokens (id, name, namespaces, token_hash, created_at, created_by, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)'),
       revokeToken: db.prepare('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      kubeObject: db.prepare<[string, string, string], { body: string }>('SELECT body FROM kube_objects WHERE kind = ? AND namespace = ? AND name = ?'),
+      kubeObjects: db.prepare<[string], StoredKubeObject>('SELECT namespace, name, body FROM kube_objects WHERE kind = ? ORDER BY namespace, name'),
+      putKubeObject: db.prepare('INSERT OR REPLACE INTO kube_objects (kind, namespace, name, body) VALUES (?, ?, ?, ?)'),
+      deleteKubeObject: db.prepare('DELETE FROM kube_objects WHERE kind = ? AND namespace = ? AND name = ?'),
     };
   }
 
@@ -113,6 +124,18 @@ class SqliteRows implements IdentityTx {
   }
   async revokeToken(id: string, at: number) {
     return this.s.revokeToken.run(at, id).changes > 0;
+  }
+  async kubeObject(kind: string, namespace: string, name: string) {
+    return this.s.kubeObject.get(kind, namespace, name)?.body;
+  }
+  async kubeObjects(kind: string) {
+    return this.s.kubeObjects.all(kind);
+  }
+  async putKubeObject(kind: string, namespace: string, name: string, body: string) {
+    this.s.putKubeObject.run(kind, namespace, name, body);
+  }
+  async deleteKubeObject(kind: string, namespace: string, name: string) {
+    return this.s.deleteKubeObject.run(kind, namespace, name).changes > 0;
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { PgDatabase } from '../store/meta/postgres.ts';
 import { OWNER_DIR_MODE, OWNER_FILE_MODE } from '../store/file-modes.ts';
 import { AdminTokenStore } from './admin-tokens.ts';
-import { IdentityCache, type IdentityEngine, type IdentityReads, type IdentityTx, type StoredKey } from './identity-engine.ts';
+import { IdentityCache, type IdentityEngine, type IdentityReads, type IdentityTx, type StoredKey, type StoredKubeObject } from './identity-engine.ts';
 import { PgIdentityEngine } from './identity-postgres.ts';
 import { SqliteIdentityEngine } from './identity-sqlite.ts';
 
@@ -126,6 +126,13 @@ class KeyReader {
     const k = await this.rows.key(accessKey);
     return k && this.box.decrypt(k.secretEnc);
   }
+  /** the Kubernetes API's own objects (src/kube), as stored JSON */
+  kubeObject(kind: string, namespace: string, name: string): Promise<string | undefined> {
+    return this.rows.kubeObject(kind, namespace, name);
+  }
+  kubeObjects(kind: string): Promise<StoredKubeObject[]> {
+    return this.rows.kubeObjects(kind);
+  }
 }
 
 /** Reads and writes inside one transaction (IdentityStore.transaction). */
@@ -156,6 +163,14 @@ export class IdentityTransaction extends KeyReader {
 
   async deleteKey(accessKey: string): Promise<boolean> {
     return this.tx.deleteKey(accessKey);
+  }
+
+  putKubeObject(kind: string, namespace: string, name: string, body: string): Promise<void> {
+    return this.tx.putKubeObject(kind, namespace, name, body);
+  }
+
+  deleteKubeObject(kind: string, namespace: string, name: string): Promise<boolean> {
+    return this.tx.deleteKubeObject(kind, namespace, name);
   }
 }
 

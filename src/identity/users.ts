@@ -23,6 +23,9 @@ export class IdentityError extends Error {
 
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
+/** The kube_objects kind holding a user's Kubernetes metadata (src/kube/users.ts). */
+export const userMetaKind = 'users';
+
 export interface ApplyOutcome {
   result: ApplyResult;
   /** kubectl's line, e.g. `user.objectstorage.coreweave.com/my-example created` */
@@ -88,6 +91,8 @@ export class UserDirectory {
     return this.identity.transaction(async (tx) => {
       const key = await this.find(name, namespace, scope, tx);
       await tx.deleteKey(key.accessKey);
+      // What the Kubernetes API keeps beside the user (labels, annotations: src/kube/users.ts) goes with it.
+      await tx.deleteKubeObject(userMetaKind, key.namespace, key.user);
       return key;
     });
   }
@@ -119,7 +124,8 @@ export interface ApplyOptions {
 /** Where keys are listed from: committed state, or an open transaction. */
 type KeySource = Pick<IdentityTransaction, 'listKeys'>;
 
-async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope, options: ApplyOptions): Promise<ApplyOutcome> {
+/** Apply one validated manifest inside `tx` (also used by the Kubernetes API, src/kube/users.ts). */
+export async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope, options: ApplyOptions = {}): Promise<ApplyOutcome> {
   requireNamespace(scope, m.namespace, 'manage users in');
   requireAllowed(
     scope,

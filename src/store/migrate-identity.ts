@@ -33,6 +33,9 @@ const TABLES: IdentityTable[] = [
     key: 'id',
     columns: [['id', 'id'], ['name', 'name'], ['namespaces', 'namespaces'], ['token_hash', 'token_hash'], ['created_at', 'created_at'], ['created_by', 'created_by'], ['revoked_at', 'revoked_at']],
   },
+  // The Kubernetes API's Roles, RoleBindings and users' metadata (src/kube); absent from data roots
+  // made before it, which then have none to copy.
+  { name: 'kube_objects', key: 'kind, namespace, name', columns: [['kind', 'kind'], ['namespace', 'namespace'], ['name', 'name'], ['body', 'body']] },
 ];
 
 /** A row as bytes for the checksum: every value by its type, so that '1' and 1 and null differ. */
@@ -53,7 +56,9 @@ export async function migrateIdentity(dataDir: string, database: PgDatabase): Pr
   const source = new Database(file, { readonly: true, fileMustExist: true });
   try {
     // One read transaction: the copy and its check see one state of the file.
-    const rows = source.transaction(() => new Map(TABLES.map((t) => [t.name, source.prepare(`SELECT ${t.columns.map(([c]) => `"${c}"`).join(', ')} FROM ${t.name} ORDER BY ${t.key}`).raw().all() as unknown[][]])))();
+    const present = new Set(source.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+    const select = (t: IdentityTable) => (present.has(t.name) ? (source.prepare(`SELECT ${t.columns.map(([c]) => `"${c}"`).join(', ')} FROM ${t.name} ORDER BY ${t.key}`).raw().all() as unknown[][]) : []);
+    const rows = source.transaction(() => new Map(TABLES.map((t) => [t.name, select(t)])))();
     await database.transaction(async (client) => {
       await client.query(`UPDATE ${IDENTITY_SCHEMA}.identity_version SET version = version + 1`);
       for (const t of TABLES) {

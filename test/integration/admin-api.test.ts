@@ -161,8 +161,8 @@ describe('users and secrets', () => {
     const cases: [string, RegExp][] = [
       [manifest('bad', 'ns-b', 'superuser'), /spec\.access: Unsupported value: "superuser": supported values: "full", "readwrite", "read", "write"/],
       ['apiVersion: v1\nkind: Secret\n', /kind: Unsupported value: "Secret"/],
-      ['a: [1, 2]\n', /error parsing "request body": line 1: flow collections/],
-      ['{"apiVersion": ', /invalid JSON/],
+      ['a: 1\nb: [1, 2\n', /error parsing "request body": line \d: Flow sequence/],
+      ['{"apiVersion": ', /error parsing "request body": line 1: /],
       [manifest('ok', 'ns-b', 'read') + '---\n' + manifest('bad', 'ns-b', 'root'), /\(document 2\)/],
       ['', /no objects passed to apply/],
     ];

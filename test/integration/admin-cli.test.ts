@@ -2,7 +2,6 @@
 // following the seed's kubectl walkthrough word for word, plus every refusal (each with a clear
 // message, a non-zero exit and no change of state), the live effect on S3 requests, the API
 // model (--server/--token), and an s3cmd configuration driven by the real s3cmd.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +11,8 @@ import { FRESH_MS } from '../../src/identity/identity-postgres.ts';
 import { eventually } from '../helpers/async.ts';
 import { errorCode, rawRequest } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runProcess as runIn, type Run } from '../helpers/processes.ts';
+import { collapse, seedManifest } from '../helpers/seed.ts';
 
 const strataBin = resolve(import.meta.dirname, '../../bin/strata');
 
@@ -19,23 +20,9 @@ let server: TestServer;
 let adminToken: string;
 let work: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** A command run in the test's work directory unless told otherwise. */
 function runProcess(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: options.env, cwd: options.cwd ?? work, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return runIn(cmd, args, { ...options, cwd: options.cwd ?? work });
 }
 
 /** The CLI works on the server's identity: its data root, and its database when there is one. */
@@ -60,25 +47,6 @@ function sh(script: string): Promise<Run> {
   mkdirSync(join(work, 'bin'), { recursive: true });
   return runProcess('bash', ['-c', script], { env: cliEnv({ PATH: `${join(work, 'bin')}:${process.env.PATH}` }) });
 }
-
-function collapse(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/).join(' '))
-    .filter(Boolean)
-    .join('\n');
-}
-
-const seedManifest = `apiVersion: objectstorage.coreweave.com/v1alpha1
-kind: User
-metadata:
-  name: my-example
-  namespace: my-namespace
-spec:
-  owner: my-namespace
-  access: full # Possible options are: full, readwrite, read, or write
-  secretName: my-example-secret
-`;
 
 function manifest(name: string, namespace: string, access: string, extra: { owner?: string; secretName?: string } = {}): string {
   return [
@@ -274,8 +242,8 @@ describe("the seed's walkthrough, verbatim", () => {
 
 describe('refusals: a clear message, a non-zero exit, no change', () => {
   const cases: [string, () => string[] | Promise<string[]>, RegExp][] = [
-    ['malformed YAML', () => ['apply', '-f', file('bad-yaml.yaml', seedManifest.replace('  owner:', '\towner:'))], /^error: error parsing ".*bad-yaml\.yaml": line 7: tabs are not allowed in indentation/],
-    ['an unterminated quote', () => ['apply', '-f', file('bad-quote.yaml', seedManifest.replace('name: my-example', 'name: "my-example'))], /unterminated double-quoted value/],
+    ['malformed YAML', () => ['apply', '-f', file('bad-yaml.yaml', seedManifest.replace('  owner:', '\towner:'))], /^error: error parsing ".*bad-yaml\.yaml": line 7: Tabs are not allowed as indentation/],
+    ['an unterminated quote', () => ['apply', '-f', file('bad-quote.yaml', seedManifest.replace('name: my-example', 'name: "my-example'))], /bad-quote\.yaml": line \d+: Missing closing "quote/],
     ['an unknown access level', () => ['apply', '-f', file('bad-level.yaml', manifest('lvl', 'ns-x', 'admin'))], /spec\.access: Unsupported value: "admin": supported values: "full", "readwrite", "read", "write"/],
     ['a wrong apiVersion', () => ['apply', '-f', file('bad-api.yaml', seedManifest.replace('v1alpha1', 'v1'))], /apiVersion: Unsupported value: "objectstorage\.coreweave\.com\/v1"/],
     ['a wrong kind', () => ['apply', '-f', file('bad-kind.yaml', seedManifest.replace('kind: User', 'kind: Bucket'))], /kind: Unsupported value: "Bucket": supported values: "User"/],

@@ -92,6 +92,8 @@ beforeAll(async () => {
   sqliteServer = await startTestServer({ dataDir, metadataUrl: undefined });
   // A user of another organisation: its key must work on PostgreSQL after the migration.
   await sqliteServer.services.identity.addKey({ ...migratedUser, level: 'readwrite', secretName: 'migrated-org-alice-obj-store-creds' });
+  // A Kubernetes Role (src/kube): the kube_objects table comes along too.
+  await sqliteServer.services.identity.transaction((tx) => tx.putKubeObject('roles', 'team-a', 'reader', '{"kind":"Role"}'));
   const s3 = sqliteServer.client();
   await s3.send(new CreateBucketCommand({ Bucket: 'plain' }));
   await s3.send(new PutBucketTaggingCommand({ Bucket: 'plain', Tagging: { TagSet: [{ Key: 'team', Value: 'storage' }] } }));
@@ -182,7 +184,7 @@ describe('strata migrate', () => {
     expect(resumed.stdout).toMatch(/object_versions\s+5 rows\s+verified/);
     expect(resumed.stdout).toMatch(/parts\s+2 rows\s+verified/);
     expect(resumed.stdout).toContain('ord1: migrated');
-    expect(resumed.stdout).toMatch(/identity: 2 orgs, 2 keys, \d+ admin_tokens copied and verified/);
+    expect(resumed.stdout).toMatch(/identity: 2 orgs, 2 keys, \d+ admin_tokens, 1 kube_objects copied and verified/);
     expect((await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${schema}.objects`))[0].n).toBe(54);
     const rate = /total: (\d+) rows in ([\d.]+) s/.exec(resumed.stdout)!;
     console.log(`migrate: ${rate[1]} rows in ${rate[2]} s (batches of 7)`);
@@ -220,6 +222,7 @@ describe('strata migrate', () => {
       // The identity came along: another organisation's key signs its requests on PostgreSQL.
       const alice = server.client({ credentials: { accessKeyId: migratedUser.accessKey, secretAccessKey: migratedUser.secretKey } });
       expect((await alice.send(new ListBucketsCommand({}))).Buckets ?? []).toEqual([]);
+      expect(await server.services.identity.kubeObject('roles', 'team-a', 'reader')).toBe('{"kind":"Role"}');
       const listing = await s3.send(new ListObjectsV2Command({ Bucket: 'plain' }));
       // Byte order of the UTF-8 keys, as SQLite listed them.
       const expectedOrder = [...objects.keys()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
