@@ -16,6 +16,7 @@ import type { Operation, RequestContext, Services } from './ops/operation.ts';
 import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
+import type { RequestTrace } from './access-log/trace.ts';
 
 export interface AppOptions {
   services: Services;
@@ -130,19 +131,21 @@ export function buildApp(options: AppOptions): FastifyInstance {
       if (type !== undefined) request.raw.headers['content-type'] = type;
       reply.hijack();
       const res = reply.raw;
+      const requestId = newRequestId();
+      const trace = services.events?.trace(request.raw, res, requestId);
       const writeHead = res.writeHead;
       res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
         if (closing && !this.headersSent) this.setHeader('Connection', 'close');
+        if (trace) trace.firstByteAt = performance.now();
         return writeHead.apply(this, args);
       } as ServerResponse['writeHead'];
-      await handle(services, request.raw, res, app.log);
+      await handle(services, request.raw, res, app.log, requestId, trace);
     },
   });
   return app;
 }
 
-async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log']): Promise<void> {
-  const requestId = newRequestId();
+async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log'], requestId: string, trace: RequestTrace | undefined): Promise<void> {
   const { config } = services;
   const isHead = raw.method === 'HEAD';
   let target: ResolvedRequest | undefined;
@@ -150,6 +153,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
+    if (trace) trace.target = target;
     if (target.endpoint === 'accel') {
       if (!services.accel) throw new S3Error('NotImplemented', 'Accelerated endpoints are not enabled on this node.');
       await services.accel.handle(raw, res, target, requestId);
@@ -190,6 +194,10 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
       sourceIp: '',
     };
     ctx.sourceIp = sourceIpOf(ctx);
+    if (trace) {
+      trace.principal = principal;
+      trace.sourceIp = ctx.sourceIp;
+    }
     const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
@@ -202,6 +210,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log);
+    if (trace) trace.errorCode = s3err.code;
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);

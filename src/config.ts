@@ -59,6 +59,14 @@ export interface StrataConfig {
   blobGraceSeconds: number;
   /** Shared mode: how often the blob collector runs (on one node per region at a time; seconds). */
   gcIntervalSeconds: number;
+  /** Outbox (notifications, access logs): how long a delivery is retried before it is dropped (seconds). */
+  eventRetrySeconds: number;
+  /** Outbox: the longest wait between two attempts of one delivery (seconds). */
+  eventBackoffMaxSeconds: number;
+  /** Notifications: how long a webhook may take to answer (seconds). */
+  eventTimeoutSeconds: number;
+  /** Access logs: records are delivered into the target bucket within this many seconds (the default roll time). */
+  accessLogDelaySeconds: number;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -84,6 +92,10 @@ export const defaultConfig: StrataConfig = {
   regionEndpoints: [],
   blobGraceSeconds: 900,
   gcIntervalSeconds: 60,
+  eventRetrySeconds: 86_400,
+  eventBackoffMaxSeconds: 60,
+  eventTimeoutSeconds: 10,
+  accessLogDelaySeconds: 300,
 };
 
 export class ConfigError extends Error {}
@@ -120,6 +132,10 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_METADATA_URL: 'metadataUrl',
   STRATA_BLOB_GRACE_SECONDS: 'blobGraceSeconds',
   STRATA_GC_INTERVAL_SECONDS: 'gcIntervalSeconds',
+  STRATA_EVENT_RETRY_SECONDS: 'eventRetrySeconds',
+  STRATA_EVENT_BACKOFF_MAX_SECONDS: 'eventBackoffMaxSeconds',
+  STRATA_EVENT_TIMEOUT_SECONDS: 'eventTimeoutSeconds',
+  STRATA_ACCESS_LOG_DELAY_SECONDS: 'accessLogDelaySeconds',
 };
 
 /** Flag (without --) → config field. */
@@ -149,6 +165,10 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'metadata-url': 'metadataUrl',
   'blob-grace-seconds': 'blobGraceSeconds',
   'gc-interval-seconds': 'gcIntervalSeconds',
+  'event-retry-seconds': 'eventRetrySeconds',
+  'event-backoff-max-seconds': 'eventBackoffMaxSeconds',
+  'event-timeout-seconds': 'eventTimeoutSeconds',
+  'access-log-delay-seconds': 'accessLogDelaySeconds',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -238,6 +258,10 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.metadataUrl !== undefined && !/^postgres(ql)?:\/\//.test(c.metadataUrl)) throw new ConfigError('metadataUrl (STRATA_METADATA_URL) must be a postgres:// URL');
   if (!(c.blobGraceSeconds >= 0)) throw new ConfigError('blobGraceSeconds must be zero or more seconds');
   if (!(c.gcIntervalSeconds >= 1)) throw new ConfigError('gcIntervalSeconds must be at least 1 second');
+  if (!(c.eventRetrySeconds >= 1)) throw new ConfigError('eventRetrySeconds must be at least 1 second');
+  if (!(c.eventBackoffMaxSeconds >= 1)) throw new ConfigError('eventBackoffMaxSeconds must be at least 1 second');
+  if (!(c.eventTimeoutSeconds >= 1)) throw new ConfigError('eventTimeoutSeconds must be at least 1 second');
+  if (!(c.accessLogDelaySeconds >= 1)) throw new ConfigError('accessLogDelaySeconds must be at least 1 second');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);

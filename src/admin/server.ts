@@ -14,6 +14,10 @@
 //   POST   /v1/tokens                          {"namespaces": ["ns1"] | "*", "name": "ci"} → the token, shown once
 //   GET    /v1/tokens                          list tokens (never their secrets)
 //   DELETE /v1/tokens/ID                       revoke a token
+//   GET    /v1/topics[?organisation=ORG]       notification topics (organisation-admin tokens only)
+//   POST   /v1/topics                          {"name", "organisation", "push-endpoint", "region"?, "secret"?, "OpaqueData"?}
+//   DELETE /v1/topics/REGION/ORG/NAME          delete a topic (its queued messages are dropped)
+//   GET    /v1/events                          outbox queues and delivery counters per region
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
 // forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
@@ -29,6 +33,8 @@ import { MAX_DOCUMENT_DEPTH, jsonNestsDeeperThan } from '../nesting.ts';
 import { scopeDecision, type Scope } from '../identity/admin-scope.ts';
 import { ManifestError, listObject, parseUserManifests, userObject, userResource } from '../identity/manifest.ts';
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
+import { createTopic, deleteTopic, eventStatus, listTopics } from '../notify/admin.ts';
+import { TopicError } from '../notify/topics.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -233,6 +239,49 @@ export const adminRoutes: readonly AdminRoute[] = [
     },
   },
   {
+    method: 'GET',
+    path: '/v1/topics',
+    async handle({ opts, scope, query }) {
+      requireTokenManagement(scope);
+      return ok({ items: await listTopics(opts.services.regions, query('organisation')) });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/topics',
+    async handle({ opts, req, scope }) {
+      requireTokenManagement(scope);
+      const body = await readBody(req);
+      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch (err) {
+        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object');
+      const created = await createTopic(opts.services.regions, opts.services.config.defaultRegion, parsed);
+      return ok(created, created.result === 'created' ? 201 : 200);
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/topics/:region/:organisation/:name',
+    async handle({ opts, scope, params }) {
+      requireTokenManagement(scope);
+      if (!(await deleteTopic(opts.services.regions, params.region, params.organisation, params.name))) throw new HttpError(404, 'NotFound', `topic "${params.name}" not found`);
+      return ok({ message: `topic "${params.name}" deleted` });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/events',
+    async handle({ opts, scope }) {
+      requireTokenManagement(scope);
+      return ok({ regions: await eventStatus(opts.services.regions) });
+    },
+  },
+  {
     method: 'DELETE',
     path: '/v1/tokens/:id',
     async handle({ opts, scope, params }) {
@@ -293,6 +342,10 @@ async function handle(opts: AdminServerOptions, req: IncomingMessage, res: Serve
     else if (err instanceof ManifestError) {
       status = 400;
       code = 'InvalidManifest';
+      message = err.message;
+    } else if (err instanceof TopicError) {
+      status = 400;
+      code = 'InvalidTopic';
       message = err.message;
     } else if (err instanceof TokenError) {
       status = 400;

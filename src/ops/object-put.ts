@@ -12,6 +12,7 @@ import { receiveBody } from './receive-body.ts';
 import { writePreconditions } from './conditions.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { quotaGuard } from '../quota/quota.ts';
+import { changeOrigin } from './change-origin.ts';
 
 export const PutObject: Operation = {
   name: 'PutObject',
@@ -57,7 +58,7 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
+      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage), changeOrigin(ctx, 'PutObject'));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;

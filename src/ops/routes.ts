@@ -22,6 +22,8 @@ import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
+import { GetBucketNotificationConfiguration, PutBucketNotificationConfiguration } from './bucket-notification.ts';
+import { GetBucketLogging, PostBucketLogging, PutBucketLogging } from './bucket-logging.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -47,6 +49,8 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
+  { method: 'GET', scope: 'bucket', sub: 'notification', op: GetBucketNotificationConfiguration },
+  { method: 'GET', scope: 'bucket', sub: 'logging', op: GetBucketLogging },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
   { method: 'GET', scope: 'bucket', sub: 'acl', op: aclOps.GetBucketAcl },
@@ -55,6 +59,9 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', op: ListObjects },
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
+  { method: 'PUT', scope: 'bucket', sub: 'notification', op: PutBucketNotificationConfiguration },
+  { method: 'PUT', scope: 'bucket', sub: 'logging', op: PutBucketLogging },
+  { method: 'POST', scope: 'bucket', sub: 'logging', op: PostBucketLogging },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },

@@ -45,6 +45,8 @@ export const CONDITION_KEYS = [
   'aws:Referer',
   'aws:SecureTransport', // always present: 'true' | 'false' (Ceph omits it over plain HTTP)
   'aws:SourceIp',
+  'aws:SourceArn', // service principals: the resource the service acts for (the logged bucket)
+  'aws:SourceAccount', // service principals: the account (organisation) that owns it
   'aws:UserAgent',
   'aws:username',
   'aws:userid',

@@ -1,5 +1,7 @@
 // Records kept in a region's metadata database, as the rest of the program sees them.
 import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
+import type { NotificationConfig } from '../notify/config.ts';
+import type { LoggingConfig } from '../access-log/config.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -100,6 +102,10 @@ export interface BucketConfig {
   accelerate?: AccelerateStatus;
   /** who pays for requests: absent is BucketOwner */
   requestPayment?: 'BucketOwner' | 'Requester';
+  /** event notifications (src/notify) */
+  notification?: NotificationConfig;
+  /** server access logging into a target bucket (src/access-log) */
+  logging?: LoggingConfig;
 }
 
 export interface BucketRecord {
