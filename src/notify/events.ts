@@ -44,9 +44,9 @@ export function eventMatches(configured: string, event: string): boolean {
   return name === event || (name.endsWith(':*') && event.startsWith(name.slice(0, -1)));
 }
 
-/** Keys in event records are URL-encoded as S3 does (form encoding: a space is "+"). */
+/** Keys in event records are URL-encoded as S3 does (form encoding: a space is "+"; "/" stays). */
 function encodeKey(key: string): string {
-  return encodeURIComponent(key).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 let lastSequencer = 0n;
