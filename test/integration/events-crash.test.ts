@@ -1,0 +1,119 @@
+// kill -9 with events queued: notifications for acknowledged writes whose webhook was down, and
+// access-log records waiting for their roll time, are in the outbox of the same commit; after a
+// restart on the same data root (and, in the postgres project, the same database) every one of
+// them arrives. Redeliveries are allowed (at least once) and carry the same event id.
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/async.ts';
+import { killChildren, kill9, startChild, type ChildServer } from '../helpers/child-server.ts';
+import { run } from '../helpers/cli-clients.ts';
+import { freshDatabase } from '../helpers/postgres.ts';
+import { testAccessKey, testSecretKey } from '../helpers/server.ts';
+import { WebhookReceiver } from '../helpers/webhook.ts';
+
+const repo = resolve(__dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'strata-events-crash-'));
+let env: Record<string, string> = {};
+const receiver = new WebhookReceiver();
+
+function client(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: testAccessKey, secretAccessKey: testSecretKey } });
+}
+
+/** The CLI on the same data root (and database) as the server. */
+function strata(...args: string[]) {
+  return run(join(repo, 'bin', 'strata'), args, { env: { ...process.env, STRATA_DATA_DIR: dataDir, ...env } });
+}
+
+beforeAll(async () => {
+  env = { STRATA_EVENT_BACKOFF_MAX_SECONDS: '1', STRATA_ACCESS_LOG_DELAY_SECONDS: '4' };
+  if (process.env.STRATA_TEST_METADATA === 'postgres') env.STRATA_METADATA_URL = await freshDatabase();
+  await receiver.start();
+});
+
+afterAll(async () => {
+  await killChildren();
+  await receiver.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('kill -9 with events queued', () => {
+  it('delivers every notification of acknowledged writes after a restart, the webhook having been down', async () => {
+    let server: ChildServer = await startChild(dataDir, env);
+    const created = await strata('topic', 'create', 'crash', '--org', 'default', '--push-endpoint', receiver.url);
+    expect(created.stdout).toContain('arn:aws:sns:lga1:default:crash created');
+    let s3 = client(server.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash-events' }));
+    await s3.send(new PutBucketNotificationConfigurationCommand({
+      Bucket: 'crash-events',
+      NotificationConfiguration: { TopicConfigurations: [{ TopicArn: 'arn:aws:sns:lga1:default:crash', Events: ['s3:ObjectCreated:*'] }] },
+    }));
+    // The receiver goes away (connections refused): every delivery fails and stays queued.
+    const port = receiver.port;
+    await receiver.stop();
+    const keys = Array.from({ length: 20 }, (_, i) => `model-${String(i).padStart(2, '0')}.bin`);
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: 'crash-events', Key: key, Body: `weights of ${key}` }));
+    s3.destroy();
+    await kill9(server.proc);
+
+    const queued = JSON.parse((await strata('events', '-o', 'json')).stdout) as { region: string; queued: { key: string; queued: number }[] }[];
+    // 20 events and the test event, all still there after the kill.
+    expect(queued.find((r) => r.region === 'lga1')!.queued.find((q) => q.key === 'arn:aws:sns:lga1:default:crash')!.queued).toBe(21);
+
+    await receiver.start(port);
+    server = await startChild(dataDir, env);
+    const received = await eventually(async () => {
+      const got = new Set(receiver.records().map((r) => r.s3.object.key));
+      if (got.size < keys.length) throw new Error(`${got.size} of ${keys.length} received`);
+      return receiver.records();
+    }, 30_000);
+    expect([...new Set(received.map((r) => r.s3.object.key))].sort()).toEqual(keys);
+    // In commit order, first deliveries counted once each.
+    const firstSeen = received.map((r) => r.s3.object.key).filter((k, i, all) => all.indexOf(k) === i);
+    expect(firstSeen).toEqual(keys);
+    expect(receiver.received.filter((r) => r.json.Event === 's3:TestEvent')).toHaveLength(1);
+    // A message received twice has the same event id both times (a receiver can drop the second).
+    const ids = new Map<string, Set<string>>();
+    for (const r of receiver.received) {
+      const key = (r.json.Records as any[] | undefined)?.[0]?.s3.object.key ?? 'test';
+      ids.set(key, (ids.get(key) ?? new Set()).add(String(r.headers['x-strata-event-id'])));
+    }
+    for (const set of ids.values()) expect(set.size).toBe(1);
+    await kill9(server.proc);
+  });
+
+  it('writes access-log records recorded before the kill into the target bucket after the restart', async () => {
+    let server: ChildServer = await startChild(dataDir, env);
+    let s3 = client(server.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash-logged' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash-logs' }));
+    const { PutBucketLoggingCommand } = await import('@aws-sdk/client-s3');
+    await s3.send(new PutBucketLoggingCommand({ Bucket: 'crash-logged', BucketLoggingStatus: { LoggingEnabled: { TargetBucket: 'crash-logs', TargetPrefix: 'logs/' } } }));
+    for (let i = 0; i < 5; i++) await s3.send(new PutObjectCommand({ Bucket: 'crash-logged', Key: `k${i}`, Body: 'x' }));
+    // Records are recorded in the outbox within 100 ms of each response; the roll time is 4 s.
+    await eventually(async () => {
+      const status = JSON.parse((await strata('events', '-o', 'json')).stdout) as { region: string; queued: { key: string; queued: number }[] }[];
+      expect(status.find((r) => r.region === 'lga1')!.queued.find((q) => q.key === 'access-log:crash-logged')?.queued).toBe(6);
+    }, 10_000);
+    s3.destroy();
+    await kill9(server.proc);
+
+    server = await startChild(dataDir, env);
+    s3 = client(server.endpoint);
+    const logKey = await eventually(async () => {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'crash-logs' }));
+      if (!listed.Contents?.length) throw new Error('no log object yet');
+      return listed.Contents[0].Key!;
+    }, 30_000);
+    expect(logKey).toMatch(/^logs\/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$/);
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'crash-logs', Key: logKey }))).Body!.transformToString();
+    const lines = body.trim().split('\n');
+    expect(lines.filter((l) => l.includes('REST.PUT.OBJECT')).map((l) => l.split(' ')[8])).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    expect(lines.some((l) => l.includes('REST.PUT.LOGGING_STATUS'))).toBe(true);
+    s3.destroy();
+    await kill9(server.proc);
+  });
+});
