@@ -79,6 +79,8 @@ export const CK = {
   Referer: 'aws:referer',
   SecureTransport: 'aws:securetransport',
   SourceIp: 'aws:sourceip',
+  SourceArn: 'aws:sourcearn',
+  SourceAccount: 'aws:sourceaccount',
   UserAgent: 'aws:useragent',
   Username: 'aws:username',
   Userid: 'aws:userid',
@@ -196,6 +198,12 @@ const BASE_OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Operat
   ['IpAddress', { family: 'Ip', cmp: 'in', negated: false }],
   ['NotIpAddress', { family: 'Ip', cmp: 'in', negated: true }],
   ['Null', { family: 'Null', cmp: 'eq', negated: false }],
+  // ARN operators: for aws:SourceArn (access-log delivery policies); compared as case-sensitive
+  // strings with * and ? wildcards, which is how AWS compares ARNs of S3 buckets.
+  ['ArnEquals', { family: 'String', cmp: 'like', negated: false }],
+  ['ArnLike', { family: 'String', cmp: 'like', negated: false }],
+  ['ArnNotEquals', { family: 'String', cmp: 'like', negated: true }],
+  ['ArnNotLike', { family: 'String', cmp: 'like', negated: true }],
 ]);
 
 /** The base operator names (without IfExists / ForAnyValue: / ForAllValues:). */

@@ -36,7 +36,7 @@ const arn = 'arn:aws:sns:lga1:default:uploads';
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(server.admin.endpoint + path, {
     method,
-    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${(server as TestServer & { adminToken?: string }).adminToken}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
