@@ -59,7 +59,9 @@ trap cleanup EXIT
 
 export STRATA_DATA_DIR="$data" STRATA_HOST=127.0.0.1 STRATA_PORT=0 \
   STRATA_ADMIN_ACCESS_KEY="$admin_ak" STRATA_ADMIN_SECRET_KEY="$admin_sk" \
-  STRATA_FSYNC="${STRATA_FSYNC:-false}" STRATA_LOG_LEVEL="${STRATA_LOG_LEVEL:-warn}"
+  STRATA_FSYNC="${STRATA_FSYNC:-false}" STRATA_LOG_LEVEL="${STRATA_LOG_LEVEL:-warn}" \
+  STRATA_ACCESS_LOG_DELAY_SECONDS="${STRATA_ACCESS_LOG_DELAY_SECONDS:-5}"
+# (s3-tests' bucket_logging tests expect log objects to roll after 5 s: expected_object_roll_time.)
 
 "$strata" serve >"$out/server.log" 2>&1 &
 server_pid=$!
