@@ -122,6 +122,22 @@ function contentType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/** A JSON object body (application/json or no type); `shape` says what is expected, in errors. */
+async function readJsonObject(req: IncomingMessage, shape: string): Promise<Record<string, unknown>> {
+  const type = contentType(req);
+  if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', `send ${shape} as application/json`);
+  const body = await readBody(req);
+  if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', `body must be a JSON object ${shape}`);
+  return parsed as Record<string, unknown>;
+}
+
 const manifestTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain']);
 
 function segments(pathname: string): string[] {
@@ -217,18 +233,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/tokens',
     async handle({ opts, req, token, scope }) {
       requireTokenManagement(scope);
-      const type = contentType(req);
-      if (type !== '' && type !== 'application/json') throw new HttpError(415, 'UnsupportedMediaType', 'send {"namespaces": [...], "name": "..."} as application/json');
-      const body = await readBody(req);
-      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch (err) {
-        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
-      const { namespaces, name, ...unknown } = parsed as Record<string, unknown>;
+      const { namespaces, name, ...unknown } = await readJsonObject(req, '{"namespaces": [...], "name": "..."}');
       if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
       if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
       if (typeof namespaces !== 'string' && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === 'string'))) {
@@ -251,16 +256,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/topics',
     async handle({ opts, req, scope }) {
       requireTokenManagement(scope);
-      const body = await readBody(req);
-      if (jsonNestsDeeperThan(body)) throw new HttpError(400, 'BadRequest', `body nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch (err) {
-        throw new HttpError(400, 'BadRequest', `body is not JSON: ${(err as Error).message}`);
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object');
-      const created = await createTopic(opts.services.regions, opts.services.config.defaultRegion, parsed);
+      const created = await createTopic(opts.services.regions, opts.services.config.defaultRegion, await readJsonObject(req, '{"name": "...", "organisation": "...", "push-endpoint": "..."}'));
       return ok(created, created.result === 'created' ? 201 : 200);
     },
   },

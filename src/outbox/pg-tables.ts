@@ -7,10 +7,23 @@ import type pg from 'pg';
 import type { Topic, TopicTable } from '../notify/topics.ts';
 import type { OutboxCounter, OutboxEntry, OutboxQueued, OutboxRow, OutboxSettlement, OutboxTable } from './outbox.ts';
 
-export async function createPgOutboxTables(pool: pg.Pool, schema: string, lockKey: string): Promise<void> {
+/** Run `fn` in a transaction of its own on one pooled connection. */
+async function inTransaction(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    await fn(client);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export function createPgOutboxTables(pool: pg.Pool, schema: string, lockKey: string): Promise<void> {
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
     await client.query(`
       CREATE TABLE IF NOT EXISTS ${schema}.outbox (
@@ -41,13 +54,7 @@ export async function createPgOutboxTables(pool: pg.Pool, schema: string, lockKe
         created_at bigint NOT NULL,
         PRIMARY KEY (org, name)
       );`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Inside a change's transaction, on its client. */
@@ -78,18 +85,8 @@ export class PgOutbox implements OutboxTable, TopicTable {
     return (await this.pool.query<OutboxRow>(`SELECT * FROM ${this.schema}.outbox WHERE key = $1 ORDER BY id LIMIT $2`, [key, limit])).rows.map(toRow);
   }
 
-  private async inTransaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await fn(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private inTransaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    return inTransaction(this.pool, fn);
   }
 
   private count(client: pg.PoolClient, kind: string, name: string, delivered: number, retried: number, dropped: number): Promise<unknown> {
