@@ -18,6 +18,8 @@ export interface LoggingConfig {
   objectRollTime?: number;
   recordsBatchSize: number;
   filter?: { prefix?: string; suffix?: string };
+  /** when the configuration last changed (ms): GetBucketLogging's Last-Modified */
+  modifiedAt?: number;
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : v === '' ? {} : undefined);

@@ -1,6 +1,6 @@
 // Writing access-log records into target buckets. The worker hands over the first rows of one
-// source bucket once the oldest has waited its roll time; they become one log object per target
-// (normally one), named as AWS names them:
+// target and prefix once the oldest has waited its roll time; they become one log object
+// (partitioned keys: one per source bucket), named as AWS names them:
 //   simple:      <prefix>YYYY-mm-DD-HH-MM-SS-<unique>
 //   partitioned: <prefix><owner>/<region>/<bucket>/YYYY/mm/DD/YYYY-mm-DD-HH-MM-SS-<unique>
 // <unique> comes from the first row's id, so a redelivery after a crash within the same second
@@ -15,7 +15,11 @@ import type { ObjectRecord } from '../store/types.ts';
 import { quotaGuard } from '../quota/quota.ts';
 
 export const accessLogKind = 'access-log';
-export const accessLogKey = (bucket: string) => `access-log:${bucket}`;
+/**
+ * Rows are batched per target bucket and prefix, as Ceph RGW does: the logs of several buckets
+ * sent to one place share log objects (each record names its bucket).
+ */
+export const accessLogKey = (target: string, prefix: string) => `access-log:${target}/${prefix}`;
 
 /** What an access-log row holds. */
 export interface AccessLogPayload {
@@ -82,11 +86,11 @@ export function accessLogDeliverer(store: RegionStore, options: { retryForMs: nu
   const region = store.name;
   const write = async (rows: OutboxRow[]): Promise<string[]> => {
     if (rows.length === 0) return [];
-    // One object per target (a configuration changed mid-batch splits it), records in order.
+    // One object per key format (and, partitioned, per source bucket, which names the key), records in order.
     const groups = new Map<string, { first: AccessLogPayload; firstId: number; lines: string[] }>();
     for (const row of rows) {
       const p = JSON.parse(row.payload) as AccessLogPayload;
-      const group = `${p.target}\0${p.prefix}\0${p.format}`;
+      const group = p.format === 'partitioned' ? `p\0${p.bucket}\0${p.dateSource}` : 's';
       const g = groups.get(group) ?? { first: p, firstId: row.id, lines: [] };
       g.lines.push(p.line);
       groups.set(group, g);
@@ -111,11 +115,12 @@ export function accessLogDeliverer(store: RegionStore, options: { retryForMs: nu
   };
 }
 
-/** POST ?logging: deliver what the bucket has pending now. */
-export async function flushAccessLog(store: RegionStore, bucket: string, deliverer: AccessLogDeliverer): Promise<string[]> {
-  const rows = await store.meta.outbox.batch(accessLogKey(bucket), maxRecords);
+/** POST ?logging: deliver what is pending for the bucket's target and prefix now. */
+export async function flushAccessLog(store: RegionStore, target: string, prefix: string, deliverer: AccessLogDeliverer): Promise<string[]> {
+  const key = accessLogKey(target, prefix);
+  const rows = await store.meta.outbox.batch(key, maxRecords);
   if (rows.length === 0) return [];
   const keys = await deliverer.write(rows);
-  await store.meta.outbox.settle({ remove: rows.map((r) => r.id), kind: accessLogKind, name: bucket, ...(keys.length > 0 ? { delivered: rows.length } : { dropped: rows.length }) });
+  await store.meta.outbox.settle({ remove: rows.map((r) => r.id), kind: accessLogKind, name: deliverer.nameOf(rows[0]), ...(keys.length > 0 ? { delivered: rows.length } : { dropped: rows.length }) });
   return keys;
 }

@@ -95,14 +95,13 @@ export function journalLine(r: AccessRecord): string {
 const resourceBySub: [string, string][] = [
   ['uploadId', 'UPLOAD'], ['uploads', 'UPLOADS'], ['acl', 'ACL'], ['tagging', 'TAGGING'], ['versioning', 'VERSIONING'],
   ['policy', 'BUCKETPOLICY'], ['logging', 'LOGGING_STATUS'], ['notification', 'NOTIFICATION'], ['location', 'LOCATION'],
-  ['versions', 'BUCKETVERSIONS'], ['accelerate', 'ACCELERATE'], ['requestPayment', 'REQUEST_PAYMENT'], ['delete', 'MULTI_OBJECT_DELETE'],
+  ['versions', 'BUCKETVERSIONS'], ['accelerate', 'ACCELERATE'], ['requestPayment', 'REQUEST_PAYMENT'], ['delete', 'DELETE_MULTI_OBJECT'],
   ['cors', 'CORS'], ['lifecycle', 'LIFECYCLE'], ['website', 'WEBSITE'], ['replication', 'REPLICATION'], ['attributes', 'OBJECT_ATTRIBUTES'],
   ['restore', 'OBJECT_RESTORE'], ['publicAccessBlock', 'PUBLIC_ACCESS_BLOCK'], ['policyStatus', 'BUCKET_POLICY_STATUS'],
 ];
 
-export function operationName(method: string, query: Map<string, string>, hasKey: boolean, isCopy: boolean): string {
-  if (isCopy && method === 'PUT' && !query.has('uploadId')) return 'REST.COPY.OBJECT';
-  if (isCopy && method === 'PUT') return 'REST.COPY.PART';
+/** A copy is logged as the write it is (REST.PUT.OBJECT, REST.PUT.PART), as Ceph RGW logs it. */
+export function operationName(method: string, query: Map<string, string>, hasKey: boolean): string {
   if (method === 'PUT' && query.has('uploadId')) return 'REST.PUT.PART';
   for (const [sub, name] of resourceBySub) if (query.has(sub)) return `REST.${method}.${name}`;
   return `REST.${method}.${hasKey ? 'OBJECT' : 'BUCKET'}`;

@@ -11,7 +11,7 @@ import { journalLine, operationName, standardLine, type AccessRecord } from './f
 import { RequestTrace } from './trace.ts';
 import { accessLogKey, accessLogKind, type AccessLogPayload } from './deliver.ts';
 
-const journalOperations = new Set(['REST.PUT.OBJECT', 'REST.COPY.OBJECT', 'REST.POST.UPLOAD', 'REST.DELETE.OBJECT', 'REST.POST.BUCKET']);
+const journalOperations = new Set(['REST.PUT.OBJECT', 'REST.POST.UPLOAD', 'REST.DELETE.OBJECT', 'REST.POST.BUCKET']);
 
 export class AccessLogRecorder {
   private pending = new Map<string, OutboxEntry[]>();
@@ -42,7 +42,7 @@ export class AccessLogRecorder {
       const v = res.getHeader(name);
       return v === undefined ? undefined : String(v);
     };
-    const operation = operationName(raw.method ?? 'GET', target.query, target.key !== undefined, raw.headers['x-amz-copy-source'] !== undefined);
+    const operation = operationName(raw.method ?? 'GET', target.query, target.key !== undefined);
     const status = res.statusCode;
     const now = performance.now();
     const range = header('content-range');
@@ -93,7 +93,7 @@ export class AccessLogRecorder {
       line,
     };
     const rollMs = (logging.objectRollTime ?? this.config.accessLogDelaySeconds) * 1000;
-    const entry: OutboxEntry = { kind: accessLogKind, key: accessLogKey(bucket.name), payload: JSON.stringify(payload), dueAt: Date.now() + rollMs };
+    const entry: OutboxEntry = { kind: accessLogKind, key: accessLogKey(logging.targetBucket, logging.targetPrefix), payload: JSON.stringify(payload), dueAt: Date.now() + rollMs };
     const list = this.pending.get(target.region) ?? [];
     list.push(entry);
     this.pending.set(target.region, list);

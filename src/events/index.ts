@@ -61,11 +61,11 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
   return {
     wake: (region) => workers.get(region)?.wake(),
     trace: (raw: IncomingMessage, res: ServerResponse, requestId: string) => recorder.trace(raw, res, requestId),
-    flushAccessLog: async (region, bucket) => {
+    flushAccessLog: async (region, target, prefix) => {
       await recorder.flush();
       const store = regions.get(region);
       const logs = logDeliverers.get(region);
-      return store && logs ? flushAccessLog(store, bucket, logs) : [];
+      return store && logs ? flushAccessLog(store, target, prefix, logs) : [];
     },
     async close() {
       await recorder.close();

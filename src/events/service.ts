@@ -9,7 +9,7 @@ export interface EventService {
   wake(region: string): void;
   /** start following a request for the access log (undefined: logging is off for this process) */
   trace(raw: IncomingMessage, res: ServerResponse, requestId: string): RequestTrace | undefined;
-  /** deliver the bucket's pending access-log records now; the names of the log objects written */
-  flushAccessLog(region: string, bucket: string): Promise<string[]>;
+  /** deliver the access-log records pending for a target and prefix now; the log objects written */
+  flushAccessLog(region: string, target: string, prefix: string): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -23,7 +23,10 @@ export const GetBucketLogging: Operation = {
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
-    return { xml: renderXml('BucketLoggingStatus', renderLoggingStatus(ctx.bucket?.config?.logging, ctx.services.config.accessLogDelaySeconds)) };
+    const logging = ctx.bucket?.config?.logging;
+    // Ceph RGW: Last-Modified is when the configuration last changed (setting the same one again is no change).
+    const headers = logging?.modifiedAt ? { 'last-modified': new Date(logging.modifiedAt).toUTCString() } : undefined;
+    return { headers, xml: renderXml('BucketLoggingStatus', renderLoggingStatus(logging, ctx.services.config.accessLogDelaySeconds)) };
   },
 };
 
@@ -56,6 +59,13 @@ async function checkTarget(ctx: RequestContext, config: LoggingConfig): Promise<
   if (!loggingAllowed(source, target, config.targetPrefix)) throw new S3Error('AccessDenied', 'The target bucket does not allow logging.s3.amazonaws.com to write the logs of this bucket.');
 }
 
+function sameLogging(a: LoggingConfig | undefined, b: LoggingConfig): boolean {
+  if (!a) return false;
+  const { modifiedAt: _a, ...restA } = a;
+  const { modifiedAt: _b, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
+}
+
 export const PutBucketLogging: Operation = {
   name: 'PutBucketLogging',
   action: 's3:PutBucketLogging',
@@ -66,7 +76,7 @@ export const PutBucketLogging: Operation = {
     if (config) await checkTarget(ctx, config);
     await ctx.store.setBucketConfig(ctx.bucketName!, (current) => {
       const next = { ...current };
-      if (config) next.logging = config;
+      if (config) next.logging = { ...config, modifiedAt: sameLogging(current.logging, config) ? current.logging!.modifiedAt : Date.now() };
       else delete next.logging;
       return next;
     });
@@ -86,7 +96,7 @@ export const PostBucketLogging: Operation = {
     // The owner's permission is checked again: a target policy may have changed since.
     const target = await ctx.store.getBucket(logging.targetBucket);
     if (target && !loggingAllowed(ctx.bucket!, target, logging.targetPrefix)) throw new S3Error('AccessDenied');
-    const written = (await ctx.services.events?.flushAccessLog(ctx.store.name, ctx.bucketName!)) ?? [];
+    const written = (await ctx.services.events?.flushAccessLog(ctx.store.name, logging.targetBucket, logging.targetPrefix)) ?? [];
     return { xml: renderXml('PostBucketLoggingOutput', { FlushedLoggingObject: written[written.length - 1] ?? '' }) };
   },
 };

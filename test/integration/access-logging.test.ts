@@ -165,6 +165,29 @@ describe('records in the target bucket', () => {
     expect(body).toContain('REST.PUT.OBJECT one');
   });
 
+  it('buckets logging to one target and prefix share log objects; Last-Modified moves only when the configuration changes', async () => {
+    const s3 = server.client();
+    for (const b of ['shared-a', 'shared-b', 'shared-logs']) await s3.send(new CreateBucketCommand({ Bucket: b }));
+    await putLogging('shared-a', enabled('shared-logs', 'all/'));
+    const first = await sendAs(server, 'admin', 'GET', '/shared-a?logging');
+    const modified = first.headers['last-modified'];
+    expect(modified).toBeDefined();
+    await new Promise((r) => setTimeout(r, 1100));
+    await putLogging('shared-a', enabled('shared-logs', 'all/'));
+    expect((await sendAs(server, 'admin', 'GET', '/shared-a?logging')).headers['last-modified']).toBe(modified);
+    await putLogging('shared-b', enabled('shared-logs', 'all/'));
+    await sendAs(server, 'admin', 'PUT', '/shared-a/ka', { body: 'x' });
+    await sendAs(server, 'admin', 'PUT', '/shared-b/kb', { body: 'x' });
+    await new Promise((r) => setTimeout(r, 200));
+    const flushed = await sendAs(server, 'admin', 'POST', '/shared-a?logging');
+    const name = /<FlushedLoggingObject>([^<]*)<\/FlushedLoggingObject>/.exec(flushed.body.toString())![1];
+    // One log object holds both buckets' records (each names its bucket); the roll time (1 s
+    // here) may have written an earlier one with the configuration requests.
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'shared-logs', Key: name }))).Body!.transformToString();
+    const puts = body.split('\n').filter(Boolean).map(parseRecord).filter((r) => r[6] === 'REST.PUT.OBJECT');
+    expect(puts.map((r) => `${r[1]}/${r[7]}`)).toEqual(['shared-a/ka', 'shared-b/kb']);
+  });
+
   it('disabling with an empty BucketLoggingStatus', async () => {
     await putLogging('logged-2', {});
     expect((await server.client().send(new GetBucketLoggingCommand({ Bucket: 'logged-2' }))).LoggingEnabled).toBeUndefined();

@@ -96,7 +96,7 @@ describe('kill -9 with events queued', () => {
     // Records are recorded in the outbox within 100 ms of each response; the roll time is 4 s.
     await eventually(async () => {
       const status = JSON.parse((await strata('events', '-o', 'json')).stdout) as { region: string; queued: { key: string; queued: number }[] }[];
-      expect(status.find((r) => r.region === 'lga1')!.queued.find((q) => q.key === 'access-log:crash-logged')?.queued).toBe(6);
+      expect(status.find((r) => r.region === 'lga1')!.queued.find((q) => q.key === 'access-log:crash-logs/logs/')?.queued).toBe(6);
     }, 10_000);
     s3.destroy();
     await kill9(server.proc);
