@@ -23,6 +23,7 @@ export const errorCatalogue = {
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidTargetBucketForLogging: [400, 'The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.'],
   CrossLocationLoggingProhibitted: [403, 'Cross S3 location logging not allowed.'],
+  ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
   InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
   InvalidDigest: [400, 'The Content-MD5 you specified is not valid.'],

@@ -12,6 +12,8 @@ import { notifyDeliverer, notifyKind } from '../notify/deliver.ts';
 import { notificationEntries } from '../notify/hook.ts';
 import { AccessLogRecorder } from '../access-log/recorder.ts';
 import { accessLogDeliverer, accessLogKind, flushAccessLog, type AccessLogDeliverer } from '../access-log/deliver.ts';
+import { replicationDeliverer, replicateKind } from '../replication/deliver.ts';
+import { replicationEntry } from '../replication/hook.ts';
 import type { EventService } from './service.ts';
 
 export type { EventService } from './service.ts';
@@ -32,6 +34,7 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
     const deliverers = new Map<string, Deliverer>([
       [notifyKind, notify],
       [accessLogKind, logs],
+      [replicateKind, replicationDeliverer(store, regions, { retryForMs, defaultQuotaBytes: config.defaultQuotaBytes })],
     ]);
     const worker = new OutboxWorker(store.meta.outbox, deliverers, {
       pollMs: 1000,
@@ -51,7 +54,17 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
     workers.set(name, worker);
     store.changeHook = async (tx, change, origin) => {
       const bucketName = change.type === 'removed' ? change.bucket : change.record.bucket;
-      const entries = notificationEntries(name, await store.getBucket(bucketName), change, origin);
+      const bucket = await store.getBucket(bucketName);
+      const entries = notificationEntries(name, bucket, change, origin);
+      const replicate = replicationEntry(bucket, change, origin);
+      if (replicate) {
+        entries.push(replicate);
+        // The new version says it is on its way (x-amz-replication-status: PENDING).
+        if (change.type === 'created') {
+          change.record.meta = { ...change.record.meta, replicationStatus: 'PENDING' };
+          await tx.setObjectMeta(change.record.bucket, change.record.key, JSON.stringify(change.record.meta));
+        }
+      }
       if (entries.length === 0) return;
       await tx.enqueueOutbox(entries);
       worker.wake();

@@ -24,6 +24,7 @@ import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } fr
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
 import { GetBucketNotificationConfiguration, PutBucketNotificationConfiguration } from './bucket-notification.ts';
 import { GetBucketLogging, PostBucketLogging, PutBucketLogging } from './bucket-logging.ts';
+import { DeleteBucketReplication, GetBucketReplication, PutBucketReplication } from './bucket-replication.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -51,6 +52,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'notification', op: GetBucketNotificationConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'logging', op: GetBucketLogging },
+  { method: 'GET', scope: 'bucket', sub: 'replication', op: GetBucketReplication },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
   { method: 'GET', scope: 'bucket', sub: 'acl', op: aclOps.GetBucketAcl },
@@ -62,6 +64,8 @@ export const routes: Route[] = [
   { method: 'PUT', scope: 'bucket', sub: 'notification', op: PutBucketNotificationConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'logging', op: PutBucketLogging },
   { method: 'POST', scope: 'bucket', sub: 'logging', op: PostBucketLogging },
+  { method: 'PUT', scope: 'bucket', sub: 'replication', op: PutBucketReplication },
+  { method: 'DELETE', scope: 'bucket', sub: 'replication', op: DeleteBucketReplication },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },

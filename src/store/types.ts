@@ -2,6 +2,7 @@
 import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import type { NotificationConfig } from '../notify/config.ts';
 import type { LoggingConfig } from '../access-log/config.ts';
+import type { ReplicationConfig } from '../replication/config.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -39,6 +40,8 @@ export interface ObjectMeta {
   partsCount?: number;
   /** the multipart upload that created the object, so that a repeated Complete can be answered */
   uploadId?: string;
+  /** x-amz-replication-status: PENDING, COMPLETED or FAILED on a source, REPLICA on a replica */
+  replicationStatus?: 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
 }
 
 export interface PartRef {
@@ -106,6 +109,8 @@ export interface BucketConfig {
   notification?: NotificationConfig;
   /** server access logging into a target bucket (src/access-log) */
   logging?: LoggingConfig;
+  /** replication of new versions to buckets of other regions (src/replication) */
+  replication?: ReplicationConfig;
 }
 
 export interface BucketRecord {
