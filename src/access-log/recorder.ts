@@ -15,6 +15,8 @@ const journalOperations = new Set(['REST.PUT.OBJECT', 'REST.POST.UPLOAD', 'REST.
 
 export class AccessLogRecorder {
   private pending = new Map<string, OutboxEntry[]>();
+  /** keys a DeleteObjects request removed, by request id, until its record is written */
+  private readonly deletedBy = new Map<string, { key: string; versionId: string | undefined }[]>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
@@ -23,6 +25,13 @@ export class AccessLogRecorder {
     private readonly config: StrataConfig,
     private readonly wake: (region: string) => void,
   ) {}
+
+  /** Called by the change hook for each key a DeleteObjects request to a logged bucket removes. */
+  noteDeleted(requestId: string, key: string, versionId: string | undefined): void {
+    const list = this.deletedBy.get(requestId) ?? [];
+    if (list.length < 1000) list.push({ key, versionId });
+    this.deletedBy.set(requestId, list);
+  }
 
   trace(raw: IncomingMessage, res: ServerResponse, requestId: string): RequestTrace {
     return new RequestTrace(raw, res, requestId, (t) => void this.finished(t).catch(() => undefined));
@@ -77,25 +86,31 @@ export class AccessLogRecorder {
       etag: header('etag'),
       aclRequired: t.aclRequired,
     };
-    let line: string;
-    if (logging.loggingType === 'Journal') {
-      if (status >= 300 || !journalOperations.has(operation)) return;
-      line = journalLine(record);
-    } else line = standardLine(record);
-    const payload: AccessLogPayload = {
-      target: logging.targetBucket,
-      prefix: logging.targetPrefix,
-      format: logging.keyFormat,
-      dateSource: logging.partitionDateSource,
-      owner: bucket.ownerOrg,
-      bucket: bucket.name,
-      at: t.time.getTime(),
-      line,
-    };
+    // DeleteObjects: one record per key it removed (Ceph RGW), as the change hook noted them.
+    const deleted = this.deletedBy.get(t.requestId);
+    this.deletedBy.delete(t.requestId);
+    const records = deleted && operation === 'REST.POST.DELETE_MULTI_OBJECT' ? deleted.map((d) => ({ ...record, key: d.key, versionId: d.versionId })) : [record];
+    const lines: string[] = [];
+    for (const r of records) {
+      if (logging.loggingType === 'Standard') lines.push(standardLine(r));
+      else if (status < 300 && (journalOperations.has(operation) || operation === 'REST.POST.DELETE_MULTI_OBJECT')) lines.push(journalLine(r));
+    }
     const rollMs = (logging.objectRollTime ?? this.config.accessLogDelaySeconds) * 1000;
-    const entry: OutboxEntry = { kind: accessLogKind, key: accessLogKey(logging.targetBucket, logging.targetPrefix), payload: JSON.stringify(payload), dueAt: Date.now() + rollMs };
     const list = this.pending.get(target.region) ?? [];
-    list.push(entry);
+    for (const line of lines) {
+      const payload: AccessLogPayload = {
+        target: logging.targetBucket,
+        prefix: logging.targetPrefix,
+        format: logging.keyFormat,
+        dateSource: logging.partitionDateSource,
+        owner: bucket.ownerOrg,
+        bucket: bucket.name,
+        at: t.time.getTime(),
+        line,
+      };
+      list.push({ kind: accessLogKind, key: accessLogKey(logging.targetBucket, logging.targetPrefix), payload: JSON.stringify(payload), dueAt: Date.now() + rollMs });
+    }
+    if (list.length === 0) return;
     this.pending.set(target.region, list);
     this.timer ??= setTimeout(() => void this.flush(), 100);
   }

@@ -55,6 +55,7 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
     store.changeHook = async (tx, change, origin) => {
       const bucketName = change.type === 'removed' ? change.bucket : change.record.bucket;
       const bucket = await store.getBucket(bucketName);
+      if (change.type === 'removed' && origin?.operation === 'DeleteObjects' && bucket?.config?.logging) recorder.noteDeleted(origin.requestId, change.key, change.versionId);
       const entries = notificationEntries(name, bucket, change, origin);
       const replicate = replicationEntry(bucket, change, origin);
       if (replicate) {

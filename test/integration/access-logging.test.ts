@@ -6,12 +6,14 @@
 // target bucket, delivered after the roll time or at once with POST ?logging.
 import {
   CreateBucketCommand,
+  DeleteObjectsCommand,
   GetBucketLoggingCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutBucketLoggingCommand,
   PutBucketPolicyCommand,
   PutBucketRequestPaymentCommand,
+  PutObjectCommand,
   type BucketLoggingStatus,
 } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -186,6 +188,19 @@ describe('records in the target bucket', () => {
     const body = await (await s3.send(new GetObjectCommand({ Bucket: 'shared-logs', Key: name }))).Body!.transformToString();
     const puts = body.split('\n').filter(Boolean).map(parseRecord).filter((r) => r[6] === 'REST.PUT.OBJECT');
     expect(puts.map((r) => `${r[1]}/${r[7]}`)).toEqual(['shared-a/ka', 'shared-b/kb']);
+  });
+
+  it('DeleteObjects is one record per key removed (Ceph RGW)', async () => {
+    const s3 = server.client();
+    for (const k of ['d1', 'd2']) await s3.send(new PutObjectCommand({ Bucket: 'logged-2', Key: k, Body: 'x' }));
+    await s3.send(new DeleteObjectsCommand({ Bucket: 'logged-2', Delete: { Objects: [{ Key: 'd1' }, { Key: 'd2' }] } }));
+    await new Promise((r) => setTimeout(r, 200));
+    const flushed = await sendAs(server, 'admin', 'POST', '/logged-2?logging');
+    const name = /<FlushedLoggingObject>([^<]*)<\/FlushedLoggingObject>/.exec(flushed.body.toString())![1];
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'log-target', Key: name }))).Body!.transformToString();
+    const deletes = body.split('\n').filter(Boolean).map(parseRecord).filter((r) => r[6] === 'REST.POST.DELETE_MULTI_OBJECT');
+    expect(deletes.map((r) => r[7])).toEqual(['d1', 'd2']);
+    expect(new Set(deletes.map((r) => r[5])).size).toBe(1); // one request id
   });
 
   it('disabling with an empty BucketLoggingStatus', async () => {
