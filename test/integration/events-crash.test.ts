@@ -1,8 +1,19 @@
 // kill -9 with events queued: notifications for acknowledged writes whose webhook was down, and
 // access-log records waiting for their roll time, are in the outbox of the same commit; after a
 // restart on the same data root (and, in the postgres project, the same database) every one of
-// them arrives. Redeliveries are allowed (at least once) and carry the same event id.
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+// them arrives; so do replicas of versions the destination refused until the kill. Redeliveries
+// are allowed (at least once) and carry the same event id.
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketNotificationConfigurationCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +22,7 @@ import { eventually } from '../helpers/async.ts';
 import { killChildren, kill9, startChild, type ChildServer } from '../helpers/child-server.ts';
 import { run } from '../helpers/cli-clients.ts';
 import { freshDatabase } from '../helpers/postgres.ts';
+import { rawRequest } from '../helpers/raw.ts';
 import { testAccessKey, testSecretKey } from '../helpers/server.ts';
 import { WebhookReceiver } from '../helpers/webhook.ts';
 
@@ -113,6 +125,46 @@ describe('kill -9 with events queued', () => {
     const lines = body.trim().split('\n');
     expect(lines.filter((l) => l.includes('REST.PUT.OBJECT')).map((l) => l.split(' ')[8])).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
     expect(lines.some((l) => l.includes('REST.PUT.LOGGING_STATUS'))).toBe(true);
+    s3.destroy();
+    await kill9(server.proc);
+  });
+
+  it('completes replication of versions written before the kill, the destination having refused them until then', async () => {
+    const ordEnv = { ...env, STRATA_DEFAULT_REGION: 'ord1' };
+    let server: ChildServer = await startChild(dataDir, ordEnv);
+    let s3 = client(server.endpoint);
+    const las1 = (path: string, method = 'GET', body?: string) => rawRequest(server.port, { method, path, host: `object.las1.localhost:${server.port}`, body });
+    const versioning = { VersioningConfiguration: { Status: 'Enabled' as const } };
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash-models' }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'crash-models', ...versioning }));
+    expect((await las1('/crash-replica', 'PUT')).status).toBe(200);
+    expect((await las1('/crash-replica?versioning', 'PUT', '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>')).status).toBe(200);
+    await s3.send(new PutBucketReplicationCommand({
+      Bucket: 'crash-models',
+      ReplicationConfiguration: { Role: '', Rules: [{ ID: 'all', Priority: 1, Filter: { Prefix: '' }, Status: 'Enabled', DeleteMarkerReplication: { Status: 'Enabled' }, Destination: { Bucket: 'arn:aws:s3:::crash-replica' } }] },
+    }));
+    // The destination's quota refuses every copy: all stay queued (PENDING).
+    await strata('quota', 'set', 'default', '10', '--region', 'las1');
+    const versions: string[] = [];
+    for (let i = 0; i < 5; i++) versions.push((await s3.send(new PutObjectCommand({ Bucket: 'crash-models', Key: 'model.bin', Body: `checkpoint ${i}` }))).VersionId!);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'crash-models', Key: 'model.bin' }))).ReplicationStatus).toBe('PENDING');
+    s3.destroy();
+    await kill9(server.proc);
+
+    await strata('quota', 'reset', 'default', '--region', 'las1');
+    server = await startChild(dataDir, ordEnv);
+    s3 = client(server.endpoint);
+    const las1Again = (path: string) => rawRequest(server.port, { path, host: `object.las1.localhost:${server.port}` });
+    await eventually(async () => {
+      for (const v of versions) expect((await s3.send(new HeadObjectCommand({ Bucket: 'crash-models', Key: 'model.bin', VersionId: v }))).ReplicationStatus).toBe('COMPLETED');
+    }, 30_000);
+    for (const [i, v] of versions.entries()) {
+      const copy = await las1Again(`/crash-replica/model.bin?versionId=${v}`);
+      expect(copy.text).toBe(`checkpoint ${i}`);
+      expect(copy.headers['x-amz-replication-status']).toBe('REPLICA');
+    }
+    // The newest version is current in las1 too, whatever order the copies took.
+    expect((await las1Again('/crash-replica/model.bin')).headers['x-amz-version-id']).toBe(versions[4]);
     s3.destroy();
     await kill9(server.proc);
   });
