@@ -150,6 +150,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
   const isHead = raw.method === 'HEAD';
   let target: ResolvedRequest | undefined;
   try {
+    if (services.events && raw.url?.startsWith('/_strata/replication/') && (await services.events.handleInternal(raw, res, requestId))) return;
     if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);

@@ -13,6 +13,10 @@ import { notificationEntries } from '../notify/hook.ts';
 import { AccessLogRecorder } from '../access-log/recorder.ts';
 import { accessLogDeliverer, accessLogKind, flushAccessLog, type AccessLogDeliverer } from '../access-log/deliver.ts';
 import { replicationDeliverer, replicateKind } from '../replication/deliver.ts';
+import { handleReplicationInternal, RemoteRegions } from '../replication/remote.ts';
+import { deriveNodeKey } from '../accel/node-auth.ts';
+import { loadOrCreateMasterKey } from '../identity/identity-store.ts';
+import { regionEndpointMap } from '../config.ts';
 import { replicationEntry } from '../replication/hook.ts';
 import type { EventService } from './service.ts';
 
@@ -25,6 +29,8 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
   const retryForMs = config.eventRetrySeconds * 1000;
   const notify = notifyDeliverer(topicsOf, { timeoutMs: config.eventTimeoutSeconds * 1000, retryForMs });
   const logDeliverers = new Map<string, AccessLogDeliverer>();
+  const nodeKey = deriveNodeKey(loadOrCreateMasterKey(config.dataDir));
+  const remote = new RemoteRegions(new Map([...regionEndpointMap(config)].filter(([region]) => !regions.has(region))), nodeKey);
   const recorder = new AccessLogRecorder(regions, config, (region) => workers.get(region)?.wake());
   for (const [name, store] of regions) {
     const leaseName = `outbox:${name}`;
@@ -34,7 +40,7 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
     const deliverers = new Map<string, Deliverer>([
       [notifyKind, notify],
       [accessLogKind, logs],
-      [replicateKind, replicationDeliverer(store, regions, { retryForMs, defaultQuotaBytes: config.defaultQuotaBytes })],
+      [replicateKind, replicationDeliverer(store, regions, remote, { retryForMs, defaultQuotaBytes: config.defaultQuotaBytes })],
     ]);
     const worker = new OutboxWorker(store.meta.outbox, deliverers, {
       pollMs: 1000,
@@ -74,6 +80,14 @@ export function startEvents(config: StrataConfig, regions: Map<string, RegionSto
   }
   return {
     wake: (region) => workers.get(region)?.wake(),
+    handleInternal: (raw, res, requestId) => handleReplicationInternal(regions, nodeKey, config.defaultQuotaBytes, raw, res, requestId),
+    async findRemoteBucket(bucket) {
+      for (const region of remote.regions()) {
+        const state = await remote.bucket(region, bucket);
+        if (state?.exists) return { region, versioning: state.versioning };
+      }
+      return undefined;
+    },
     trace: (raw: IncomingMessage, res: ServerResponse, requestId: string) => recorder.trace(raw, res, requestId),
     flushAccessLog: async (region, target, prefix) => {
       await recorder.flush();

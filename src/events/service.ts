@@ -11,5 +11,9 @@ export interface EventService {
   trace(raw: IncomingMessage, res: ServerResponse, requestId: string): RequestTrace | undefined;
   /** deliver the access-log records pending for a target and prefix now; the log objects written */
   flushAccessLog(region: string, target: string, prefix: string): Promise<string[]>;
+  /** internal requests between nodes (replicas arriving from another process); false if not one */
+  handleInternal(raw: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean>;
+  /** a bucket of a region served by another process (STRATA_REGION_ENDPOINTS), if one answers with it */
+  findRemoteBucket(bucket: string): Promise<{ region: string; versioning: string | null } | undefined>;
   close(): Promise<void>;
 }

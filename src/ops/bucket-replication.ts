@@ -2,9 +2,10 @@
 // (s3:PutReplicationConfiguration at the full level, also for the Delete, as AWS authorises it;
 // s3:GetReplicationConfiguration at read). The source must be versioned (Enabled), and every
 // destination must be an existing, versioned bucket of a region this process serves; each rule
-// remembers its destination's region. Replicas are written by src/replication. Not supported:
-// destinations reached only through another process (the rule is refused: the bucket is not
-// found), replication time control, metrics, existing-object and replica-modification sync.
+// remembers its destination's region, which may be served by another process
+// (STRATA_REGION_ENDPOINTS; asked over the internal channel). Replicas are written by
+// src/replication. Not supported: replication time control, metrics, existing-object and
+// replica-modification sync.
 import { parseReplicationConfig, renderReplicationConfig } from '../replication/config.ts';
 import { S3Error } from '../errors.ts';
 import { readControlBody } from './control-body.ts';
@@ -39,6 +40,12 @@ export const PutBucketReplication: Operation = {
         if (destination.config?.versioning !== 'Enabled') throw new S3Error('InvalidRequest', 'Destination bucket must have versioning enabled.');
         rule.destinationRegion = region;
         break;
+      }
+      if (!rule.destinationRegion) {
+        // A region served by another process (one process per region) is asked over the internal channel.
+        const remote = await ctx.services.events?.findRemoteBucket(rule.destinationBucket);
+        if (remote && remote.versioning !== 'Enabled') throw new S3Error('InvalidRequest', 'Destination bucket must have versioning enabled.');
+        if (remote) rule.destinationRegion = remote.region;
       }
       if (!rule.destinationRegion) throw new S3Error('InvalidRequest', 'Destination bucket must exist.');
     }

@@ -1,7 +1,8 @@
 // Replicating one version (or delete marker) to its destination: the bytes are copied blob by
 // blob into the destination region's store, and the version is installed there with the same
 // version id, metadata, tags and ACL, marked REPLICA; the source version is then marked
-// COMPLETED. A destination region this process does not serve is retried (it may come back); a
+// COMPLETED. A region served by another process is reached through remote.ts; one that cannot
+// be reached now is retried (its process may come back); a
 // destination that cannot ever take it (gone, unversioned) and SSE-C sources (whose key Strata
 // never keeps) mark the source FAILED.
 import { Readable } from 'node:stream';
@@ -11,6 +12,7 @@ import { quotaGuard } from '../quota/quota.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { ObjectRecord } from '../store/types.ts';
 import { installMarker, installReplica } from './install.ts';
+import type { RemoteRegions } from './remote.ts';
 
 export const replicateKind = 'replicate';
 
@@ -36,7 +38,31 @@ async function setStatus(store: RegionStore, p: ReplicatePayload, status: 'COMPL
   await store.updateObjectMeta(p.bucket, p.key, (meta) => ({ ...meta, replicationStatus: status }), p.versionId).catch(() => undefined);
 }
 
-export function replicationDeliverer(source: RegionStore, regions: Map<string, RegionStore>, options: { retryForMs: number; defaultQuotaBytes: number }): Deliverer {
+export function replicationDeliverer(source: RegionStore, regions: Map<string, RegionStore>, remote: RemoteRegions, options: { retryForMs: number; defaultQuotaBytes: number }): Deliverer {
+  async function deliverRemote(p: ReplicatePayload): Promise<'delivered' | 'dropped'> {
+    const state = await remote.bucket(p.destinationRegion, p.destinationBucket);
+    if (!state) throw new Error(`region ${p.destinationRegion} does not answer`);
+    if (!state.exists || state.versioning !== 'Enabled') {
+      await setStatus(source, p, 'FAILED');
+      return 'dropped';
+    }
+    if (p.marker) {
+      await remote.send(p.destinationRegion, p.destinationBucket, p.key, p.versionId, undefined, undefined);
+      return 'delivered';
+    }
+    const entry = await source.getVersion(p.bucket, p.key, p.versionId);
+    if (!entry || entry.isDeleteMarker) return 'dropped';
+    const record = entry.record;
+    if (record.sse) {
+      await setStatus(source, p, 'FAILED');
+      return 'dropped';
+    }
+    const meta = { ...record.meta, replicationStatus: 'REPLICA' as const, ...(p.storageClass ? { storageClass: p.storageClass } : {}) };
+    await remote.send(p.destinationRegion, p.destinationBucket, p.key, p.versionId, { etag: record.etag, lastModified: record.lastModified, meta, size: record.size }, () => bytesOf(source, record));
+    await setStatus(source, p, 'COMPLETED');
+    return 'delivered';
+  }
+
   return {
     batchSize: 1,
     retryForMs: options.retryForMs,
@@ -44,6 +70,7 @@ export function replicationDeliverer(source: RegionStore, regions: Map<string, R
     async deliver([row]: OutboxRow[]) {
       const p = JSON.parse(row.payload) as ReplicatePayload;
       const destination = regions.get(p.destinationRegion);
+      if (!destination && remote.has(p.destinationRegion)) return deliverRemote(p);
       if (!destination) throw new Error(`region ${p.destinationRegion} is not reachable from here`);
       const target = await destination.getBucket(p.destinationBucket);
       if (!target || target.config?.versioning !== 'Enabled') {
