@@ -46,7 +46,7 @@ export function resolveHost(hostHeader: string | undefined, regions: readonly st
   return { region: defaultRegion, endpoint: 'api' };
 }
 
-function stripPort(host: string): string {
+export function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.lastIndexOf(':');
   return colon >= 0 ? host.slice(0, colon) : host;

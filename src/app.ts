@@ -14,9 +14,12 @@ import { S3Error, isS3Error } from './errors.ts';
 import type { Principal } from './identity/identity-store.ts';
 import type { Operation, RequestContext, Services } from './ops/operation.ts';
 import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.ts';
+import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
 import type { RequestTrace } from './access-log/trace.ts';
+import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
+import { serveWebsiteRequest } from './website/endpoint.ts';
 
 export interface AppOptions {
   services: Services;
@@ -152,6 +155,8 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
   try {
     if (services.events && raw.url?.startsWith('/_strata/replication/') && (await services.events.handleInternal(raw, res, requestId))) return;
     if (services.accel && raw.url?.startsWith('/_strata/') && (await services.accel.handleInternal(raw, res, requestId))) return;
+    // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
+    if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
     if (trace) trace.target = target;
@@ -203,17 +208,23 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
     if (expectedOwner !== undefined && bucket && expectedOwner !== bucket.ownerOrg) throw new S3Error('AccessDenied');
-    const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
+    // Browsers never sign CORS preflights: requester pays applies to the request that follows.
+    const charged = operation.unauthenticated ? {} : requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
+    // Counted whatever the answer (an error too), as the requester accepted the charge.
+    if (charged['x-amz-request-charged']) countCharge(res, store, principal!.org, bucket!.name, raw, isHead, (err) => log.error({ err }, 'could not count a requester-pays charge'));
     // Only now, authorized, is the client invited to send its body (Expect: 100-continue).
     if (expectsContinue.has(raw)) res.writeContinue();
     const result = await operation.handle(ctx);
     if (charged['x-amz-request-charged']) result.headers = { ...result.headers, ...charged };
+    setCorsHeaders(res, ctx.method, raw.headers, bucket);
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log);
     if (trace) trace.errorCode = s3err.code;
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
+    const region = target?.endpoint !== 'accel' ? services.regions.get(target?.region ?? '') : undefined;
+    await setCorsHeadersOnError(res, raw.method ?? 'GET', raw.headers, async () => (target?.bucket !== undefined ? region?.getBucket(target.bucket) : undefined));
     sendError(res, s3err, resourceOf(target, raw.url ?? '/'), requestId, isHead);
   }
 }

@@ -47,6 +47,7 @@ async function serve(flags: Record<string, string>): Promise<void> {
   out.write(`  regions: ${config.regions.join(', ')} (default ${config.defaultRegion}); host names object.<region>.${config.baseDomain}:${server.port}\n`);
   out.write(`  data: ${config.dataDir}\n`);
   out.write(`  admin API: ${server.admin.endpoint} (Authorization: Bearer <token>)\n`);
+  out.write(`  web console: ${server.admin.endpoint}/console/ (sign in with an admin API token)\n`);
   if (server.adminToken) {
     out.write('\nBootstrap admin API token (organisation admin, all namespaces), shown once:\n');
     out.write(`  STRATA_ADMIN_URL=${server.admin.endpoint}\n  STRATA_ADMIN_TOKEN=${server.adminToken}\n`);

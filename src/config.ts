@@ -3,6 +3,7 @@
 // the setting and where it came from.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { websiteHostPatternProblem } from './website/host.ts';
 
 export interface StrataConfig {
   host: string;
@@ -67,6 +68,12 @@ export interface StrataConfig {
   eventTimeoutSeconds: number;
   /** Access logs: records are delivered into the target bucket within this many seconds (the default roll time). */
   accessLogDelaySeconds: number;
+  /**
+   * Host names of the static website endpoints (src/website/host.ts): {bucket} first, then
+   * {region} and the literal labels around them; {baseDomain} stands for baseDomain. '' turns
+   * website hosting off.
+   */
+  websiteHostPattern: string;
 }
 
 export const defaultConfig: StrataConfig = {
@@ -96,6 +103,7 @@ export const defaultConfig: StrataConfig = {
   eventBackoffMaxSeconds: 60,
   eventTimeoutSeconds: 10,
   accessLogDelaySeconds: 300,
+  websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
 };
 
 export class ConfigError extends Error {}
@@ -136,6 +144,7 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_EVENT_BACKOFF_MAX_SECONDS: 'eventBackoffMaxSeconds',
   STRATA_EVENT_TIMEOUT_SECONDS: 'eventTimeoutSeconds',
   STRATA_ACCESS_LOG_DELAY_SECONDS: 'accessLogDelaySeconds',
+  STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
 };
 
 /** Flag (without --) → config field. */
@@ -169,6 +178,7 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'event-backoff-max-seconds': 'eventBackoffMaxSeconds',
   'event-timeout-seconds': 'eventTimeoutSeconds',
   'access-log-delay-seconds': 'accessLogDelaySeconds',
+  'website-host-pattern': 'websiteHostPattern',
 };
 
 function coerce(field: keyof StrataConfig, raw: unknown, source: string): unknown {
@@ -263,6 +273,8 @@ function validate(c: StrataConfig): StrataConfig {
   if (!(c.eventTimeoutSeconds >= 1)) throw new ConfigError('eventTimeoutSeconds must be at least 1 second');
   if (!(c.accessLogDelaySeconds >= 1)) throw new ConfigError('accessLogDelaySeconds must be at least 1 second');
   c.baseDomain = c.baseDomain.toLowerCase();
+  const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
+  if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);

@@ -23,20 +23,26 @@
 // authorizing against the current version. ACLs and s3:ExistingObjectTag are those of the
 // version served: a version's own ACL and tags, as AWS evaluates them.
 // Every answer that consulted the cache carries x-strata-cache: hit | miss | revalidated.
+// CORS: OPTIONS preflights on bucket and object paths are answered from the bucket's rules as
+// the cache knows them (./cors.ts), and answers carry the rules' headers (src/cors/response.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../access/authorize.ts';
 import { missingObjectError } from '../access/check.ts';
+import { requestPayment } from '../access/request-payment.ts';
 import { requestConditions, sourceIpOf } from '../access/request-conditions.ts';
 import { authenticateRequest } from '../auth/request-credentials.ts';
 import { S3Error, isS3Error } from '../errors.ts';
 import type { OperationResult, RequestContext, Services } from '../ops/operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 import { sendError, sendResult } from '../http/reply.ts';
+import { countCharge } from '../http/request-charge.ts';
+import { setCorsHeaders, setCorsHeadersOnError } from '../cors/response.ts';
+import { accelBucket, answerAccelPreflight } from './cors.ts';
 import { loadObject, serveObject } from '../ops/object-get.ts';
 import type { SegmentOpener } from '../ops/read-object.ts';
 import { checkReadKey, decryptingOpener, requestKey, sseResponseHeaders, type SseCustomerKey } from '../ops/sse.ts';
 import type { RegionStore } from '../store/region-store.ts';
-import type { ObjectRecord, VersionEntry } from '../store/types.ts';
+import type { BucketRecord, ObjectRecord, VersionEntry } from '../store/types.ts';
 import { parseVersionId } from '../store/versions.ts';
 import type { ReadCache, StoredReader } from './cache.ts';
 import { OriginUnavailable } from './origin.ts';
@@ -104,6 +110,8 @@ export interface EdgeDeps {
 interface Prepared {
   record: ObjectRecord;
   sseKey: SseCustomerKey | undefined;
+  /** x-amz-request-charged for a requester-pays bucket, else empty */
+  charged: Record<string, string>;
 }
 
 export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, res: ServerResponse, target: ResolvedRequest, requestId: string): Promise<void> {
@@ -114,7 +122,19 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
   const isHead = method === 'HEAD';
   const resource = target.bucket ? `/${target.bucket}${target.key !== undefined ? '/' + target.key : ''}` : (raw.url ?? '/').split('?')[0];
   let reader: StoredReader | undefined;
+  /** the bucket the answer is about, once known (its CORS rules apply to errors too) */
+  let bucketSeen: BucketRecord | undefined;
+  /** The owner turned acceleration off: nothing of this bucket is served or kept here. */
+  const admit = (bucket: BucketRecord) => {
+    if (bucket.config?.accelerate !== 'Suspended') return;
+    cache.dropBucket(target.region, bucket.name);
+    throw new S3Error('InvalidRequest', ACCEL_SUSPENDED_MESSAGE);
+  };
   try {
+    if (method === 'OPTIONS' && target.bucket !== undefined) {
+      await sendResult(res, await answerAccelPreflight(cache, raw.headers, target, started, admit), requestId, false);
+      return;
+    }
     refuseNonObjectRead(method, target);
     const bucketName = target.bucket!;
     const key = target.key!;
@@ -162,12 +182,9 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     const prepare = async (answer: WireAnswer, cached?: ObjectRecord): Promise<Prepared> => {
       if (!answer.bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
       const bucket = bucketRecordOf(answer.bucket);
-      if (bucket.config?.accelerate === 'Suspended') {
-        // The owner turned acceleration off: nothing of this bucket is served or kept here.
-        cache.dropBucket(target.region, bucketName);
-        throw new S3Error('InvalidRequest', ACCEL_SUSPENDED_MESSAGE);
-      }
+      admit(bucket);
       ctx.bucket = bucket;
+      bucketSeen = bucket;
       const served = answer.object ? (cached ?? objectRecordOf(bucketName, answer.object)) : undefined;
       try {
         authorize({
@@ -184,10 +201,12 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
         if (action === 's3:GetObject' && !served) throw missingObjectError(ctx, bucket, key);
         throw err;
       }
+      // Requester pays here as at the origin (AccessDenied without x-amz-request-payer).
+      const charged = requestPayment(bucket, principal, raw.headers['x-amz-request-payer']);
       const sseKey = requestKey(ctx, 'read');
       const record = await loadObject({ ...ctx, store: answerStore(answer, served) });
       checkReadKey(record, sseKey);
-      return { record, sseKey };
+      return { record, sseKey, charged };
     };
     /** Would this request be served bytes from `answer`? (decides whether a miss fills) */
     const decide = async (answer: WireAnswer): Promise<boolean> => {
@@ -201,12 +220,19 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
     };
 
     let result: OperationResult | undefined;
+    let counting = false;
     for (let attempt = 0; result === undefined; attempt++) {
       const cacheKey = readsVersion ? { region: target.region, bucket: bucketName, key, versionId } : { region: target.region, bucket: bucketName, key };
       const { entry, state } = await cache.lookup(cacheKey, isHead || (versionId !== undefined && !readsVersion) ? 'meta' : 'bytes', decide, started);
       res.setHeader('x-strata-cache', state);
-      const { record, sseKey } = await prepare(entry.answer, cache.recordOf(entry));
-      const extra = sseKey ? sseResponseHeaders(sseKey) : {};
+      const { record, sseKey, charged } = await prepare(entry.answer, cache.recordOf(entry));
+      const extra = { ...(sseKey ? sseResponseHeaders(sseKey) : {}), ...charged };
+      if (charged['x-amz-request-charged'] && !counting) {
+        counting = true;
+        // Counted where the region's metadata is (a node serving another region's origin counts nothing yet).
+        const local = services.regions.get(target.region);
+        if (local) countCharge(res, local, principal!.org, bucketName, raw, isHead, (err) => deps.log('accel: could not count a requester-pays charge', err));
+      }
       if (isHead) {
         result = await serveObject(ctx, record, true, noBytes, extra);
         break;
@@ -223,6 +249,7 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       const opener: SegmentOpener = sseKey ? decryptingOpener(readStored, record, sseKey) : (segment, start, end) => readStored(segment.blob, start, end);
       result = await serveObject(ctx, record, false, opener, extra);
     }
+    setCorsHeaders(res, method, raw.headers, ctx.bucket);
     try {
       await sendResult(res, result, requestId, isHead);
     } finally {
@@ -240,6 +267,9 @@ export async function handleAccelRequest(deps: EdgeDeps, raw: IncomingMessage, r
       s3err = new S3Error('InternalError');
     }
     if (!raw.readableEnded) raw.resume();
+    // (An unreachable origin is not asked a second time just for the rules.)
+    const lookUp = !bucketSeen && !(err instanceof OriginUnavailable);
+    await setCorsHeadersOnError(res, method, raw.headers, async () => (lookUp ? accelBucket(cache, target, started) : bucketSeen));
     sendError(res, s3err, resource, requestId, isHead);
   }
 }

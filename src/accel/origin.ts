@@ -198,7 +198,8 @@ export function parseOriginQuery(params: URLSearchParams, headers: Record<string
   const bucket = params.get('bucket');
   const key = params.get('key');
   const mode = params.get('mode') ?? 'full';
-  if (!region || !bucket || key === null || key === '' || (mode !== 'full' && mode !== 'meta' && mode !== 'range')) return undefined;
+  // An empty key asks only about the bucket (a CORS preflight on a bucket path): metadata only.
+  if (!region || !bucket || key === null || (key === '' && mode !== 'meta') || (mode !== 'full' && mode !== 'meta' && mode !== 'range')) return undefined;
   const query: OriginQuery = { bucket, key, mode };
   if (mode === 'range') {
     const m = /^(\d+)-(\d+)$/.exec(params.get('range') ?? '');

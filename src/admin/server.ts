@@ -18,6 +18,7 @@
 //   POST   /v1/topics                          {"name", "organisation", "push-endpoint", "region"?, "secret"?, "OpaqueData"?}
 //   DELETE /v1/topics/REGION/ORG/NAME          delete a topic (its queued messages are dropped)
 //   GET    /v1/events                          outbox queues and delivery counters per region
+//   /console/...                               the web console (src/console/server.ts)
 //
 // Errors are {"error": {"code", "message"}} with 400 (bad body or manifest), 401 (missing,
 // forged or revoked token), 403 (a namespace or organisation out of the token's scope), 404 (also
@@ -35,6 +36,7 @@ import { ManifestError, listObject, parseUserManifests, userObject, userResource
 import { IdentityError, UserDirectory, forbidden } from '../identity/users.ts';
 import { createTopic, deleteTopic, eventStatus, listTopics } from '../notify/admin.ts';
 import { TopicError } from '../notify/topics.ts';
+import { handleConsole } from '../console/server.ts';
 
 export const adminBodyLimit = 64 * 1024;
 
@@ -306,14 +308,23 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const url = new URL(req.url ?? '/', 'http://admin.invalid');
   const path = segments(url.pathname);
   const method = req.method ?? 'GET';
+  if (path[0] === 'console') return handleConsole({ services, s3Port: opts.s3Port, runAdminRoute: (r, t, p, u) => runAdminRoute(opts, r, t, p, u) }, req, res, url, path);
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);
   // Authenticate before anything else (and before reading a body).
   const token = await authenticate(services, req);
+  const reply = await runAdminRoute(opts, req, token, path, url);
+  send(res, reply.status, reply.body);
+}
+
+/** Run the route `path` (decoded segments, starting with v1) names, as `token`. Also the console's way in. */
+async function runAdminRoute(opts: AdminServerOptions, req: IncomingMessage, token: AdminToken, path: string[], url: URL): Promise<Reply> {
+  const method = req.method ?? 'GET';
+  const { services } = opts;
   const matching = adminRoutes.map((r) => ({ r, params: matchPath(r.path, path) })).filter((m) => m.params !== undefined);
   if (matching.length === 0) throw new HttpError(404, 'NotFound', `no such endpoint ${method} ${url.pathname}`);
   const chosen = matching.find((m) => m.r.method === method);
   if (!chosen) throw methodNotAllowed(matching.map((m) => m.r.method));
-  const reply = await chosen.r.handle({
+  return chosen.r.handle({
     opts,
     req,
     token,
@@ -322,7 +333,6 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
     params: chosen.params!,
     query: (name) => url.searchParams.get(name) ?? undefined,
   });
-  send(res, reply.status, reply.body);
 }
 
 async function handle(opts: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -53,10 +53,10 @@ export class UserDirectory {
    * conflict or scope violation) none. The lookups and the writes share the transaction, so a
    * concurrent apply through another node cannot slip in between (identity-postgres.ts).
    */
-  apply(manifests: UserManifest[], scope?: Scope): Promise<ApplyOutcome[]> {
+  apply(manifests: UserManifest[], scope?: Scope, options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
     return this.identity.transaction(async (tx) => {
       const outcomes: ApplyOutcome[] = [];
-      for (const m of manifests) outcomes.push(await applyOne(tx, m, scope));
+      for (const m of manifests) outcomes.push(await applyOne(tx, m, scope, options));
       return outcomes;
     });
   }
@@ -111,10 +111,15 @@ export class UserDirectory {
   }
 }
 
+export interface ApplyOptions {
+  /** refuse (409 AlreadyExists) instead of reconfiguring a user that exists: the console's "create" */
+  createOnly?: boolean;
+}
+
 /** Where keys are listed from: committed state, or an open transaction. */
 type KeySource = Pick<IdentityTransaction, 'listKeys'>;
 
-async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope): Promise<ApplyOutcome> {
+async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope, options: ApplyOptions): Promise<ApplyOutcome> {
   requireNamespace(scope, m.namespace, 'manage users in');
   requireAllowed(
     scope,
@@ -125,6 +130,7 @@ async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: Scope):
   // The name is taken in a namespace the token shares: it cannot be created, so saying so
   // is unavoidable; the user itself stays out of reach (it is not changed, read or listed).
   if (existing && !userVisible(scope, existing)) throw forbidden(`user "${m.name}" in namespace "${m.namespace}" belongs to an organisation the token may not manage`);
+  if (existing && options.createOnly) throw new IdentityError(409, 'AlreadyExists', `a token named "${m.name}" already exists in namespace "${m.namespace}"; choose another name`);
   const holder = await tx.keyBySecretName(m.secretName);
   if (holder && (holder.namespace !== m.namespace || holder.user !== m.name)) {
     // Secret names are unique across the data root; the holder is named only to a caller who may see it.

@@ -4,6 +4,7 @@ import { S3Error } from '../errors.ts';
 import type { RequestContext } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import type { XmlObject } from '../xml/xml.ts';
+import { websiteRedirectLocation } from '../website/object-redirect.ts';
 
 export const maxUserMetadataBytes = 2048;
 export const maxSinglePutBytes = 5 * 1024 ** 3;
@@ -70,6 +71,8 @@ export function metaFromHeaders(ctx: Pick<RequestContext, 'headers'>): ObjectMet
     }
     meta.storageClass = storageClass;
   }
+  const redirect = websiteRedirectLocation(ctx.headers);
+  if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
   return meta;
 }
 
@@ -90,6 +93,7 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
     'x-amz-tagging-count': m.tags && m.tags.length > 0 ? m.tags.length : undefined,
     'x-amz-mp-parts-count': record.manifest ? record.manifest.length : undefined,
     'x-amz-replication-status': m.replicationStatus,
+    'x-amz-website-redirect-location': m.websiteRedirectLocation,
   };
   for (const [name, value] of Object.entries(m.user)) headers[`x-amz-meta-${name}`] = encodeHeaderValue(value);
   return headers;
@@ -130,4 +134,12 @@ export function parseIntParam(value: string | undefined, name: string, min: numb
   const n = Number(value);
   if (n < min || n > max) throw new S3Error('InvalidArgument', `Argument ${name} must be an integer between ${min} and ${max}`, { ArgumentName: name, ArgumentValue: value });
   return n;
+}
+
+/** The object's URL on the host the request came to, as S3 gives it in Location (the key encoded whole, '/' as %2F). */
+export function objectUrl(ctx: RequestContext, bucket: string, key: string): string {
+  const scheme = ctx.secureTransport ? 'https' : 'http';
+  const host = header(ctx, 'host') ?? '';
+  const path = ctx.target.style === 'virtual' ? `/${encodeURIComponent(key)}` : `/${bucket}/${encodeURIComponent(key)}`;
+  return `${scheme}://${host}${path}`;
 }

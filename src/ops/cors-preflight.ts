@@ -1,10 +1,12 @@
-// CORS preflight (OPTIONS on a bucket or object). Browsers send it unsigned before a
-// cross-origin request. Strata does not implement bucket CORS configurations (PUT/GET ?cors
-// answer NotImplemented), so no cross-origin request is ever allowed: a well-formed preflight is
-// refused as S3 refuses one for a bucket without CORS rules, and a malformed one (no Origin, no
-// Access-Control-Request-Method) is a bad request, as on AWS and Ceph RGW (s3-tests
-// test_object_raw_get_x_amz_expires_not_expired sends one).
-import { S3Error } from '../errors.ts';
+// CORS preflight (OPTIONS on a bucket or an object path). Browsers send it unsigned before a
+// cross-origin request, so it is never authenticated nor authorized (signature parameters on
+// it are ignored); the bucket's CORS rules alone decide (src/cors/match.ts): 200 with the
+// Access-Control-* headers of the first matching rule, 403 AccessForbidden when CORS is not
+// configured or no rule matches, 400 BadRequest without an Origin or a usable
+// Access-Control-Request-Method (s3-tests test_object_raw_get_x_amz_expires_not_expired sends
+// one). A missing bucket is NoSuchBucket, as on Ceph RGW.
+// The accelerated hosts answer preflights with the same function (src/cors/accel.ts).
+import { preflightHeaders } from '../cors/match.ts';
 import type { Operation } from './operation.ts';
 import { header } from './common.ts';
 
@@ -16,10 +18,7 @@ export const CorsPreflight: Operation = {
   unauthenticated: true,
   authorizesItself: true,
   async handle(ctx) {
-    if (header(ctx, 'origin') === undefined) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
-    if (header(ctx, 'access-control-request-method') === undefined) {
-      throw new S3Error('BadRequest', 'Insufficient information. Access-Control-Request-Method request header needed.');
-    }
-    throw new S3Error('CORSResponse', 'CORS is not enabled for this bucket.');
+    const request = { origin: header(ctx, 'origin'), method: header(ctx, 'access-control-request-method'), headers: header(ctx, 'access-control-request-headers') };
+    return { headers: preflightHeaders(ctx.bucket?.config?.cors, request, ctx.key !== undefined ? 'OBJECT' : 'BUCKET') };
   },
 };

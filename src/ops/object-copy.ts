@@ -8,6 +8,7 @@ import type { Operation } from './operation.ts';
 import type { ObjectMeta, ObjectRecord } from '../store/types.ts';
 import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
+import { websiteRedirectLocation } from '../website/object-redirect.ts';
 import { header, isoDate, maxSinglePutBytes, metaFromHeaders, parseTaggingHeader, quoteEtag } from './common.ts';
 import { loadCopySource } from './copy-source.ts';
 import { writePreconditions } from './conditions.ts';
@@ -41,7 +42,8 @@ export const CopyObject: Operation = {
     const encryption = destKey ? writeEncryption(destKey) : undefined;
     const sameObject = source.bucket.name === ctx.bucketName && src.key === ctx.key;
     const storageClassChange = header(ctx, 'x-amz-storage-class') !== undefined;
-    if (sameObject && metadataDirective === 'COPY' && taggingDirective === 'COPY' && !storageClassChange && !destKey && !src.sse) {
+    const redirectChange = websiteRedirectLocation(ctx.headers) !== undefined;
+    if (sameObject && metadataDirective === 'COPY' && taggingDirective === 'COPY' && !storageClassChange && !redirectChange && !destKey && !src.sse) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -56,6 +58,10 @@ export const CopyObject: Operation = {
       meta = { ...src.meta, user: { ...src.meta.user }, acl: undefined };
       const storageClass = header(ctx, 'x-amz-storage-class');
       if (storageClass !== undefined) meta.storageClass = metaFromHeaders(ctx).storageClass;
+      // AWS: the website redirect location is never copied, only set by this request's header.
+      delete meta.websiteRedirectLocation;
+      const redirect = websiteRedirectLocation(ctx.headers);
+      if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
     }
     meta.tags = taggingDirective === 'REPLACE' ? parseTaggingHeader(header(ctx, 'x-amz-tagging') ?? '') : src.meta.tags;
     meta.acl = await newObjectAcl(ctx);

@@ -1,7 +1,7 @@
 // GetObject and HeadObject (s3:GetObject): single byte ranges, partNumber, conditional headers,
 // response-* overrides, and x-amz-checksum-mode. Multi-range requests are served whole, as S3
-// does; ?versionId= reads a version (a delete marker: 404 when current, 405 by its id). Not
-// supported: torrents.
+// does; ?versionId= reads a version (a delete marker: 404 when current, 405 by its id). ?torrent
+// is GetObjectTorrent (torrent.ts).
 import { missingObjectError } from '../access/check.ts';
 import { checksumHeaderName } from '../checksum/algorithms.ts';
 import { S3Error } from '../errors.ts';

@@ -22,7 +22,7 @@ import { renderXml } from '../xml/xml.ts';
 import { newObjectAcl } from './acl-util.ts';
 import { contentMd5 } from '../checksum/declared.ts';
 import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
-import { header, maxSinglePutBytes, metaFromHeaders, quoteEtag } from './common.ts';
+import { header, maxSinglePutBytes, metaFromHeaders, objectUrl, quoteEtag } from './common.ts';
 import { authenticateForm, formAccessKey, signatureFields, type FieldMap } from './post-object/form-auth.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
@@ -41,6 +41,7 @@ const headerFields = new Set([
   'expires',
   'content-md5',
   'x-amz-storage-class',
+  'x-amz-website-redirect-location',
   'x-amz-server-side-encryption',
   'x-amz-server-side-encryption-aws-kms-key-id',
   'x-amz-server-side-encryption-context',
@@ -125,14 +126,6 @@ class SizeLimit extends Transform {
     }
     done(null, chunk);
   }
-}
-
-/** The object's URL, as S3 gives it in Location (the key encoded whole, '/' as %2F). */
-function objectUrl(ctx: RequestContext, bucket: string, key: string): string {
-  const scheme = ctx.secureTransport ? 'https' : 'http';
-  const host = header(ctx, 'host') ?? '';
-  const path = ctx.target.style === 'virtual' ? `/${encodeURIComponent(key)}` : `/${bucket}/${encodeURIComponent(key)}`;
-  return `${scheme}://${host}${path}`;
 }
 
 /** success_action_redirect: a usable http(s) URL, else undefined (S3 then ignores the field). */

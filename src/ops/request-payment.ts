@@ -2,11 +2,8 @@
 // default, also for a bucket never configured) or Requester; what Requester enforces is in
 // src/access/request-payment.ts. Writing it needs the full level, like the other bucket
 // configuration writes.
-import { S3Error } from '../errors.ts';
-import type { RequestPayer } from '../access/request-payment.ts';
-import { readControlBody } from './control-body.ts';
+import { enumeratedValue, readSettingDocument, settingAnswer, storeBucketSetting } from './bucket-setting.ts';
 import type { Operation } from './operation.ts';
-import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 
 export const GetBucketRequestPayment: Operation = {
   name: 'GetBucketRequestPayment',
@@ -14,7 +11,7 @@ export const GetBucketRequestPayment: Operation = {
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
-    return { xml: renderXml('RequestPaymentConfiguration', { Payer: ctx.bucket?.config?.requestPayment ?? 'BucketOwner' }) };
+    return settingAnswer('RequestPaymentConfiguration', 'Payer', ctx.bucket?.config?.requestPayment ?? 'BucketOwner');
   },
 };
 
@@ -24,14 +21,8 @@ export const PutBucketRequestPayment: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    const doc = parseXml(await readControlBody(ctx, 64 * 1024), { errorCode: 'MalformedXML' });
-    const config = doc.RequestPaymentConfiguration as Record<string, unknown> | undefined;
-    if (!config || typeof config !== 'object') throw new S3Error('MalformedXML');
-    const payer = textOf(config.Payer);
-    if (payer !== 'BucketOwner' && payer !== 'Requester') throw new S3Error('MalformedXML');
-    const requestPayment: RequestPayer = payer;
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, requestPayment }));
-    await ctx.store.durable();
+    const requestPayment = enumeratedValue(await readSettingDocument(ctx, 'RequestPaymentConfiguration'), 'Payer', ['BucketOwner', 'Requester'] as const);
+    await storeBucketSetting(ctx, { requestPayment });
     return {};
   },
 };

@@ -18,13 +18,16 @@ import * as publicAccess from './public-access-block.ts';
 import { GetObjectAttributes } from './object-attributes.ts';
 import { PostObject } from './post-object.ts';
 import { CorsPreflight } from './cors-preflight.ts';
+import { DeleteBucketCors, GetBucketCors, PutBucketCors } from './cors.ts';
 import { GetBucketVersioning, PutBucketVersioning } from './versioning.ts';
 import { RestoreObject } from './restore.ts';
+import { GetObjectTorrent } from './torrent.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
 import { GetBucketNotificationConfiguration, PutBucketNotificationConfiguration } from './bucket-notification.ts';
 import { GetBucketLogging, PostBucketLogging, PutBucketLogging } from './bucket-logging.ts';
 import { DeleteBucketReplication, GetBucketReplication, PutBucketReplication } from './bucket-replication.ts';
+import { DeleteBucketWebsite, GetBucketWebsite, PutBucketWebsite } from './website.ts';
 import type { Operation } from './operation.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 
@@ -49,10 +52,14 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'versioning', op: GetBucketVersioning },
   { method: 'GET', scope: 'bucket', sub: 'accelerate', op: GetBucketAccelerateConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'requestPayment', op: GetBucketRequestPayment },
+  { method: 'GET', scope: 'bucket', sub: 'website', op: GetBucketWebsite },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
   { method: 'GET', scope: 'bucket', sub: 'notification', op: GetBucketNotificationConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'logging', op: GetBucketLogging },
   { method: 'GET', scope: 'bucket', sub: 'replication', op: GetBucketReplication },
+  { method: 'GET', scope: 'bucket', sub: 'cors', op: GetBucketCors },
+  { method: 'PUT', scope: 'bucket', sub: 'cors', op: PutBucketCors },
+  { method: 'DELETE', scope: 'bucket', sub: 'cors', op: DeleteBucketCors },
   { method: 'GET', scope: 'bucket', sub: 'uploads', op: multipart.ListMultipartUploads },
   { method: 'GET', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.GetBucketPolicy },
   { method: 'GET', scope: 'bucket', sub: 'acl', op: aclOps.GetBucketAcl },
@@ -68,12 +75,14 @@ export const routes: Route[] = [
   { method: 'DELETE', scope: 'bucket', sub: 'replication', op: DeleteBucketReplication },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
+  { method: 'PUT', scope: 'bucket', sub: 'website', op: PutBucketWebsite },
   { method: 'PUT', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.PutBucketPolicy },
   { method: 'PUT', scope: 'bucket', sub: 'acl', op: aclOps.PutBucketAcl },
   { method: 'PUT', scope: 'bucket', sub: 'tagging', op: tagging.PutBucketTagging },
   { method: 'PUT', scope: 'bucket', op: bucketOps.CreateBucket },
   { method: 'DELETE', scope: 'bucket', sub: 'policy', op: bucketPolicyOps.DeleteBucketPolicy },
   { method: 'DELETE', scope: 'bucket', sub: 'tagging', op: tagging.DeleteBucketTagging },
+  { method: 'DELETE', scope: 'bucket', sub: 'website', op: DeleteBucketWebsite },
   { method: 'DELETE', scope: 'bucket', op: bucketOps.DeleteBucket },
   { method: 'POST', scope: 'bucket', sub: 'delete', op: DeleteObjects },
   { method: 'GET', scope: 'bucket', sub: 'publicAccessBlock', op: publicAccess.GetPublicAccessBlock },
@@ -92,6 +101,7 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'object', sub: 'tagging', op: tagging.GetObjectTagging },
   { method: 'GET', scope: 'object', sub: 'acl', op: aclOps.GetObjectAcl },
   { method: 'GET', scope: 'object', sub: 'attributes', op: GetObjectAttributes },
+  { method: 'GET', scope: 'object', sub: 'torrent', op: GetObjectTorrent },
   { method: 'GET', scope: 'object', op: GetObject },
   { method: 'HEAD', scope: 'object', op: HeadObject },
   { method: 'DELETE', scope: 'object', sub: 'uploadId', op: multipart.AbortMultipartUpload },

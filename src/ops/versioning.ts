@@ -2,10 +2,10 @@
 // full level, like the other bucket configuration writes), and what the object operations share:
 // the x-amz-version-id answer header and the bytes a write frees for the quota check.
 import { S3Error } from '../errors.ts';
-import { readControlBody } from './control-body.ts';
+import { readSettingDocument, settingAnswer } from './bucket-setting.ts';
 import type { Operation } from './operation.ts';
 import type { BucketRecord, ObjectRecord, VersioningStatus } from '../store/types.ts';
-import { parseXml, renderXml, textOf } from '../xml/xml.ts';
+import { textOf } from '../xml/xml.ts';
 
 export function versioningOf(bucket: BucketRecord | undefined): VersioningStatus | undefined {
   return bucket?.config?.versioning;
@@ -37,9 +37,8 @@ export const GetBucketVersioning: Operation = {
   level: 'read',
   needsBucket: true,
   async handle(ctx) {
-    const status = versioningOf(ctx.bucket);
     // A bucket whose versioning was never enabled has no Status element (AWS).
-    return { xml: renderXml('VersioningConfiguration', status ? { Status: status } : {}) };
+    return settingAnswer('VersioningConfiguration', 'Status', versioningOf(ctx.bucket));
   },
 };
 
@@ -49,9 +48,7 @@ export const PutBucketVersioning: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    const doc = parseXml(await readControlBody(ctx, 64 * 1024));
-    const config = doc.VersioningConfiguration as Record<string, unknown> | undefined;
-    if (!config || typeof config !== 'object') throw new S3Error('MalformedXML');
+    const config = await readSettingDocument(ctx, 'VersioningConfiguration');
     const status = textOf(config.Status);
     const mfa = textOf(config.MfaDelete);
     if (mfa !== undefined && mfa !== 'Disabled') {

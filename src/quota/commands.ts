@@ -1,6 +1,6 @@
 // Quota and usage administration from the CLI, on the data root (works while the server runs:
 // SQLite WAL lets both open the region databases; changes apply to the next request).
-//   strata usage [--org ORG] [--region R]         usage per organisation and region
+//   strata usage [--org ORG] [--region R]         usage per organisation and region, and what each paid as a requester
 //   strata usage check [--repair]                  recount usage from the metadata and report differences
 //   strata quota get ORG [--region R]             the quota in force
 //   strata quota set ORG SIZE [--region R]        set a quota (SIZE: bytes, or 500GB, 30TiB, ...)
@@ -58,6 +58,15 @@ export async function runQuotaCommand(command: string, args: string[], flags: Re
         }
       });
       out.write(table(rows));
+      // What organisations paid for as requesters (requester-pays buckets): shown when there is any.
+      const charges = [['REGION', 'PAYER', 'BUCKET', 'OWNER', 'REQUESTS', 'BYTES IN', 'BYTES OUT']];
+      await withStores(config, regions, async (store) => {
+        for (const c of await store.requesterCharges()) {
+          if (flags.org && c.payerOrg !== flags.org) continue;
+          charges.push([store.name, c.payerOrg, c.bucket, c.ownerOrg, String(c.requests), String(c.bytesIn), String(c.bytesOut)]);
+        }
+      });
+      if (charges.length > 1) out.write('\nPaid as requester (requester-pays buckets):\n' + table(charges));
       return 0;
     }
     const [action, org, size] = args;

@@ -108,6 +108,18 @@ const migrations: string[] = [
      sse TEXT,
      PRIMARY KEY (bucket, key, seq DESC)
    ) WITHOUT ROWID;`,
+  // Requester-pays accounting: what each other organisation's requests to a requester-pays bucket
+  // were charged (requests, body bytes received and sent), for `strata usage`. The bucket's owner
+  // is part of the key, so a bucket name taken again by another organisation starts afresh.
+  `CREATE TABLE requester_charges (
+     payer_org TEXT NOT NULL,
+     owner_org TEXT NOT NULL,
+     bucket TEXT NOT NULL,
+     requests INTEGER NOT NULL DEFAULT 0,
+     bytes_in INTEGER NOT NULL DEFAULT 0,
+     bytes_out INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (payer_org, owner_org, bucket)
+   ) WITHOUT ROWID;`
 ];
 
 export function openDatabase(path: string): Db {
@@ -120,13 +132,18 @@ export function openDatabase(path: string): Db {
   db.pragma('temp_store = MEMORY');
   // Keep the WAL from growing without bound between automatic checkpoints.
   db.pragma('journal_size_limit = 67108864');
-  migrate(db);
+  migrateSchema(db);
   return db;
 }
 
-function migrate(db: Db): void {
+/**
+ * Runs the migrations from the database's user_version up to `target` (all of them by default).
+ * Migrations are only ever appended, so the schema at version N is the same for every release that
+ * reached N: the upgrade test's fixture (test/fixtures/sql-dump.ts) rebuilds an old schema this way.
+ */
+export function migrateSchema(db: Db, target = migrations.length): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  for (let i = version; i < migrations.length; i++) {
+  for (let i = version; i < target; i++) {
     db.transaction(() => {
       db.exec(migrations[i]);
       db.pragma(`user_version = ${i + 1}`);

@@ -9,7 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 
 /** SQLite schema version (PRAGMA user_version, db.ts) whose tables this file describes. */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 export type KeyType = 'text' | 'bytea' | 'int';
 
@@ -87,6 +87,16 @@ export const TABLES: readonly TableSpec[] = [
     pgChecksumFrom: (S) => `${S}.usage GROUP BY org`,
   },
   { name: 'quotas', columns: ['org', 'bytes'], key: [['org', 'text']], batchRows: 1000 },
+  {
+    name: 'requester_charges',
+    columns: ['payer_org', 'owner_org', 'bucket', 'requests', 'bytes_in', 'bytes_out'],
+    key: [['payer_org', 'text'], ['owner_org', 'text'], ['bucket', 'text']],
+    batchRows: 1000,
+    // Like usage: one SQLite row becomes shard 0, compared as the shards' sum.
+    extra: [{ column: 'shard', sql: () => '0' }],
+    pgChecksum: 'payer_org, owner_org, bucket, SUM(requests)::bigint, SUM(bytes_in)::bigint, SUM(bytes_out)::bigint',
+    pgChecksumFrom: (S) => `${S}.requester_charges GROUP BY payer_org, owner_org, bucket`,
+  },
   // Rows of up to inlineMaxBytes each: smaller batches keep a transaction's size modest.
   { name: 'inline_blobs', columns: ['id', 'data'], key: [['id', 'text']], batchRows: 100 },
 ];

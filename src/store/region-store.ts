@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OWNER_DIR_MODE, prepareDatabaseFile } from './file-modes.ts';
 import { BlobStore } from './blobs.ts';
-import type { MetaTx, RegionMetadata } from './meta/metadata.ts';
+import type { MetaTx, RegionMetadata, RequesterCharge } from './meta/metadata.ts';
 import { SqliteRegionMetadata } from './meta/sqlite.ts';
 import { blobsOf, rowParams, toBucket, toObject } from './object-rows.ts';
 import type { Acl, BucketConfig, BucketRecord, ObjectMeta, ObjectRecord, VersionEntry, VersioningStatus } from './types.ts';
@@ -475,6 +475,19 @@ export class RegionStore {
   /** Every organisation with usage or a quota in this region. */
   allUsage(): Promise<{ org: string; bytes: number; objects: number; quota: number | null }[]> {
     return this.meta.read.allUsage();
+  }
+
+  /** Counts one request another organisation paid for on a requester-pays bucket (src/access/request-payment.ts). */
+  chargeRequester(payerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void> {
+    return this.meta.transaction(async (tx) => {
+      // Charged to the bucket as it is owned now; a bucket deleted meanwhile has no one to bill for.
+      const row = await tx.bucket(bucket);
+      if (row) await tx.addRequesterCharge(payerOrg, row.owner_org, bucket, bytesIn, bytesOut);
+    });
+  }
+
+  requesterCharges(): Promise<RequesterCharge[]> {
+    return this.meta.read.requesterCharges();
   }
 
   /** The organisation's quota override in this region, or undefined for the default. */

@@ -42,6 +42,18 @@ export interface ObjectMeta {
   uploadId?: string;
   /** x-amz-replication-status: PENDING, COMPLETED or FAILED on a source, REPLICA on a replica */
   replicationStatus?: 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
+  /** x-amz-website-redirect-location: website endpoints answer 301 to it (src/website) */
+  websiteRedirectLocation?: string;
+  /** BitTorrent piece hashes, computed on the first ?torrent request and kept (src/ops/torrent.ts) */
+  torrent?: TorrentPieces;
+}
+
+export interface TorrentPieces {
+  /** the ETag of the bytes hashed: pieces of other bytes (a replaced object) are never used */
+  etag: string;
+  pieceLength: number;
+  /** concatenated 20-byte SHA-1 hashes, base64 */
+  pieces: string;
 }
 
 export interface PartRef {
@@ -111,6 +123,42 @@ export interface BucketConfig {
   logging?: LoggingConfig;
   /** replication of new versions to buckets of other regions (src/replication) */
   replication?: ReplicationConfig;
+  /** CORS rules in the order they were put (src/cors); absent when never configured or deleted */
+  cors?: CorsRule[];
+  /** static website hosting (PutBucketWebsite), served on the website hosts by src/website */
+  website?: WebsiteConfiguration;
+}
+
+/** One CORSRule of PutBucketCors, as validated (values kept as sent: their case and spaces). */
+export interface CorsRule {
+  id?: string;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
+/** A website redirect: every part absent keeps what the request had (301, its protocol, host, key). */
+export interface WebsiteRedirect {
+  protocol?: 'http' | 'https';
+  hostName?: string;
+  replaceKeyPrefixWith?: string;
+  replaceKeyWith?: string;
+  httpRedirectCode?: number;
+}
+
+export interface WebsiteRoutingRule {
+  condition?: { keyPrefixEquals?: string; httpErrorCodeReturnedEquals?: number };
+  redirect: WebsiteRedirect;
+}
+
+/** Either redirectAllRequestsTo alone, or an index suffix with an optional error key and rules. */
+export interface WebsiteConfiguration {
+  indexSuffix?: string;
+  errorKey?: string;
+  redirectAllRequestsTo?: { hostName: string; protocol?: 'http' | 'https' };
+  routingRules?: WebsiteRoutingRule[];
 }
 
 export interface BucketRecord {

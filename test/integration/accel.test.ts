@@ -7,6 +7,7 @@
 // Clients reach an edge at 127.0.0.1 with Host: accel-object.ord1.localhost:PORT.
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, DeleteObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -479,6 +480,30 @@ describe('accelerated reads through a node of another region', () => {
     const raw = Buffer.from(await good.body.arrayBuffer());
     expect(raw.toString()).toContain('private bytes');
     expect((await stats(ord)).origin.rejected).toBeGreaterThanOrEqual(3);
+  });
+
+  it('CORS: preflights on object and bucket paths and the headers of reads follow the origin region’s rules', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'accel-cors' }));
+    await put('accel-cors', 'page.txt', 'cors bytes', { ACL: 'public-read' });
+    const ask = (path: string) => accel(lga, path, { method: 'OPTIONS', sign: false, headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+    const before = await ask('/accel-cors/page.txt');
+    expect([before.status, errorCode(before.text)]).toEqual([403, 'AccessForbidden']);
+    await s3.send(new PutBucketCorsCommand({ Bucket: 'accel-cors', CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['https://*.example.com'], AllowedMethods: ['GET'], ExposeHeaders: ['ETag'] }] } }));
+    await sleep(1200); // past lga's TTL: the edge asks the origin again
+    const object = await ask('/accel-cors/page.txt');
+    expect(object.status, object.text).toBe(200);
+    expect(object.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    // A bucket path asks the origin about the bucket alone (no key) over the wire.
+    const bucketPath = await ask('/accel-cors');
+    expect(bucketPath.status, bucketPath.text).toBe(200);
+    expect(bucketPath.headers['access-control-allow-methods']).toBe('GET');
+    const read = await accel(lga, '/accel-cors/page.txt', { sign: false, headers: { origin: 'https://app.example.com' } });
+    expect(read.status).toBe(200);
+    expect(read.text).toBe('cors bytes');
+    expect(read.headers['access-control-expose-headers']).toBe('ETag');
+    const missing = await accel(lga, '/accel-cors/absent.txt', { headers: { origin: 'https://app.example.com' } });
+    expect([missing.status, errorCode(missing.text)]).toEqual([404, 'NoSuchKey']);
+    expect(missing.headers['access-control-allow-origin']).toBe('https://app.example.com');
   });
 
   // Last: stops the origin.

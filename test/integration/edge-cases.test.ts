@@ -168,7 +168,7 @@ describe('malformed and oversize input', () => {
 });
 
 describe('protocol details', () => {
-  it('answers CORS preflights unsigned: 400 without Origin, 403 CORSResponse otherwise (no CORS rules exist)', async () => {
+  it('answers CORS preflights unsigned: 400 without Origin, 403 AccessForbidden for a bucket without CORS rules', async () => {
     const url = (path: string) => `http://127.0.0.1:${server.port}${path}`;
     const options = async (path: string, headers: Record<string, string> = {}) => {
       const res = await request(url(path), { method: 'OPTIONS', headers });
@@ -180,8 +180,8 @@ describe('protocol details', () => {
     expect(await options(presignedLooking)).toEqual([400, 'BadRequest']);
     expect(await options('/edge-bucket', { origin: 'https://example.com' })).toEqual([400, 'BadRequest']);
     const preflight = { origin: 'https://example.com', 'access-control-request-method': 'GET' };
-    expect(await options('/edge-bucket/foo', preflight)).toEqual([403, 'CORSResponse']);
-    expect(await options('/edge-bucket', preflight)).toEqual([403, 'CORSResponse']);
+    expect(await options('/edge-bucket/foo', preflight)).toEqual([403, 'AccessForbidden']);
+    expect(await options('/edge-bucket', preflight)).toEqual([403, 'AccessForbidden']);
     expect(await options('/no-such-bucket-here/foo', preflight)).toEqual([404, 'NoSuchBucket']);
   });
 
@@ -190,9 +190,9 @@ describe('protocol details', () => {
     expect(head.status).toBe(404);
     expect(head.body.length).toBe(0);
     expect(head.headers['x-amz-request-id']).toMatch(/^[0-9A-F]{16}$/);
-    const cors = await rawRequest(server.port, { method: 'PUT', path: '/edge-bucket?cors', body: '<CORSConfiguration/>' });
-    expect([cors.status, errorCode(cors.text)]).toEqual([501, 'NotImplemented']);
-    expect(cors.text).toContain(`<RequestId>${cors.headers['x-amz-request-id']}</RequestId>`);
+    const analytics = await rawRequest(server.port, { method: 'PUT', path: '/edge-bucket?analytics', body: '<AnalyticsConfiguration/>' });
+    expect([analytics.status, errorCode(analytics.text)]).toEqual([501, 'NotImplemented']);
+    expect(analytics.text).toContain(`<RequestId>${analytics.headers['x-amz-request-id']}</RequestId>`);
     const ok = await rawRequest(server.port, { path: '/' });
     expect(ok.headers['x-amz-request-id']).toMatch(/^[0-9A-F]{16}$/);
   });

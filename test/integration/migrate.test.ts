@@ -175,7 +175,7 @@ describe('strata migrate', () => {
     expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
     expect(resumed.stderr).toMatch(/lga1 objects: 54 rows, 21 already copied \(resuming\)/);
     expect(resumed.stdout).toMatch(/lga1: migrated, \d+ rows copied by this run/);
-    for (const table of ['buckets', 'objects', 'object_versions', 'uploads', 'parts', 'usage', 'quotas', 'inline_blobs']) {
+    for (const table of ['buckets', 'objects', 'object_versions', 'uploads', 'parts', 'usage', 'quotas', 'requester_charges', 'inline_blobs']) {
       expect(resumed.stdout).toMatch(new RegExp(`${table}\\s+\\d+ rows\\s+verified`));
     }
     expect(resumed.stdout).toMatch(/objects\s+54 rows\s+verified/);

@@ -8,7 +8,7 @@ import {
   PutObjectCommand, S3Client, UploadPartCommand, DeleteObjectCommand,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +18,12 @@ import {
   fixturePendingUpload, fixtureReplaced, fixtureSecretKey,
 } from '../fixtures/pre-versioning/contents.ts';
 import { rawRequest } from '../helpers/raw.ts';
+import { restoreDatabase } from '../fixtures/sql-dump.ts';
 import { sdkError, startTestServer, testAccessKey, testSecretKey, type TestServer } from '../helpers/server.ts';
 import type { SqliteRegionMetadata } from '../../src/store/meta/sqlite.ts';
 
-const fixture = resolve(__dirname, '..', 'fixtures', 'pre-versioning', 'data');
+// The data root as text: region databases as SQL dumps beside their blob files (see the fixture's README).
+const fixture = resolve(__dirname, '..', 'fixtures', 'pre-versioning', 'root');
 const B = fixtureBucket;
 const startedAt = Date.now();
 let root: string;
@@ -59,6 +61,11 @@ beforeAll(async () => {
   expect([fixtureAccessKey, fixtureSecretKey]).toEqual([testAccessKey, testSecretKey]);
   root = mkdtempSync(join(tmpdir(), 'strata-upgrade-'));
   cpSync(fixture, root, { recursive: true });
+  for (const region of readdirSync(join(root, 'regions'))) {
+    const dump = join(root, 'regions', region, 'meta.sql');
+    restoreDatabase(readFileSync(dump, 'utf8'), join(root, 'regions', region, 'meta.db'));
+    rmSync(dump);
+  }
   await start();
 });
 afterAll(async () => {

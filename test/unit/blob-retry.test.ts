@@ -40,7 +40,10 @@ describe('a blob that appears late', () => {
     store.blobs.retryMissingMs = 0;
     const late = BlobStore.newId();
     const reading = collect(store.blobs.read(late));
-    setTimeout(() => writeFileSync(store.blobs.pathOf(late), 'too late'), 100);
+    // The file appears only after the read failed; the test waits for it so that the directory is
+    // not removed under the write (afterAll) while the timer is pending.
+    const written = new Promise<void>((resolve) => setTimeout(() => resolve(writeFileSync(store.blobs.pathOf(late), 'too late')), 100));
     await expect(reading).rejects.toMatchObject({ code: 'ENOENT' });
+    await written;
   });
 });

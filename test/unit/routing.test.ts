@@ -112,12 +112,19 @@ describe('route table', () => {
       ['PUT', '/b?publicAccessBlock', {}, 'PutPublicAccessBlock'],
       ['GET', '/b?policyStatus', {}, 'GetBucketPolicyStatus'],
       ['POST', '/b/k?restore', {}, 'RestoreObject'],
+      ['PUT', '/b?website', {}, 'PutBucketWebsite'],
+      ['GET', '/b?website', {}, 'GetBucketWebsite'],
+      ['DELETE', '/b?website', {}, 'DeleteBucketWebsite'],
+      ['GET', '/b/k?torrent', {}, 'GetObjectTorrent'],
+      ['GET', '/b?cors', {}, 'GetBucketCors'],
+      ['PUT', '/b?cors', {}, 'PutBucketCors'],
+      ['DELETE', '/b?cors', {}, 'DeleteBucketCors'],
     ];
     for (const [method, url, headers, name] of cases) expect(route(method, url, headers), `${method} ${url}`).toBe(name);
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['PUT', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?website'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['GET', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
+    for (const [method, url] of [['POST', '/b?cors'], ['GET', '/b?lifecycle'], ['GET', '/b?logging'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['PUT', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);

@@ -8,6 +8,17 @@ import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } fr
 import type { OutboxEntry, OutboxTable } from '../../outbox/outbox.ts';
 import type { TopicTable } from '../../notify/topics.ts';
 
+/** One payer's charged requests to one requester-pays bucket. */
+export interface RequesterCharge {
+  payerOrg: string;
+  /** the bucket's owner when the requests were made */
+  ownerOrg: string;
+  bucket: string;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export type BucketField = 'acl' | 'policy' | 'tags' | 'config';
 
 /** Reads of committed state, and the same reads inside a transaction. */
@@ -38,6 +49,8 @@ export interface MetaReads {
   quota(org: string): Promise<number | undefined>;
   /** every organisation with usage or a quota */
   allUsage(): Promise<{ org: string; bytes: number; objects: number; quota: number | null }[]>;
+  /** what other organisations' requests to this region's requester-pays buckets were charged */
+  requesterCharges(): Promise<RequesterCharge[]>;
   inlineBlob(id: string): Promise<Buffer | undefined>;
 }
 
@@ -87,6 +100,7 @@ export interface MetaTx extends MetaReads {
   lockUsage(org: string): Promise<void>;
   setUsage(org: string, bytes: number, objects: number): Promise<void>;
   setQuota(org: string, bytes: number | null): Promise<void>;
+  addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void>;
   insertInlineBlob(id: string, data: Buffer): Promise<void>;
 
   /** record work to do because this transaction's change committed (src/outbox) */

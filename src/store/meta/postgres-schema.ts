@@ -97,4 +97,16 @@ export const regionMigrations: string[] = [
    );
    CREATE TABLE S.quotas (org text PRIMARY KEY, bytes bigint NOT NULL);
    CREATE TABLE S.inline_blobs (id text PRIMARY KEY, data bytea NOT NULL);`,
+  // Requester-pays accounting (db.ts migration 5), sharded like usage so that one payer's
+  // concurrent requests on several nodes do not all queue on one row.
+  `CREATE TABLE S.requester_charges (
+     payer_org text COLLATE "C" NOT NULL,
+     owner_org text COLLATE "C" NOT NULL,
+     bucket text COLLATE "C" NOT NULL,
+     shard smallint NOT NULL,
+     requests bigint NOT NULL DEFAULT 0,
+     bytes_in bigint NOT NULL DEFAULT 0,
+     bytes_out bigint NOT NULL DEFAULT 0,
+     PRIMARY KEY (payer_org, owner_org, bucket, shard)
+   );`
 ];

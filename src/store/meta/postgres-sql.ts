@@ -34,6 +34,9 @@ export function regionSql(S: string) {
                LEFT JOIN (SELECT org, SUM(bytes) AS bytes, SUM(objects) AS objects FROM ${S}.usage GROUP BY org) u ON u.org = o.org
                LEFT JOIN ${S}.quotas q ON q.org = o.org ORDER BY o.org`,
     inlineBlob: `SELECT data FROM ${S}.inline_blobs WHERE id = $1`,
+    requesterCharges: `SELECT payer_org AS "payerOrg", owner_org AS "ownerOrg", bucket, SUM(requests)::bigint AS requests,
+                       SUM(bytes_in)::bigint AS "bytesIn", SUM(bytes_out)::bigint AS "bytesOut"
+                       FROM ${S}.requester_charges GROUP BY payer_org, owner_org, bucket ORDER BY payer_org, owner_org, bucket`,
 
     lockBucketShare: `SELECT * FROM ${S}.buckets WHERE name = $1 FOR SHARE`,
     lockBucketExclusive: `SELECT * FROM ${S}.buckets WHERE name = $1 FOR UPDATE`,
@@ -73,6 +76,10 @@ export function regionSql(S: string) {
     deleteQuota: `DELETE FROM ${S}.quotas WHERE org = $1`,
     setQuota: `INSERT INTO ${S}.quotas (org, bytes) VALUES ($1, $2) ON CONFLICT (org) DO UPDATE SET bytes = excluded.bytes`,
     insertInline: `INSERT INTO ${S}.inline_blobs (id, data) VALUES ($1, $2)`,
+    addRequesterCharge: `INSERT INTO ${S}.requester_charges AS c (payer_org, owner_org, bucket, shard, requests, bytes_in, bytes_out)
+                         VALUES ($1, $2, $3, $4, 1, $5, $6)
+                         ON CONFLICT (payer_org, owner_org, bucket, shard) DO UPDATE SET requests = c.requests + 1, bytes_in = c.bytes_in + excluded.bytes_in,
+                         bytes_out = c.bytes_out + excluded.bytes_out`,
     removeInline: `DELETE FROM ${S}.inline_blobs WHERE id = $1`,
     deadBlobs: `SELECT blob FROM ${S}.dead_blobs ORDER BY dead_since LIMIT $1`,
     forgetDead: `DELETE FROM ${S}.dead_blobs WHERE blob = ANY($1)`,

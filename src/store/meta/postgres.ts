@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
 import { maxUtf8 } from '../key-order.ts';
 import { VersionClock } from '../versions.ts';
-import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata } from './metadata.ts';
+import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata, RequesterCharge } from './metadata.ts';
 import { regionMigrations, regionSchema, USAGE_SHARDS } from './postgres-schema.ts';
 import { regionSql, type RegionSql } from './postgres-sql.ts';
 import type { OutboxEntry } from '../../outbox/outbox.ts';
@@ -217,6 +217,9 @@ class PgReads implements MetaReads {
   async allUsage() {
     return (await this.db.query<{ org: string; bytes: number; objects: number; quota: number | null }>(this.sql.allUsage)).rows;
   }
+  async requesterCharges() {
+    return (await this.db.query<RequesterCharge>(this.sql.requesterCharges)).rows;
+  }
   async inlineBlob(id: string) {
     return (await this.db.query<{ data: Buffer }>(this.sql.inlineBlob, [id])).rows[0]?.data;
   }
@@ -314,6 +317,9 @@ class PgTx extends PgReads implements MetaTx {
   }
   enqueueOutbox(entries: OutboxEntry[]) {
     return pgEnqueue(this.client, this.schema, entries);
+  }
+  async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
+    await this.client.query(this.sql.addRequesterCharge, [payerOrg, ownerOrg, bucket, this.shard, bytesIn, bytesOut]);
   }
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;

@@ -10,7 +10,7 @@ import { openDatabase, FileSyncer, type Db } from '../db.ts';
 import { maxUtf8 } from '../key-order.ts';
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
 import { VersionClock } from '../versions.ts';
-import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata } from './metadata.ts';
+import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata, RequesterCharge } from './metadata.ts';
 import type { OutboxEntry } from '../../outbox/outbox.ts';
 import { createOutboxTables, SqliteOutbox, SqliteOutboxWriter } from '../../outbox/sqlite-tables.ts';
 
@@ -56,6 +56,10 @@ function readStatements(db: Db) {
        LEFT JOIN usage u ON u.org = o.org LEFT JOIN quotas q ON q.org = o.org ORDER BY o.org`,
     ),
     inlineBlob: db.prepare<[string], { data: Buffer }>('SELECT data FROM inline_blobs WHERE id = ?'),
+    requesterCharges: db.prepare<[], RequesterCharge>(
+      `SELECT payer_org AS payerOrg, owner_org AS ownerOrg, bucket, requests, bytes_in AS bytesIn, bytes_out AS bytesOut
+       FROM requester_charges ORDER BY payer_org, owner_org, bucket`,
+    ),
   };
 }
 
@@ -123,6 +127,9 @@ class SqliteReads implements MetaReads {
   async allUsage() {
     return this.r.allUsage.all();
   }
+  async requesterCharges() {
+    return this.r.requesterCharges.all();
+  }
   async inlineBlob(id: string) {
     return this.r.inlineBlob.get(id)?.data;
   }
@@ -173,6 +180,10 @@ function writeStatements(db: Db) {
     deleteQuota: db.prepare('DELETE FROM quotas WHERE org = ?'),
     setQuota: db.prepare('INSERT INTO quotas (org, bytes) VALUES (?, ?) ON CONFLICT(org) DO UPDATE SET bytes = excluded.bytes'),
     insertInline: db.prepare('INSERT INTO inline_blobs (id, data) VALUES (?, ?)'),
+    addRequesterCharge: db.prepare(
+      `INSERT INTO requester_charges (payer_org, owner_org, bucket, requests, bytes_in, bytes_out) VALUES (?, ?, ?, 1, ?, ?)
+       ON CONFLICT(payer_org, owner_org, bucket) DO UPDATE SET requests = requests + 1, bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out`,
+    ),
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
@@ -272,6 +283,9 @@ class SqliteTx extends SqliteReads implements MetaTx {
   }
   async enqueueOutbox(entries: OutboxEntry[]) {
     this.outbox.enqueue(entries);
+  }
+  async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
+    this.w.addRequesterCharge.run(payerOrg, ownerOrg, bucket, bytesIn, bytesOut);
   }
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;
