@@ -26,6 +26,8 @@ const metaBy: Record<string, string> = {
   PutObjectTagging: 'ObjectTagging:Put',
   DeleteObjectTagging: 'ObjectTagging:Delete',
   PutObjectAcl: 'ObjectAcl:Put',
+  // src/replication marks a version FAILED with this origin
+  ReplicationFailed: 'Replication:OperationFailedReplication',
 };
 
 /** The event a change is (without the "s3:" prefix, as records name it), or undefined for none. */

@@ -11,6 +11,7 @@ import type { Deliverer } from '../outbox/worker.ts';
 import { quotaGuard } from '../quota/quota.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { ObjectRecord } from '../store/types.ts';
+import type { ChangeOrigin } from '../store/change-hook.ts';
 import { installMarker, installReplica } from './install.ts';
 import type { RemoteRegions } from './remote.ts';
 
@@ -33,9 +34,13 @@ function bytesOf(store: RegionStore, record: ObjectRecord): Readable {
   })());
 }
 
+/** A failure is told as s3:Replication:OperationFailedReplication to the source bucket's topics. */
+const failedOrigin: ChangeOrigin = { operation: 'ReplicationFailed', requestId: '', sourceIp: '', principalId: 'replication.s3.amazonaws.com' };
+
 async function setStatus(store: RegionStore, p: ReplicatePayload, status: 'COMPLETED' | 'FAILED'): Promise<void> {
   if (p.marker) return; // markers carry no status
-  await store.updateObjectMeta(p.bucket, p.key, (meta) => ({ ...meta, replicationStatus: status }), p.versionId).catch(() => undefined);
+  const origin = status === 'FAILED' ? failedOrigin : undefined;
+  await store.updateObjectMeta(p.bucket, p.key, (meta) => ({ ...meta, replicationStatus: status }), p.versionId, origin).catch(() => undefined);
 }
 
 export function replicationDeliverer(source: RegionStore, regions: Map<string, RegionStore>, remote: RemoteRegions, options: { retryForMs: number; defaultQuotaBytes: number }): Deliverer {

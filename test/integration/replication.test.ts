@@ -9,6 +9,7 @@ import {
   DeleteObjectCommand,
   GetBucketReplicationCommand,
   HeadObjectCommand,
+  PutBucketNotificationConfigurationCommand,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/async.ts';
 import { rawRequest } from '../helpers/raw.ts';
 import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
+import { WebhookReceiver } from '../helpers/webhook.ts';
 
 let server: TestServer;
 const las1 = (path: string, method = 'GET', body?: string) => rawRequest(server.port, { method, path, host: `object.las1.localhost:${server.port}`, body });
@@ -109,6 +111,34 @@ describe('replicas in las1', () => {
     const kept = await las1('/models-las1/scratch/tmp.bin');
     expect(kept.status).toBe(200);
     expect(kept.headers['x-amz-version-id']).toBe(scratch.VersionId);
+  });
+
+  it('an SSE-C version is not replicated: FAILED, told as s3:Replication:OperationFailedReplication', async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      await server.services.regions.get('ord1')!.meta.topics.put({ org: 'default', name: 'replication', endpoint: receiver.url, secret: null, opaqueData: null, createdAt: Date.now() });
+      const s3 = server.client();
+      await s3.send(new PutBucketNotificationConfigurationCommand({
+        Bucket: 'models',
+        NotificationConfiguration: { TopicConfigurations: [{ TopicArn: 'arn:aws:sns:ord1:default:replication', Events: ['s3:Replication:*'] }] },
+      }));
+      const key = randomBytes(32);
+      const sse = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') };
+      const put = await s3.send(new PutObjectCommand({ Bucket: 'models', Key: 'models/secret.bin', Body: 'sealed', ...sse }));
+      await eventually(async () => expect((await s3.send(new HeadObjectCommand({ Bucket: 'models', Key: 'models/secret.bin', ...sse }))).ReplicationStatus).toBe('FAILED'), 20_000);
+      expect((await las1(`/models-las1/models/secret.bin?versionId=${put.VersionId}`)).status).toBe(404);
+      const event = await eventually(async () => {
+        const r = receiver.records().find((x) => x.s3.object.key === 'models/secret.bin');
+        if (!r) throw new Error('no event yet');
+        return r;
+      }, 15_000);
+      expect(event.eventName).toBe('Replication:OperationFailedReplication');
+      expect(event.s3.object.versionId).toBe(put.VersionId);
+      await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: 'models', NotificationConfiguration: {} }));
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('replicas are not replicated again, and DeleteBucketReplication stops replication', async () => {
