@@ -94,6 +94,14 @@ describe('kill -9 with events queued', () => {
       ids.set(key, (ids.get(key) ?? new Set()).add(String(r.headers['x-strata-event-id'])));
     }
     for (const set of ids.values()) expect(set.size).toBe(1);
+    // The queue is empty, the deliveries counted; the topic is listed, then deleted, by the CLI.
+    const after = JSON.parse((await strata('events', '-o', 'json')).stdout) as { region: string; queued: unknown[]; counters: { name: string; delivered: number }[] }[];
+    const lga = after.find((r) => r.region === 'lga1')!;
+    expect(lga.queued).toEqual([]);
+    expect(lga.counters.find((c) => c.name === 'arn:aws:sns:lga1:default:crash')!.delivered).toBeGreaterThanOrEqual(21);
+    expect((await strata('topic', 'list')).stdout).toContain('arn:aws:sns:lga1:default:crash');
+    expect((await strata('topic', 'delete', 'crash', '--org', 'default')).stdout).toContain('topic "crash" deleted');
+    expect((await strata('topic', 'list')).stdout).not.toContain('arn:aws:sns:lga1:default:crash');
     await kill9(server.proc);
   });
 
