@@ -29,6 +29,7 @@ import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object
 import { storeBytes } from './receive-body.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { parseTaggingDocument } from './tagging.ts';
+import { changeOrigin } from './change-origin.ts';
 
 /** Form fields that become the request "headers" the shared PutObject helpers read. */
 const headerFields = new Set([
@@ -260,7 +261,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
       manifest: null,
       sse: encryption?.sse ?? null,
     };
-    await ctx.store.commitObject(record, {}, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
+    await ctx.store.commitObject(record, {}, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage), changeOrigin(ctx, 'PostObject'));
   } catch (err) {
     await ctx.store.blobs.remove(written.id);
     throw err;
