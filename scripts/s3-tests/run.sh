@@ -177,7 +177,7 @@ and not group_policy and not test_of_sts and not webidentity_test and not abac_t
 and not token_claims_trust_policy_test and not token_principal_tag_role_policy_test \
 and not token_request_tag_trust_policy_test and not token_resource_tags_test and not token_role_tags_test \
 and not token_tag_keys_test}"
-kexpr="${S3TESTS_KEXPR:-not object_lock and not cors and not lifecycle \
+kexpr="${S3TESTS_KEXPR:-not object_lock and not lifecycle \
 and not logging and not kms and not sse_s3 and not tenant and not torrent and not restore and not read_through \
 and not usage and not unordered}"
 
