@@ -13,21 +13,21 @@ const defaultPattern = '{bucket}.s3-website.{region}.{baseDomain}';
 
 describe('website hosts', () => {
   it('match <bucket>.s3-website.<region>.<base>, with dotted buckets, ports and any case', () => {
-    expect(matchWebsiteHost('site.s3-website.lga1.localhost:9000', defaultPattern, 'localhost')).toEqual({ bucket: 'site', region: 'lga1' });
-    expect(matchWebsiteHost('www.example.com.s3-website.ord1.s3.example.net', defaultPattern, 's3.example.net')).toEqual({ bucket: 'www.example.com', region: 'ord1' });
-    expect(matchWebsiteHost('Site.S3-Website.LGA1.Localhost', defaultPattern, 'localhost')).toEqual({ bucket: 'site', region: 'lga1' });
+    expect(matchWebsiteHost('site.s3-website.lga1.localhost:9000', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
+    expect(matchWebsiteHost('www.example.com.s3-website.ord1.s3.example.net', { websiteHostPattern: defaultPattern, baseDomain: 's3.example.net' })).toEqual({ bucket: 'www.example.com', region: 'ord1' });
+    expect(matchWebsiteHost('Site.S3-Website.LGA1.Localhost', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
   });
 
   it('leave the API hosts alone', () => {
     for (const host of ['object.lga1.localhost', 'site.object.lga1.localhost', 'site.localhost', 's3-website.lga1.localhost', '127.0.0.1:9000', '[::1]:9000', undefined]) {
-      expect(matchWebsiteHost(host, defaultPattern, 'localhost'), String(host)).toBeUndefined();
+      expect(matchWebsiteHost(host, { websiteHostPattern: defaultPattern, baseDomain: 'localhost' }), String(host)).toBeUndefined();
     }
   });
 
   it('follow a configured pattern (the dashed AWS form, a literal domain) and none when off', () => {
-    expect(matchWebsiteHost('b.s3-website-las1.localhost', '{bucket}.s3-website-{region}.{baseDomain}', 'localhost')).toEqual({ bucket: 'b', region: 'las1' });
-    expect(matchWebsiteHost('b.web.lga1.sites.test', '{bucket}.web.{region}.sites.test', 'localhost')).toEqual({ bucket: 'b', region: 'lga1' });
-    expect(matchWebsiteHost('b.s3-website.lga1.localhost', '', 'localhost')).toBeUndefined();
+    expect(matchWebsiteHost('b.s3-website-las1.localhost', { websiteHostPattern: '{bucket}.s3-website-{region}.{baseDomain}', baseDomain: 'localhost' })).toEqual({ bucket: 'b', region: 'las1' });
+    expect(matchWebsiteHost('b.web.lga1.sites.test', { websiteHostPattern: '{bucket}.web.{region}.sites.test', baseDomain: 'localhost' })).toEqual({ bucket: 'b', region: 'lga1' });
+    expect(matchWebsiteHost('b.s3-website.lga1.localhost', { websiteHostPattern: '', baseDomain: 'localhost' })).toBeUndefined();
   });
 
   it('refuse patterns that cannot work, in the configuration too', () => {
