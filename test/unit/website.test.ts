@@ -6,8 +6,8 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { S3Error } from '../../src/errors.ts';
 import type { WebsiteRoutingRule } from '../../src/store/types.ts';
 import { parseWebsiteConfiguration, renderWebsiteConfiguration } from '../../src/website/configuration.ts';
-import { matchWebsiteHost, websiteHostPatternProblem } from '../../src/website/host.ts';
-import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection } from '../../src/website/routing.ts';
+import { matchWebsiteHost, mayBeWebsiteHost, websiteHostPatternProblem } from '../../src/website/host.ts';
+import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection, siteLocation } from '../../src/website/routing.ts';
 
 const defaultPattern = '{bucket}.s3-website.{region}.{baseDomain}';
 
@@ -16,6 +16,26 @@ describe('website hosts', () => {
     expect(matchWebsiteHost('site.s3-website.lga1.localhost:9000', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
     expect(matchWebsiteHost('www.example.com.s3-website.ord1.s3.example.net', { websiteHostPattern: defaultPattern, baseDomain: 's3.example.net' })).toEqual({ bucket: 'www.example.com', region: 'ord1' });
     expect(matchWebsiteHost('Site.S3-Website.LGA1.Localhost', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
+  });
+
+  it('are pre-checked cheaply: no false negatives, API hosts skipped', () => {
+    const config = { websiteHostPattern: defaultPattern, baseDomain: 'localhost' };
+    expect(mayBeWebsiteHost(config, 'site.s3-website.lga1.localhost:9000')).toBe(true);
+    expect(mayBeWebsiteHost(config, 'Site.S3-Website.LGA1.Localhost')).toBe(true);
+    expect(mayBeWebsiteHost(config, 'site.object.lga1.localhost')).toBe(false);
+    expect(mayBeWebsiteHost(config, undefined)).toBe(false);
+    expect(mayBeWebsiteHost({ websiteHostPattern: '', baseDomain: 'localhost' }, 'site.s3-website.lga1.localhost')).toBe(false);
+  });
+
+  it('give no protocol-relative redirect: a leading slash of a key stays encoded', () => {
+    expect(keyPath('/evil.example/')).toBe('/%2Fevil.example/');
+    expect(keyPath('//x')).toBe('/%2F/x');
+    const origin = { protocol: 'http' as const, host: 'site.s3-website.lga1.localhost' };
+    expect(siteLocation('//evil.example/', origin)).toBe('http://site.s3-website.lga1.localhost//evil.example/');
+    expect(siteLocation('/\\evil.example/', origin)).toBe('http://site.s3-website.lga1.localhost/\\evil.example/');
+    expect(siteLocation('/ok', origin)).toBe('/ok');
+    const rule: WebsiteRoutingRule = { condition: { keyPrefixEquals: 'a' }, redirect: { replaceKeyWith: '/evil.example' } };
+    expect(ruleRedirection(rule, 'a', origin).location).toBe('http://site.s3-website.lga1.localhost/%2Fevil.example');
   });
 
   it('leave the API hosts alone', () => {
