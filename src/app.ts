@@ -19,7 +19,7 @@ import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
 import type { RequestTrace } from './access-log/trace.ts';
 import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
-import { serveWebsiteRequest } from './website/endpoint.ts';
+import { mayBeWebsiteHost, serveWebsiteRequest } from './website/endpoint.ts';
 import { answerOperatorRequest, mayBeOperatorPath } from './metrics/endpoints.ts';
 import { observeApp } from './metrics/observability.ts';
 import type { RequestRecord } from './metrics/request-observer.ts';
@@ -174,7 +174,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     }
     // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
     observed.operation = 'Website';
-    if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
+    if (mayBeWebsiteHost(config, raw.headers.host) && (await serveWebsiteRequest(services, raw, res, requestId, log))) return;
     observed.operation = 'Unrouted';
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);

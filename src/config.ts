@@ -3,7 +3,7 @@
 // the setting and where it came from.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { websiteHostPatternProblem } from './website/host.ts';
+import { prepareWebsiteHosts, websiteHostPatternProblem } from './website/host.ts';
 
 export interface StrataConfig {
   host: string;
@@ -305,6 +305,7 @@ function validate(c: StrataConfig): StrataConfig {
   if (c.accessLog !== 'off' && c.accessLog !== 'stdout') c.accessLog = resolve(c.accessLog);
   const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
   if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
+  prepareWebsiteHosts(c);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);

@@ -24,6 +24,7 @@ import { contentMd5 } from '../checksum/declared.ts';
 import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, objectUrl, quoteEtag } from './common.ts';
 import { authenticateForm, formAccessKey, signatureFields, type FieldMap } from './post-object/form-auth.ts';
+import { formHeaderValue } from './post-object/form-headers.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
 import { storeBytes } from './receive-body.ts';
@@ -202,7 +203,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   const headers: RequestContext['headers'] = {};
   for (const name of keptRequestHeaders) if (ctx.headers[name] !== undefined) headers[name] = ctx.headers[name];
   for (const [name, value] of fields) {
-    if (headerFields.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value;
+    if (headerFields.has(name) || name.startsWith('x-amz-meta-')) headers[name] = formHeaderValue(name, value);
   }
   const acl = fields.get('acl');
   if (acl !== undefined) headers['x-amz-acl'] = acl;
