@@ -7,7 +7,7 @@
 //
 // The certificate is written here in DER, by hand, because Node can sign but not build X.509:
 //   1. an ECDSA P-256 key pair (node:crypto);
-//   2. TBSCertificate: version 3, a random 127-bit serial, ecdsa-with-SHA256, issuer = subject =
+//   2. TBSCertificate: version 3, a random 126-bit serial, ecdsa-with-SHA256, issuer = subject =
 //      CN=strata-admin, valid from one hour ago for ten years, the public key (SPKI from Node),
 //      and extensions: basicConstraints CA:TRUE (critical), keyUsage digitalSignature+keyCertSign
 //      (critical), extKeyUsage serverAuth, subjectAltName (localhost, 127.0.0.1, ::1, the host name);
@@ -56,13 +56,23 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return seq(oid(id), ...(critical ? [der(0x01, Buffer.from([0xff]))] : []), der(0x04, value));
 }
 
+/**
+ * A DER INTEGER serial from 16 random bytes: positive (high bit clear) and minimal (first byte not
+ * zero: a leading 0x00 before a byte below 0x80 is "illegal padding" to OpenSSL, which then refuses
+ * the certificate; with a zero first byte allowed that happened once in about 256 starts).
+ */
+export function certificateSerial(random: Buffer): Buffer {
+  const serial = Buffer.from(random);
+  serial[0] = (serial[0] & 0x7f) | 0x40;
+  return serial;
+}
+
 /** A self-signed P-256 certificate (PEM) and its key (PKCS#8 PEM) for these host names and addresses. */
 export function selfSignedCertificate(names: string[]): { cert: string; key: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const algorithm = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(der(0x31, seq(oid('2.5.4.3'), der(0x0c, Buffer.from('strata-admin')))));
-  const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  const serial = certificateSerial(randomBytes(16));
   const now = Date.now();
   const san = names.map((n) => (isIP(n) ? der(0x87, ipBytes(n)) : der(0x82, Buffer.from(n, 'ascii'))));
   const extensions = der(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IdentityStore } from '../../src/identity/identity-store.ts';
-import { adminTls, selfSignedCertificate, storedAdminCertificate } from '../../src/kube/certificate.ts';
+import { adminTls, certificateSerial, selfSignedCertificate, storedAdminCertificate } from '../../src/kube/certificate.ts';
 import { fieldSelector, labelSelector, mergePatch, strategicToMergePatch } from '../../src/kube/objects.ts';
 import { boundNamespaces, rbacAllows, validateRbacObject } from '../../src/kube/rbac.ts';
 import { KubeError } from '../../src/kube/status.ts';
@@ -111,5 +111,18 @@ describe('the admin certificate', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the admin certificate serial', () => {
+  it('is a positive, minimally encoded DER integer whatever the random bytes (OpenSSL refuses "illegal padding")', () => {
+    for (const first of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+      const serial = certificateSerial(Buffer.from([first, 0x05, ...Buffer.alloc(14, 0x11)]));
+      expect(serial).toHaveLength(16);
+      expect(serial[0] & 0x80, `first byte ${first}`).toBe(0);
+      expect(serial[0], `first byte ${first}`).not.toBe(0);
+    }
+    const { cert } = selfSignedCertificate(['localhost', '127.0.0.1']);
+    expect(new X509Certificate(cert).serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
   });
 });
