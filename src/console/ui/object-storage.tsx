@@ -1,7 +1,7 @@
 // The Object Storage page: the seed's tokens (Users: one access key each) with their keys,
 // access levels and an s3cmd configuration per region.
 import { useEffect, useState } from 'preact/hooks';
-import { call, errorOf, type WhoAmI } from './api.ts';
+import { call, downloadAttachment, type WhoAmI } from './api.ts';
 import { Banner, Choice, CopyField, Modal, levelLabels } from './components.tsx';
 
 interface UserObject {
@@ -264,21 +264,13 @@ function S3cmdForm(props: { row: Row; info: ServerInfo; region: string }) {
   if (endpoint.trim()) q.set('endpoint', endpoint.trim());
   if (pathStyle) q.set('pathStyle', '1');
   const [error, setError] = useState<string>();
-  // Fetched first, so that a bad endpoint shows the server's message instead of a downloaded error.
   const download = async () => {
     setError(undefined);
-    const res = await fetch(`/console/api/s3cmd?${q}`, { credentials: 'same-origin' });
-    const text = await res.text();
-    if (!res.ok) {
-      setError((await errorOf(res.status, text, res.headers.get('content-type'))).message);
-      return;
+    try {
+      await downloadAttachment(`/s3cmd?${q}`);
+    } catch (err) {
+      setError((err as Error).message);
     }
-    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 's3cfg';
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-    a.download = name;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
   return (
     <div class="s3cmd">
