@@ -174,8 +174,11 @@ async function createKey(ctx: ConsoleContext, req: IncomingMessage, scope: reado
     if (err instanceof ManifestError) throw new IdentityError(400, 'InvalidManifest', err.message);
     throw err;
   }
+  const region = str(body, 'region', false);
+  const { regions } = ctx.services.config;
+  if (region !== undefined && !regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${regions.join(', ')}`);
   const users = new UserDirectory(ctx.services.identity);
-  const [outcome] = await users.apply([m], scope, { createOnly: true });
+  const [outcome] = await users.apply([m], scope, { createOnly: true, defaultRegion: region });
   const secret = await users.secret(m.secretName, m.namespace, scope);
   return { user: outcome.user, accessKey: Buffer.from(secret.data.accessKey, 'base64').toString(), secretKey: Buffer.from(secret.data.secretKey, 'base64').toString() };
 }
@@ -183,12 +186,13 @@ async function createKey(ctx: ConsoleContext, req: IncomingMessage, scope: reado
 async function s3cmdFile(ctx: ConsoleContext, url: URL, scope: readonly string[] | undefined): Promise<{ name: string; text: string }> {
   const q = (n: string) => url.searchParams.get(n) ?? undefined;
   const { config } = ctx.services;
-  const region = q('region') ?? config.defaultRegion;
-  if (!config.regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${config.regions.join(', ')}`);
   const name = q('name');
   if (!name) throw new IdentityError(400, 'BadRequest', '"name" is required');
   const users = new UserDirectory(ctx.services.identity);
   const key = await users.find(name, q('namespace'), scope);
+  // The key's own default region (chosen when it was created) unless the page picks another.
+  const region = q('region') ?? key.defaultRegion ?? config.defaultRegion;
+  if (!config.regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${config.regions.join(', ')}`);
   const secret = await users.secret(key.secretName, key.namespace, scope);
   try {
     const text = s3cmdConfig({

@@ -135,6 +135,9 @@ describe('web console walkthrough', () => {
     const row = page.locator('tr[data-token="walkthrough"]');
     await row.waitFor();
     expect(await row.getByLabel('Access level').inputValue()).toBe('full');
+    // The default region chosen at creation is stored with the key, listed, and shown by the admin API.
+    expect(await row.locator('td.default-region').innerText()).toBe('lga1');
+    expect((await admin<{ status: { defaultRegion?: string } }>('GET', '/v1/users/default/walkthrough')).body.status.defaultRegion).toBe('lga1');
     await shot('object-storage');
   });
 
@@ -233,7 +236,8 @@ describe('web console walkthrough', () => {
     await page.getByRole('link', { name: 'Object Storage' }).click();
     await page.locator('tr[data-token="walkthrough"]').getByRole('button', { name: 'Download s3cmd configuration' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('S3 region').selectOption('lga1');
+    // Preselected: the token's default region.
+    expect(await dialog.getByLabel('S3 region').inputValue()).toBe('lga1');
     await dialog.getByLabel(/^Endpoint/).fill('not a host!');
     await dialog.getByRole('button', { name: 'Download s3cmd config' }).click();
     expect(await dialog.getByRole('alert').innerText()).toContain('must be host or host:port');
@@ -315,7 +319,7 @@ describe('web console walkthrough', () => {
         const r = await fetch('/console/api/kubeconfig', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
         return { status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code };
       };
-      const csrf = (await (await fetch('/console/api/session')).json()).csrf as string;
+      const csrf = ((await (await fetch('/console/api/session')).json()) as { csrf: string }).csrf;
       return [
         await post({ token: t, namespace: 'team-a' }, {}),
         await post({ token: t, namespace: 'team-b' }, { 'x-csrf-token': csrf }),

@@ -7,6 +7,7 @@ import { Banner, Choice, CopyField, Modal, levelLabels } from './components.tsx'
 interface UserObject {
   metadata: { name: string; namespace: string; creationTimestamp: string };
   spec: { owner: string; access: string; secretName: string };
+  status: { defaultRegion?: string };
 }
 interface SecretObject {
   metadata: { name: string; namespace: string };
@@ -107,6 +108,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
               <th>Organisation</th>
               <th>Keys</th>
               <th>Access level</th>
+              <th>Default region</th>
               <th>Created</th>
               <th />
             </tr>
@@ -126,6 +128,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
                 <td>
                   <Choice name="level" ariaLabel="Access level" value={row.user.spec.access} options={levels} labels={levelLabels} onChange={(l) => void changeLevel(row, l)} />
                 </td>
+                <td class="default-region">{row.user.status.defaultRegion ?? '—'}</td>
                 <td class="nowrap" title={row.user.metadata.creationTimestamp}>{row.user.metadata.creationTimestamp.slice(0, 10)}</td>
                 <td class="actions">
                   <button class="icon" title="Download s3cmd configuration" aria-label="Download s3cmd configuration" onClick={() => setDownloadFor(row)}>
@@ -177,7 +180,7 @@ function CreateToken(props: { who: WhoAmI; info: ServerInfo; onClose: () => void
     }
     setBusy(true);
     try {
-      const r = await call<{ user: UserObject; accessKey: string; secretKey: string }>('POST', '/keys', { name, namespace, owner: owner || namespace, access });
+      const r = await call<{ user: UserObject; accessKey: string; secretKey: string }>('POST', '/keys', { name, namespace, owner: owner || namespace, access, region });
       props.onCreated({ user: r.user, accessKey: r.accessKey, secretKey: r.secretKey }, region);
     } catch (err) {
       setError((err as Error).message);
@@ -249,7 +252,7 @@ function CreatedToken(props: { row: Row; region: string; info: ServerInfo; onClo
 function S3cmdDownload(props: { row: Row; info: ServerInfo; onClose: () => void }) {
   return (
     <Modal title={`s3cmd configuration for "${props.row.user.metadata.name}"`} onClose={props.onClose}>
-      <S3cmdForm row={props.row} info={props.info} region={props.info.defaultRegion} />
+      <S3cmdForm row={props.row} info={props.info} region={props.row.user.status.defaultRegion ?? props.info.defaultRegion} />
     </Modal>
   );
 }
