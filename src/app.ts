@@ -17,8 +17,9 @@ import { resolveHost, resolveRequest, type ResolvedRequest } from './addressing.
 import { countCharge } from './http/request-charge.ts';
 import { sendError, sendResult } from './http/reply.ts';
 import { routeRequest } from './ops/routes.ts';
+import type { RequestTrace } from './access-log/trace.ts';
 import { setCorsHeaders, setCorsHeadersOnError } from './cors/response.ts';
-import { serveWebsiteRequest } from './website/endpoint.ts';
+import { mayBeWebsiteHost, serveWebsiteRequest } from './website/endpoint.ts';
 import { answerOperatorRequest, mayBeOperatorPath } from './metrics/endpoints.ts';
 import { observeApp } from './metrics/observability.ts';
 import type { RequestRecord } from './metrics/request-observer.ts';
@@ -140,24 +141,32 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const res = reply.raw;
       if (mayBeOperatorPath(request.raw.url) && (await answerOperatorRequest(observability, request.raw, res, 's3'))) return;
       const observed = observability.requests.begin(request.raw, res, newRequestId(), config.defaultRegion);
+      // Server access logging (PutBucketLogging) traces the request when the outbox is on: src/access-log.
+      const trace = services.events?.trace(request.raw, res, observed.requestId);
       const writeHead = res.writeHead;
       res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
         if (closing && !this.headersSent) this.setHeader('Connection', 'close');
         if (observed.headersAt === 0) observed.headersAt = performance.now();
+        if (trace) trace.firstByteAt = performance.now();
         return writeHead.apply(this, args);
       } as ServerResponse['writeHead'];
-      await handle(services, request.raw, res, app.log, observed);
+      await handle(services, request.raw, res, app.log, observed, trace);
     },
   });
   return app;
 }
 
-async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log'], observed: RequestRecord): Promise<void> {
+async function handle(services: Services, raw: IncomingMessage, res: ServerResponse, log: FastifyInstance['log'], observed: RequestRecord, trace: RequestTrace | undefined): Promise<void> {
   const { requestId } = observed;
   const { config } = services;
   const isHead = raw.method === 'HEAD';
   let target: ResolvedRequest | undefined;
   try {
+    if (services.events && raw.url?.startsWith('/_strata/replication/')) {
+      observed.operation = 'Internal';
+      if (await services.events.handleInternal(raw, res, requestId)) return;
+      observed.operation = 'Unrouted';
+    }
     if (services.accel && raw.url?.startsWith('/_strata/')) {
       observed.operation = 'Internal';
       if (await services.accel.handleInternal(raw, res, requestId)) return;
@@ -165,13 +174,14 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     }
     // Static website hosts (<bucket>.s3-website.<region>.<base>) answer in HTML, see src/website.
     observed.operation = 'Website';
-    if (await serveWebsiteRequest(services, raw, res, requestId, log)) return;
+    if (mayBeWebsiteHost(config, raw.headers.host) && (await serveWebsiteRequest(services, raw, res, requestId, log))) return;
     observed.operation = 'Unrouted';
     const host = resolveHost(raw.headers.host, knownRegions(config), config.defaultRegion, config.baseDomain);
     target = resolveRequest(raw.url ?? '/', host);
     observed.region = target.region;
     observed.bucket = target.bucket;
     observed.key = target.key;
+    if (trace) trace.target = target;
     if (target.endpoint === 'accel') {
       observed.operation = isHead ? 'AccelHeadObject' : 'AccelGetObject';
       if (!services.accel) throw new S3Error('NotImplemented', 'Accelerated endpoints are not enabled on this node.');
@@ -217,6 +227,10 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     };
     ctx.sourceIp = sourceIpOf(ctx);
     observed.sourceIp = ctx.sourceIp;
+    if (trace) {
+      trace.principal = principal;
+      trace.sourceIp = ctx.sourceIp;
+    }
     const action = operation.versionAction !== undefined && target.query.has('versionId') ? operation.versionAction : operation.action;
     if (!operation.authorizesItself) await authorizeRequest(ctx, action, operation.level, operation.needsBucket ? bucket : undefined, target.key, {}, target.query.get('versionId') ?? undefined);
     const expectedOwner = raw.headers['x-amz-expected-bucket-owner'];
@@ -233,6 +247,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     await sendResult(res, result, requestId, isHead);
   } catch (err) {
     const s3err = isS3Error(err) ? err : internalError(err, log, requestId);
+    if (trace) trace.errorCode = s3err.code;
     // A request body nobody read would stall the connection: drain what the client still sends.
     if (!raw.readableEnded) raw.resume();
     const region = target?.endpoint !== 'accel' ? services.regions.get(target?.region ?? '') : undefined;

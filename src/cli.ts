@@ -99,14 +99,20 @@ export async function main(argv: string[]): Promise<number> {
         const { migrateUsage } = await import('./store/migrate-command.ts');
         const { lifecycleUsage } = await import('./lifecycle/command.ts');
         const { policyUsage } = await import('./admin/policy-command.ts');
-        process.stdout.write(usage + quotaUsage + lifecycleUsage + policyUsage + migrateUsage + adminUsage);
+        const { topicUsage } = await import('./notify/commands.ts');
+        process.stdout.write(usage + quotaUsage + lifecycleUsage + policyUsage + migrateUsage + topicUsage + adminUsage);
         return command === undefined ? 2 : 0;
       }
       default: {
         const { runQuotaCommand } = await import('./quota/commands.ts');
         const { runAdminCommand } = await import('./admin/commands.ts');
         const { runPolicyCommand } = await import('./admin/policy-command.ts');
-        const code = (await runQuotaCommand(command, positional.slice(1), flags)) ?? (await runPolicyCommand(command, positional.slice(1), flags)) ?? (await runAdminCommand(command, positional.slice(1), flags));
+        const { runTopicCommand } = await import('./notify/commands.ts');
+        const code =
+          (await runQuotaCommand(command, positional.slice(1), flags)) ??
+          (await runPolicyCommand(command, positional.slice(1), flags)) ??
+          (await runTopicCommand(command, positional.slice(1), flags)) ??
+          (await runAdminCommand(command, positional.slice(1), flags));
         if (code !== undefined) return code;
         process.stderr.write(`strata: unknown command "${command}"\n${usage}`);
         return 2;

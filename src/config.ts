@@ -3,7 +3,7 @@
 // the setting and where it came from.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { websiteHostPatternProblem } from './website/host.ts';
+import { prepareWebsiteHosts, websiteHostPatternProblem } from './website/host.ts';
 
 export interface StrataConfig {
   host: string;
@@ -66,6 +66,14 @@ export interface StrataConfig {
   metricsToken?: string;
   /** Label S3 request counters with the bucket name too (opt-in: one series per bucket). */
   metricsBucketLabel: boolean;
+  /** Outbox (notifications, access logs): how long a delivery is retried before it is dropped (seconds). */
+  eventRetrySeconds: number;
+  /** Outbox: the longest wait between two attempts of one delivery (seconds). */
+  eventBackoffMaxSeconds: number;
+  /** Notifications: how long a webhook may take to answer (seconds). */
+  eventTimeoutSeconds: number;
+  /** Access logs: records are delivered into the target bucket within this many seconds (the default roll time). */
+  accessLogDelaySeconds: number;
   /**
    * Host names of the static website endpoints (src/website/host.ts): {bucket} first, then
    * {region} and the literal labels around them; {baseDomain} stands for baseDomain. '' turns
@@ -106,6 +114,10 @@ export const defaultConfig: StrataConfig = {
   gcIntervalSeconds: 60,
   accessLog: 'off',
   metricsBucketLabel: false,
+  eventRetrySeconds: 86_400,
+  eventBackoffMaxSeconds: 60,
+  eventTimeoutSeconds: 10,
+  accessLogDelaySeconds: 300,
   websiteHostPattern: '{bucket}.s3-website.{region}.{baseDomain}',
   lifecycleDaySeconds: 86400,
   lifecycleIntervalSeconds: 3600,
@@ -148,6 +160,10 @@ export const envNames: Record<string, keyof StrataConfig> = {
   STRATA_ACCESS_LOG: 'accessLog',
   STRATA_METRICS_TOKEN: 'metricsToken',
   STRATA_METRICS_BUCKET_LABEL: 'metricsBucketLabel',
+  STRATA_EVENT_RETRY_SECONDS: 'eventRetrySeconds',
+  STRATA_EVENT_BACKOFF_MAX_SECONDS: 'eventBackoffMaxSeconds',
+  STRATA_EVENT_TIMEOUT_SECONDS: 'eventTimeoutSeconds',
+  STRATA_ACCESS_LOG_DELAY_SECONDS: 'accessLogDelaySeconds',
   STRATA_WEBSITE_HOST_PATTERN: 'websiteHostPattern',
   STRATA_LIFECYCLE_DAY_SECONDS: 'lifecycleDaySeconds',
   STRATA_LIFECYCLE_INTERVAL_SECONDS: 'lifecycleIntervalSeconds',
@@ -182,6 +198,10 @@ const flagNames: Record<string, keyof StrataConfig> = {
   'gc-interval-seconds': 'gcIntervalSeconds',
   'access-log': 'accessLog',
   'metrics-bucket-label': 'metricsBucketLabel',
+  'event-retry-seconds': 'eventRetrySeconds',
+  'event-backoff-max-seconds': 'eventBackoffMaxSeconds',
+  'event-timeout-seconds': 'eventTimeoutSeconds',
+  'access-log-delay-seconds': 'accessLogDelaySeconds',
   'website-host-pattern': 'websiteHostPattern',
   'lifecycle-day-seconds': 'lifecycleDaySeconds',
   'lifecycle-interval-seconds': 'lifecycleIntervalSeconds',
@@ -277,10 +297,15 @@ function validate(c: StrataConfig): StrataConfig {
   if (!(c.lifecycleDaySeconds >= 1)) throw new ConfigError('lifecycleDaySeconds must be at least 1 second');
   if (!(c.lifecycleIntervalSeconds >= 0)) throw new ConfigError('lifecycleIntervalSeconds must be zero (no worker) or more seconds');
   if (c.metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(c.metricsToken)) throw new ConfigError('metricsToken (STRATA_METRICS_TOKEN) must be 16-256 printable characters without spaces');
+  if (!(c.eventRetrySeconds >= 1)) throw new ConfigError('eventRetrySeconds must be at least 1 second');
+  if (!(c.eventBackoffMaxSeconds >= 1)) throw new ConfigError('eventBackoffMaxSeconds must be at least 1 second');
+  if (!(c.eventTimeoutSeconds >= 1)) throw new ConfigError('eventTimeoutSeconds must be at least 1 second');
+  if (!(c.accessLogDelaySeconds >= 1)) throw new ConfigError('accessLogDelaySeconds must be at least 1 second');
   c.baseDomain = c.baseDomain.toLowerCase();
   if (c.accessLog !== 'off' && c.accessLog !== 'stdout') c.accessLog = resolve(c.accessLog);
   const websiteProblem = websiteHostPatternProblem(c.websiteHostPattern);
   if (websiteProblem) throw new ConfigError(`websiteHostPattern "${c.websiteHostPattern}": ${websiteProblem}`);
+  prepareWebsiteHosts(c);
   if (!c.accelCacheDir) c.accelCacheDir = resolve(c.dataDir, 'accel-cache');
   c.dataDir = resolve(c.dataDir);
   c.accelCacheDir = resolve(c.accelCacheDir);

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { startAdminServer, type RunningAdminServer } from './admin/server.ts';
 import { adminTls } from './kube/certificate.ts';
 import { createAccelService } from './accel/index.ts';
+import { startEvents } from './events/index.ts';
 import { buildApp } from './app.ts';
 import type { StrataConfig } from './config.ts';
 import type { Services } from './ops/operation.ts';
@@ -134,6 +135,7 @@ export async function startServer(
     throw error;
   }
   services.accel = createAccelService(services);
+  services.events = startEvents(config, services.regions, services.stores.database);
   const app = buildApp({ services, logger: options.logger ?? true });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -155,6 +157,7 @@ export async function startServer(
     await tlsApp?.close();
     await app.close();
     await services.accel?.close();
+    await services.events?.close();
     await services.identity.close();
     await services.stores.close();
     throw err;
@@ -179,6 +182,8 @@ export async function startServer(
         await app.close();
         await lifecycle.stop();
         await services.accel?.close();
+        // After the listeners: the last requests' access-log records are recorded on the way out.
+        await services.events?.close();
         // Identity first: with PostgreSQL it shares the pool that closing the stores ends.
         await services.identity.close();
         await services.stores.close();

@@ -16,6 +16,10 @@
 //   DELETE /v1/tokens/ID                       revoke a token
 //   POST   /v1/policy/explain                  {"bucket", "key", "action", "as" | "anonymous", ...} → the decision and why
 //   POST   /v1/policy/who-can                  {"bucket", "key", "action", ...} → the decision for anonymous and every visible key
+//   GET    /v1/topics[?organisation=ORG]       notification topics (organisation-admin tokens only)
+//   POST   /v1/topics                          {"name", "organisation", "push-endpoint", "region"?, "secret"?, "OpaqueData"?}
+//   DELETE /v1/topics/REGION/ORG/NAME          delete a topic (its queued messages are dropped)
+//   GET    /v1/events                          outbox queues and delivery counters per region
 //   /console/...                               the web console (src/console/server.ts)
 //   *      /k8s/...                            the Kubernetes API for kubectl (src/kube/server.ts)
 //
@@ -37,6 +41,8 @@ import { answerOperatorRequest, mayBeOperatorPath } from '../metrics/endpoints.t
 import { observabilityOf } from '../metrics/observability.ts';
 import { ExplainError } from './explain-error.ts';
 import { explainForScope, explainInputOf, requireBucketInScope, whoCan } from './policy-explain.ts';
+import { createTopic, deleteTopic, eventStatus, listTopics } from '../notify/admin.ts';
+import { TopicError } from '../notify/topics.ts';
 import { handleConsole } from '../console/server.ts';
 import { kubePathPrefix, serveKube } from '../kube/server.ts';
 import type { AdminTls } from '../kube/certificate.ts';
@@ -143,6 +149,13 @@ async function readJsonBody(req: IncomingMessage, wrongTypeMessage: string): Pro
   }
 }
 
+/** A JSON object body; `shape` says what is expected, in errors. */
+async function readJsonObject(req: IncomingMessage, shape: string): Promise<Record<string, unknown>> {
+  const parsed = await readJsonBody(req, `send ${shape} as application/json`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', `body must be a JSON object ${shape}`);
+  return parsed as Record<string, unknown>;
+}
+
 const manifestTypes = new Set(['', 'application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain']);
 
 function segments(pathname: string): string[] {
@@ -238,9 +251,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     path: '/v1/tokens',
     async handle({ opts, req, token, scope }) {
       requireTokenManagement(scope);
-      const parsed = await readJsonBody(req, 'send {"namespaces": [...], "name": "..."} as application/json');
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BadRequest', 'body must be a JSON object {"namespaces": [...], "name": "..."}');
-      const { namespaces, name, blank, ...unknown } = parsed as Record<string, unknown>;
+      const { namespaces, name, blank, ...unknown } = await readJsonObject(req, '{"namespaces": [...], "name": "..."}');
       if (Object.keys(unknown).length > 0) throw new HttpError(400, 'BadRequest', `unknown field "${Object.keys(unknown)[0]}"`);
       if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'BadRequest', '"name" must be a string');
       if (blank !== undefined && blank !== true) throw new HttpError(400, 'BadRequest', '"blank" must be true (a token with no namespaces, for RBAC) or absent');
@@ -267,12 +278,46 @@ export const adminRoutes: readonly AdminRoute[] = [
     },
   },
   {
+    method: 'GET',
+    path: '/v1/topics',
+    async handle({ opts, scope, query }) {
+      requireTokenManagement(scope);
+      return ok({ items: await listTopics(opts.services.regions, query('organisation')) });
+    },
+  },
+  {
     method: 'POST',
     path: '/v1/policy/who-can',
     async handle({ opts, req, scope }) {
       const input = explainInputOf(await readJsonBody(req, 'send the request to explain as application/json'), { caller: false });
       if (!isUnrestricted(scope)) await requireBucketInScope(opts.services, input, (org) => scopeDecision(scope, { kind: 'organisation', org }) === 'allowed');
       return ok(await whoCan(opts.services, input, (key) => userVisible(scope, key)));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/topics',
+    async handle({ opts, req, scope }) {
+      requireTokenManagement(scope);
+      const created = await createTopic(opts.services.regions, opts.services.config.defaultRegion, await readJsonObject(req, '{"name": "...", "organisation": "...", "push-endpoint": "..."}'));
+      return ok(created, created.result === 'created' ? 201 : 200);
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/topics/:region/:organisation/:name',
+    async handle({ opts, scope, params }) {
+      requireTokenManagement(scope);
+      if (!(await deleteTopic(opts.services.regions, params.region, params.organisation, params.name))) throw new HttpError(404, 'NotFound', `topic "${params.name}" not found`);
+      return ok({ message: `topic "${params.name}" deleted` });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/events',
+    async handle({ opts, scope }) {
+      requireTokenManagement(scope);
+      return ok({ regions: await eventStatus(opts.services.regions) });
     },
   },
   {
@@ -348,6 +393,10 @@ async function handle(opts: AdminServerOptions, req: IncomingMessage, res: Serve
     else if (err instanceof ManifestError) {
       status = 400;
       code = 'InvalidManifest';
+      message = err.message;
+    } else if (err instanceof TopicError) {
+      status = 400;
+      code = 'InvalidTopic';
       message = err.message;
     } else if (err instanceof TokenError) {
       status = 400;

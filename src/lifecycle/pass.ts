@@ -9,6 +9,7 @@ import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { S3Error } from '../errors.ts';
 import type { RegionStore } from '../store/region-store.ts';
 import type { VersionEntry } from '../store/types.ts';
+import type { ChangeOrigin } from '../store/change-hook.ts';
 import type { KeyState, LifecycleProgress } from './progress.ts';
 import {
   currentExpiry,
@@ -20,6 +21,12 @@ import {
   uploadExpires,
   type LifecycleConfiguration,
 } from './rules.ts';
+
+/**
+ * Deletions the lifecycle worker makes are told apart from requests: notifications say
+ * s3:LifecycleExpiration:Delete / DeleteMarkerCreated, with the service as the requester (as AWS).
+ */
+const lifecycleOrigin: ChangeOrigin = { operation: 'LifecycleExpiration', requestId: '', sourceIp: '', principalId: 'AmazonS3' };
 
 export interface PassOptions {
   /** the length of a lifecycle "day" in milliseconds (shortened for tests) */
@@ -158,7 +165,7 @@ class BucketPass {
         const expiry = currentExpiry(this.config, subject, record.lastModified, dayMs);
         // Expiring the current version is a DELETE of the key: a delete marker where versioning is
         // on (the version stays, noncurrent), the object itself where it never was.
-        if (expiry && expiry.at <= now && (await this.act(() => this.store.deleteObject(this.bucket, record.key, { precondition: { currentSeq: entry.seq } })))) {
+        if (expiry && expiry.at <= now && (await this.act(() => this.store.deleteObject(this.bucket, record.key, { precondition: { currentSeq: entry.seq }, origin: lifecycleOrigin })))) {
           this.stats.expired++;
         }
       }
@@ -168,7 +175,7 @@ class BucketPass {
       const expires = entry.isDeleteMarker
         ? noncurrentMarkerExpires(this.config, record.key, since, now, dayMs)
         : noncurrentExpires(this.config, subject, since, key.newerNoncurrent, now, dayMs);
-      if (expires && (await this.act(() => this.store.deleteObject(this.bucket, record.key, { versionId: record.versionId ?? 'null' })))) {
+      if (expires && (await this.act(() => this.store.deleteObject(this.bucket, record.key, { versionId: record.versionId ?? 'null', origin: lifecycleOrigin })))) {
         this.stats.versionsRemoved++;
       } else {
         key.allRemoved = false;
@@ -192,7 +199,7 @@ class BucketPass {
     const latest = await this.store.getVersion(this.bucket, key.name);
     if (!latest?.isDeleteMarker || latest.seq !== marker.seq) return;
     if ((await this.store.meta.read.historyWithin(this.bucket, key.name, marker.seq, 1)).length > 0) return;
-    if (await this.act(() => this.store.deleteObject(this.bucket, key.name, { versionId: marker.versionId }))) this.stats.versionsRemoved++;
+    if (await this.act(() => this.store.deleteObject(this.bucket, key.name, { versionId: marker.versionId, origin: lifecycleOrigin }))) this.stats.versionsRemoved++;
   }
 }
 

@@ -10,6 +10,7 @@ import { parseXml, renderXml, textOf } from '../xml/xml.ts';
 import { aclFromRequestHeaders, checkGrantees, allUsersUri, authenticatedUsersUri, logDeliveryUri, privateAcl, refusePublicAcl } from './acl-util.ts';
 import { ownerXml } from './common.ts';
 import { loadObject } from './object-get.ts';
+import { changeOrigin } from './change-origin.ts';
 
 const xsi = 'http://www.w3.org/2001/XMLSchema-instance';
 const permissions = new Set(['FULL_CONTROL', 'READ', 'WRITE', 'READ_ACP', 'WRITE_ACP']);
@@ -118,7 +119,7 @@ export const PutObjectAcl: Operation = {
     const record = await loadObject(ctx);
     const acl = await requestedAcl(ctx, record.meta.acl?.owner ?? record.ownerOrg, ctx.bucket!.ownerOrg);
     refusePublicAcl(ctx.bucket, acl); // BlockPublicAcls
-    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }), ctx.query.get('versionId'));
+    await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, acl }), ctx.query.get('versionId'), changeOrigin(ctx, 'PutObjectAcl'));
     await ctx.store.durable();
     return {};
   },

@@ -92,6 +92,7 @@ export function objectHeaders(record: ObjectRecord): Record<string, string | num
     'x-amz-storage-class': m.storageClass && m.storageClass !== 'STANDARD' ? m.storageClass : undefined,
     'x-amz-tagging-count': m.tags && m.tags.length > 0 ? m.tags.length : undefined,
     'x-amz-mp-parts-count': record.manifest ? record.manifest.length : undefined,
+    'x-amz-replication-status': m.replicationStatus,
     'x-amz-website-redirect-location': m.websiteRedirectLocation,
   };
   for (const [name, value] of Object.entries(m.user)) headers[`x-amz-meta-${name}`] = encodeHeaderValue(value);

@@ -29,6 +29,7 @@ import { openObjectRange } from './read-object.ts';
 import { checkReadKey, copySourceKey, keyCheckRecord, keyMatchesRecord, openerFor, requestKey, sseErrors, sseResponseHeaders, writeEncryption, type WriteEncryption } from './sse.ts';
 import { receiveBody, storeBytes } from './receive-body.ts';
 import { quotaGuard } from '../quota/quota.ts';
+import { changeOrigin } from './change-origin.ts';
 
 function checksumTypeFor(ctx: RequestContext, algorithm: ChecksumAlgorithm | undefined): ChecksumType | undefined {
   const requested = header(ctx, 'x-amz-checksum-type')?.toUpperCase();
@@ -304,6 +305,7 @@ export const CompleteMultipartUpload: Operation = {
         };
       },
       precondition,
+      changeOrigin(ctx, 'CompleteMultipartUpload'),
     );
     await ctx.store.durable();
     return completeResult(record, ctx.bucket);

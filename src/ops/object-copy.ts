@@ -18,6 +18,7 @@ import type { UsageProbe } from '../store/region-store.ts';
 import { openObjectRange } from './read-object.ts';
 import { storeBytes } from './receive-body.ts';
 import { checkReadKey, copySourceKey, openerFor, requestKey, writeEncryption } from './sse.ts';
+import { changeOrigin } from './change-origin.ts';
 
 function directive(ctx: Parameters<Operation['handle']>[0], name: string): 'COPY' | 'REPLACE' {
   const value = header(ctx, name);
@@ -84,7 +85,7 @@ export const CopyObject: Operation = {
       // Only metadata changes: share the existing blobs instead of rewriting the bytes.
       meta.checksum = src.meta.checksum;
       record = { ...src, meta, lastModified: now };
-      await ctx.store.commitObject(record, precondition, quotaAtCommit);
+      await ctx.store.commitObject(record, precondition, quotaAtCommit, changeOrigin(ctx, 'CopyObject'));
     } else {
       const written = await storeBytes(ctx, openObjectRange(src, 0, src.size - 1, openerFor(ctx.store, src, sourceKey)), { algorithm, encryption });
       const digest = written.checksum;
@@ -103,7 +104,7 @@ export const CopyObject: Operation = {
         sse: encryption?.sse ?? null,
       };
       try {
-        await ctx.store.commitObject(record, precondition, quotaAtCommit);
+        await ctx.store.commitObject(record, precondition, quotaAtCommit, changeOrigin(ctx, 'CopyObject'));
       } catch (err) {
         await ctx.store.blobs.remove(written.id);
         throw err;

@@ -8,6 +8,7 @@ import type { Operation } from './operation.ts';
 import { parseXml, renderXml, textOf, type XmlObject } from '../xml/xml.ts';
 import { authorizeObjectAction } from './object-access.ts';
 import type { DeleteOutcome } from '../store/region-store.ts';
+import { changeOrigin } from './change-origin.ts';
 
 export const DeleteObject: Operation = {
   name: 'DeleteObject',
@@ -17,7 +18,7 @@ export const DeleteObject: Operation = {
   versionAction: 's3:DeleteObjectVersion',
   async handle(ctx) {
     const versionId = ctx.query.get('versionId');
-    const outcome = await ctx.store.deleteObject(ctx.bucketName!, ctx.key!, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
+    const outcome = await ctx.store.deleteObject(ctx.bucketName!, ctx.key!, { versionId, ownerOrg: ctx.bucket!.ownerOrg, origin: changeOrigin(ctx, 'DeleteObject') });
     await ctx.store.durable();
     return { status: 204, headers: deleteHeaders(outcome) };
   },
@@ -68,7 +69,7 @@ export const DeleteObjects: Operation = {
         if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError');
         // Each key is authorized on its own: a policy may deny some keys and allow others.
         await authorizeObjectAction(ctx, versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', 'write', key, ctx.bucket!, {}, versionId);
-        const outcome = await ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg });
+        const outcome = await ctx.store.deleteObject(ctx.bucketName!, key, { versionId, ownerOrg: ctx.bucket!.ownerOrg, origin: changeOrigin(ctx, 'DeleteObjects') });
         if (!quiet) {
           const entry: XmlObject = { Key: key, VersionId: versionId };
           if (outcome.deleteMarker) {

@@ -13,6 +13,7 @@ import { writePreconditions } from './conditions.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { quotaGuard } from '../quota/quota.ts';
 import { expirationHeader } from '../lifecycle/header.ts';
+import { changeOrigin } from './change-origin.ts';
 
 export const PutObject: Operation = {
   name: 'PutObject',
@@ -58,7 +59,7 @@ export const PutObject: Operation = {
       sse: encryption?.sse ?? null,
     };
     try {
-      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
+      await ctx.store.commitObjectSoon(record, precondition, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage), changeOrigin(ctx, 'PutObject'));
     } catch (err) {
       await ctx.store.blobs.remove(received.blob);
       throw err;

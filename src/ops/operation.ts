@@ -10,6 +10,7 @@ import type { RegionStore } from '../store/region-store.ts';
 import type { BucketRecord } from '../store/types.ts';
 import type { ResolvedRequest } from '../addressing.ts';
 import type { LevelNeed } from '../access/levels.ts';
+import type { EventService } from '../events/service.ts';
 
 export type { LevelNeed };
 
@@ -37,6 +38,8 @@ export interface Services {
   identity: IdentityStore;
   regions: Map<string, RegionStore>;
   accel?: AccelService;
+  /** outbox workers and access logs (src/events); absent where nothing is delivered */
+  events?: EventService;
 }
 
 export interface RequestContext {

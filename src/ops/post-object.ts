@@ -24,11 +24,13 @@ import { contentMd5 } from '../checksum/declared.ts';
 import { bytesReplaced, writtenVersionHeader } from './versioning.ts';
 import { header, maxSinglePutBytes, metaFromHeaders, objectUrl, quoteEtag } from './common.ts';
 import { authenticateForm, formAccessKey, signatureFields, type FieldMap } from './post-object/form-auth.ts';
+import { formHeaderValue } from './post-object/form-headers.ts';
 import { defaultFormLimits, FormReader, formBoundary, PullReader, type FormField } from './post-object/form-data.ts';
 import { checkPostPolicy, parsePostPolicy, type PostPolicy } from './post-object/policy.ts';
 import { storeBytes } from './receive-body.ts';
 import { requestKey, writeEncryption } from './sse.ts';
 import { parseTaggingDocument } from './tagging.ts';
+import { changeOrigin } from './change-origin.ts';
 
 /** Form fields that become the request "headers" the shared PutObject helpers read. */
 const headerFields = new Set([
@@ -201,7 +203,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
   const headers: RequestContext['headers'] = {};
   for (const name of keptRequestHeaders) if (ctx.headers[name] !== undefined) headers[name] = ctx.headers[name];
   for (const [name, value] of fields) {
-    if (headerFields.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value;
+    if (headerFields.has(name) || name.startsWith('x-amz-meta-')) headers[name] = formHeaderValue(name, value);
   }
   const acl = fields.get('acl');
   if (acl !== undefined) headers['x-amz-acl'] = acl;
@@ -260,7 +262,7 @@ async function receiveForm(ctx: RequestContext, form: FormReader): Promise<Opera
       manifest: null,
       sse: encryption?.sse ?? null,
     };
-    await ctx.store.commitObject(record, {}, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage));
+    await ctx.store.commitObject(record, {}, (_previous, freed, usage) => quota.atCommit(freed, record.size, usage), changeOrigin(ctx, 'PostObject'));
   } catch (err) {
     await ctx.store.blobs.remove(written.id);
     throw err;

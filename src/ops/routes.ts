@@ -24,6 +24,9 @@ import { RestoreObject } from './restore.ts';
 import { GetObjectTorrent } from './torrent.ts';
 import { GetBucketAccelerateConfiguration, PutBucketAccelerateConfiguration } from './accelerate.ts';
 import { GetBucketRequestPayment, PutBucketRequestPayment } from './request-payment.ts';
+import { GetBucketNotificationConfiguration, PutBucketNotificationConfiguration } from './bucket-notification.ts';
+import { GetBucketLogging, PostBucketLogging, PutBucketLogging } from './bucket-logging.ts';
+import { DeleteBucketReplication, GetBucketReplication, PutBucketReplication } from './bucket-replication.ts';
 import { DeleteBucketWebsite, GetBucketWebsite, PutBucketWebsite } from './website.ts';
 import { DeleteBucketLifecycle, GetBucketLifecycleConfiguration, PutBucketLifecycleConfiguration } from './lifecycle.ts';
 import type { Operation } from './operation.ts';
@@ -53,6 +56,9 @@ export const routes: Route[] = [
   { method: 'GET', scope: 'bucket', sub: 'website', op: GetBucketWebsite },
   { method: 'GET', scope: 'bucket', sub: 'lifecycle', op: GetBucketLifecycleConfiguration },
   { method: 'GET', scope: 'bucket', sub: 'versions', op: ListObjectVersions },
+  { method: 'GET', scope: 'bucket', sub: 'notification', op: GetBucketNotificationConfiguration },
+  { method: 'GET', scope: 'bucket', sub: 'logging', op: GetBucketLogging },
+  { method: 'GET', scope: 'bucket', sub: 'replication', op: GetBucketReplication },
   { method: 'GET', scope: 'bucket', sub: 'cors', op: GetBucketCors },
   { method: 'PUT', scope: 'bucket', sub: 'cors', op: PutBucketCors },
   { method: 'DELETE', scope: 'bucket', sub: 'cors', op: DeleteBucketCors },
@@ -65,6 +71,11 @@ export const routes: Route[] = [
   { method: 'HEAD', scope: 'bucket', op: bucketOps.HeadBucket },
   { method: 'PUT', scope: 'bucket', sub: 'versioning', op: PutBucketVersioning },
   { method: 'PUT', scope: 'bucket', sub: 'lifecycle', op: PutBucketLifecycleConfiguration },
+  { method: 'PUT', scope: 'bucket', sub: 'notification', op: PutBucketNotificationConfiguration },
+  { method: 'PUT', scope: 'bucket', sub: 'logging', op: PutBucketLogging },
+  { method: 'POST', scope: 'bucket', sub: 'logging', op: PostBucketLogging },
+  { method: 'PUT', scope: 'bucket', sub: 'replication', op: PutBucketReplication },
+  { method: 'DELETE', scope: 'bucket', sub: 'replication', op: DeleteBucketReplication },
   { method: 'PUT', scope: 'bucket', sub: 'accelerate', op: PutBucketAccelerateConfiguration },
   { method: 'PUT', scope: 'bucket', sub: 'requestPayment', op: PutBucketRequestPayment },
   { method: 'PUT', scope: 'bucket', sub: 'website', op: PutBucketWebsite },

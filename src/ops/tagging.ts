@@ -8,6 +8,7 @@ import { validateTags } from './common.ts';
 import { loadObject } from './object-get.ts';
 import { authorizeObjectAction } from './object-access.ts';
 import { readVersionHeader } from './versioning.ts';
+import { changeOrigin } from './change-origin.ts';
 
 export async function readTagging(ctx: RequestContext, maxTags: number): Promise<[string, string][]> {
   return parseTaggingDocument(await readControlBody(ctx, 64 * 1024), maxTags);
@@ -60,7 +61,7 @@ export const PutObjectTagging: Operation = {
     const tags = await readTagging(ctx, 10);
     await authorizeObjectAction(ctx, 's3:PutObjectTagging', 'write', ctx.key!, ctx.bucket!, { requestTags: tags }, ctx.query.get('versionId') ?? undefined);
     await loadObject(ctx);
-    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'));
+    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags }), ctx.query.get('versionId'), changeOrigin(ctx, 'PutObjectTagging'));
     await ctx.store.durable();
     return { headers: readVersionHeader(ctx.bucket, record) };
   },
@@ -74,7 +75,7 @@ export const DeleteObjectTagging: Operation = {
   needsBucket: true,
   async handle(ctx) {
     await loadObject(ctx);
-    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'));
+    const record = await ctx.store.updateObjectMeta(ctx.bucketName!, ctx.key!, (meta) => ({ ...meta, tags: [] }), ctx.query.get('versionId'), changeOrigin(ctx, 'DeleteObjectTagging'));
     await ctx.store.durable();
     return { status: 204, headers: readVersionHeader(ctx.bucket, record) };
   },

@@ -45,6 +45,8 @@ export const CONDITION_KEYS = [
   'aws:Referer',
   'aws:SecureTransport', // always present: 'true' | 'false' (Ceph omits it over plain HTTP)
   'aws:SourceIp',
+  'aws:SourceArn', // service principals: the resource the service acts for (the logged bucket)
+  'aws:SourceAccount', // service principals: the account (organisation) that owns it
   'aws:UserAgent',
   'aws:username',
   'aws:userid',
@@ -77,6 +79,8 @@ export const CK = {
   Referer: 'aws:referer',
   SecureTransport: 'aws:securetransport',
   SourceIp: 'aws:sourceip',
+  SourceArn: 'aws:sourcearn',
+  SourceAccount: 'aws:sourceaccount',
   UserAgent: 'aws:useragent',
   Username: 'aws:username',
   Userid: 'aws:userid',
@@ -194,6 +198,12 @@ const BASE_OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Operat
   ['IpAddress', { family: 'Ip', cmp: 'in', negated: false }],
   ['NotIpAddress', { family: 'Ip', cmp: 'in', negated: true }],
   ['Null', { family: 'Null', cmp: 'eq', negated: false }],
+  // ARN operators: for aws:SourceArn (access-log delivery policies); compared as case-sensitive
+  // strings with * and ? wildcards, which is how AWS compares ARNs of S3 buckets.
+  ['ArnEquals', { family: 'String', cmp: 'like', negated: false }],
+  ['ArnLike', { family: 'String', cmp: 'like', negated: false }],
+  ['ArnNotEquals', { family: 'String', cmp: 'like', negated: true }],
+  ['ArnNotLike', { family: 'String', cmp: 'like', negated: true }],
 ]);
 
 /** The base operator names (without IfExists / ForAnyValue: / ForAllValues:). */

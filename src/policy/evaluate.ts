@@ -19,7 +19,9 @@ export type PolicyDecision = 'Allow' | 'Deny' | 'Pass';
 export type RequestPrincipal =
   | { readonly kind: 'anonymous' }
   /** `org`: the organisation (Ceph uid); `user`: the key's user name (Ceph subuser). */
-  | { readonly kind: 'user'; readonly org: string; readonly user: string };
+  | { readonly kind: 'user'; readonly org: string; readonly user: string }
+  /** an AWS service principal acting for S3, e.g. logging.s3.amazonaws.com (access-log delivery) */
+  | { readonly kind: 'service'; readonly name: string };
 
 export interface RequestContext {
   readonly principal: RequestPrincipal;
@@ -39,6 +41,7 @@ export interface RequestContext {
 export function principalListed(p: PrincipalSet, who: RequestPrincipal): boolean {
   if (p.any) return true;
   if (who.kind === 'anonymous') return false; // anonymous matches only '*'
+  if (who.kind === 'service') return p.services.has(who.name);
   if (p.orgs.has(who.org)) return true;
   const users = p.users.get(who.org);
   return users !== undefined && users.has(who.user);

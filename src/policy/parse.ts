@@ -33,6 +33,8 @@ export interface PrincipalSet {
   readonly orgs: ReadonlySet<string>;
   /** org → user names (`arn:aws:iam::X:user/N`, `arn:aws:iam:::user/X:N`). */
   readonly users: ReadonlyMap<string, ReadonlySet<string>>;
+  /** `{"Service": "logging.s3.amazonaws.com"}`: AWS services acting for S3 (the access-log writer) */
+  readonly services: ReadonlySet<string>;
 }
 
 export interface CompiledStatement {
@@ -273,6 +275,7 @@ interface MutablePrincipalSet {
   any: boolean;
   orgs: Set<string>;
   users: Map<string, Set<string>>;
+  services: Set<string>;
 }
 
 /**
@@ -288,7 +291,7 @@ interface MutablePrincipalSet {
  * "Invalid principal in policy" (Ceph: "RGW does not support canonical users").
  */
 function parsePrincipal(raw: unknown): PrincipalSet {
-  const set: MutablePrincipalSet = { any: false, orgs: new Set(), users: new Map() };
+  const set: MutablePrincipalSet = { any: false, orgs: new Set(), users: new Map(), services: new Set() };
   if (typeof raw === 'string') {
     if (raw !== '*') throw invalidPrincipal();
     set.any = true;
@@ -298,7 +301,15 @@ function parsePrincipal(raw: unknown): PrincipalSet {
   const fields = Object.keys(raw);
   if (fields.length === 0) throw invalidPrincipal();
   for (const field of fields) {
-    // CanonicalUser, Service and Federated principals are not supported.
+    // Service principals name who writes access logs (logging.s3.amazonaws.com, as AWS and Ceph
+    // RGW accept); CanonicalUser and Federated principals are not supported.
+    if (field === 'Service') {
+      for (const value of stringList(raw[field], invalidPrincipal)) {
+        if (!/^[A-Za-z0-9.-]{1,128}$/.test(value)) throw invalidPrincipal();
+        set.services.add(value.toLowerCase());
+      }
+      continue;
+    }
     if (field !== 'AWS') throw invalidPrincipal();
     for (const value of stringList(raw[field], invalidPrincipal)) addPrincipal(set, value);
   }

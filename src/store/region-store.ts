@@ -33,6 +33,7 @@ import {
 import { RegionUploads } from './region-uploads.ts';
 import { ChangeCounterCache } from './change-cache.ts';
 import { usageProbe, type UsageProbe } from './usage-probe.ts';
+import type { ChangeHook, ChangeOrigin } from './change-hook.ts';
 
 export type { UsageProbe } from './usage-probe.ts';
 import type { StrataConfig } from '../config.ts';
@@ -68,6 +69,7 @@ interface QueuedCommit {
   record: ObjectRecord;
   precondition: ObjectPrecondition;
   check: CommitCheck | undefined;
+  origin: ChangeOrigin | undefined;
   resolve: (result: CommitResult) => void;
   reject: (error: unknown) => void;
 }
@@ -94,6 +96,8 @@ export class RegionStore {
   readonly blobs: BlobStore;
   readonly uploads: RegionUploads;
   private readonly blobGraceMs: number;
+  /** Told of every change to a key inside its transaction (src/events installs it); none by default. */
+  changeHook: ChangeHook | undefined;
   /** Every request loads its bucket; records are cached while the metadata's change counter stands still. */
   private readonly bucketCache: ChangeCounterCache<BucketRecord | undefined>;
 
@@ -108,7 +112,7 @@ export class RegionStore {
     this.blobGraceMs = options.blobGraceMs ?? 0;
     this.bucketCache = new ChangeCounterCache(() => meta.changeCounter());
     this.blobs = new BlobStore(root, options.fsync, { inlineBlob: (id) => meta.read.inlineBlob(id), removeInlineBlob: (id) => meta.removeInlineBlob(id), inlineBlobIds: () => meta.inlineBlobIds() }, options.inlineMaxBytes);
-    this.uploads = new RegionUploads(meta, this.blobs, (ids) => this.reap(ids));
+    this.uploads = new RegionUploads(meta, this.blobs, (ids) => this.reap(ids), (tx, change, origin) => this.changeHook?.(tx, change, origin) ?? Promise.resolve());
     // Shared data directory: one bounded retry for a blob another node has just committed.
     if (this.blobGraceMs > 0) this.blobs.retryMissingMs = 200;
   }
@@ -291,8 +295,8 @@ export class RegionStore {
    * object's blobs are released; with versioning enabled it becomes noncurrent; while suspended
    * the new object is the null version and replaces only that.
    */
-  async commitObject(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck): Promise<CommitResult> {
-    const { result, released } = await this.meta.transaction((tx) => this.writeObjectRecord(tx, record, precondition, check));
+  async commitObject(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck, origin?: ChangeOrigin): Promise<CommitResult> {
+    const { result, released } = await this.meta.transaction((tx) => this.writeObjectRecord(tx, record, precondition, check, origin));
     this.afterObjectCommit(record, released);
     return result;
   }
@@ -305,10 +309,10 @@ export class RegionStore {
    * write was the largest single cost of a PUT on the event loop. Settles once the transaction
    * has committed (not yet fsynced: callers still await durable()).
    */
-  commitObjectSoon(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck): Promise<CommitResult> {
-    if (!this.meta.batchesCommits) return this.commitObject(record, precondition, check);
+  commitObjectSoon(record: ObjectRecord, precondition: ObjectPrecondition = {}, check?: CommitCheck, origin?: ChangeOrigin): Promise<CommitResult> {
+    if (!this.meta.batchesCommits) return this.commitObject(record, precondition, check, origin);
     return new Promise((resolve, reject) => {
-      this.commitQueue.push({ record, precondition, check, resolve, reject });
+      this.commitQueue.push({ record, precondition, check, origin, resolve, reject });
       if (this.commitQueue.length === 1) setImmediate(() => void this.commitQueued());
     });
   }
@@ -321,7 +325,7 @@ export class RegionStore {
     if (queue.length === 1) {
       // Alone in its turn: no savepoint needed.
       const [item] = queue;
-      await this.commitObject(item.record, item.precondition, item.check).then(item.resolve, item.reject);
+      await this.commitObject(item.record, item.precondition, item.check, item.origin).then(item.resolve, item.reject);
       return;
     }
     type Outcome = { ok: true; result: CommitResult; released: string[] } | { ok: false; error: unknown };
@@ -331,7 +335,7 @@ export class RegionStore {
         const done: Outcome[] = [];
         for (const item of queue) {
           try {
-            done.push({ ok: true, ...(await tx.savepoint(() => this.writeObjectRecord(tx, item.record, item.precondition, item.check))) });
+            done.push({ ok: true, ...(await tx.savepoint(() => this.writeObjectRecord(tx, item.record, item.precondition, item.check, item.origin))) });
           } catch (error) {
             done.push({ ok: false, error });
           }
@@ -351,7 +355,7 @@ export class RegionStore {
   }
 
   /** The object's row and its accounting, inside a transaction. */
-  private async writeObjectRecord(tx: MetaTx, record: ObjectRecord, precondition: ObjectPrecondition, check?: CommitCheck): Promise<{ result: CommitResult; released: string[] }> {
+  private async writeObjectRecord(tx: MetaTx, record: ObjectRecord, precondition: ObjectPrecondition, check?: CommitCheck, origin?: ChangeOrigin): Promise<{ result: CommitResult; released: string[] }> {
     const status = await lockVersioning(tx, record.bucket);
     const prevRow = await tx.lockKey(record.bucket, record.key);
     const previous = prevRow ? toObject(prevRow) : undefined;
@@ -361,6 +365,7 @@ export class RegionStore {
     await this.blobs.persistInline(tx, record.blob);
     const released = await installCurrent(tx, record, prevRow, status);
     await tx.addUsage(record.ownerOrg, record.size, 1);
+    await this.changeHook?.(tx, { type: 'created', record }, origin);
     return { result: { previous, versionId: record.versionId ?? null }, released };
   }
 
@@ -371,7 +376,7 @@ export class RegionStore {
   }
 
   /** Change a version's metadata (tags, ACL): the current one, or the one `versionId` names. */
-  updateObjectMeta(bucket: string, key: string, update: (meta: ObjectMeta) => ObjectMeta, versionId?: string): Promise<ObjectRecord> {
+  updateObjectMeta(bucket: string, key: string, update: (meta: ObjectMeta) => ObjectMeta, versionId?: string, origin?: ChangeOrigin): Promise<ObjectRecord> {
     const selector = versionId === undefined ? undefined : parseVersionId(versionId);
     return this.meta.transaction(async (tx) => {
       const row = await tx.lockKey(bucket, key);
@@ -379,6 +384,7 @@ export class RegionStore {
         const record = toObject(row);
         record.meta = update(record.meta);
         await tx.setObjectMeta(bucket, key, JSON.stringify(record.meta));
+        await this.changeHook?.(tx, { type: 'meta', record }, origin);
         return record;
       }
       const version = selector ? await findVersion(tx, bucket, key, selector) : undefined;
@@ -387,6 +393,7 @@ export class RegionStore {
       const record = toObject(version);
       record.meta = update(record.meta);
       await tx.setVersionMeta(bucket, key, version.seq, JSON.stringify(record.meta));
+      await this.changeHook?.(tx, { type: 'meta', record }, origin);
       return record;
     });
   }
@@ -397,7 +404,7 @@ export class RegionStore {
    * (the null version while suspended). With `versionId`: that version or marker is removed for
    * good, and the newest remaining version becomes current. `ownerOrg` owns a new marker.
    */
-  async deleteObject(bucket: string, key: string, opts: { versionId?: string; ownerOrg?: string; precondition?: ObjectPrecondition } = {}): Promise<DeleteOutcome> {
+  async deleteObject(bucket: string, key: string, opts: { versionId?: string; ownerOrg?: string; precondition?: ObjectPrecondition; origin?: ChangeOrigin } = {}): Promise<DeleteOutcome> {
     const selector = opts.versionId === undefined ? undefined : parseVersionId(opts.versionId);
     const { outcome, released } = await this.meta.transaction(async (tx) => {
       const status = await lockVersioning(tx, bucket);
@@ -438,6 +445,10 @@ export class RegionStore {
         if (status === 'Suspended') await removeNullVersion(tx, bucket, key, r);
         await addMarker(tx, bucket, key, seq, markerId, opts.ownerOrg ?? row?.owner_org ?? '');
         outcome = { deleteMarker: true, versionId: markerId ?? 'null', removed: row ? toObject(row) : undefined };
+      }
+      // Deleting what is not there changes nothing and tells no one (AWS sends no event for it).
+      if (outcome.removed || outcome.deleteMarker) {
+        await this.changeHook?.(tx, { type: 'removed', bucket, key, versionId: outcome.versionId, markerCreated: !selector && outcome.deleteMarker, removed: outcome.removed }, opts.origin);
       }
       return { outcome, released: await settle(tx, r) };
     });
@@ -518,6 +529,6 @@ export class RegionStore {
   allParts: RegionUploads['allParts'] = (id) => this.uploads.allParts(id);
   commitPart: RegionUploads['commitPart'] = (part, org, check) => this.uploads.commitPart(part, org, check);
   abortUpload: RegionUploads['abort'] = (id) => this.uploads.abort(id);
-  completeUpload: RegionUploads['complete'] = (id, build, precondition) => this.uploads.complete(id, build, precondition);
+  completeUpload: RegionUploads['complete'] = (id, build, precondition, origin) => this.uploads.complete(id, build, precondition, origin);
   listUploads: RegionUploads['list'] = (bucket, prefix, keyMarker, uploadIdMarker, limit) => this.uploads.list(bucket, prefix, keyMarker, uploadIdMarker, limit);
 }

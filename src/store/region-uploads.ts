@@ -10,6 +10,7 @@ import { prefixSuccessor } from './key-order.ts';
 import { usageProbe, type UsageProbe } from './usage-probe.ts';
 import type { ObjectRecord, PartRecord, UploadRecord } from './types.ts';
 import { S3Error } from '../errors.ts';
+import type { ChangeHook, ChangeOrigin } from './change-hook.ts';
 
 function noSuchUpload(uploadId: string): S3Error {
   return new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
@@ -21,6 +22,8 @@ export class RegionUploads {
     private readonly blobs: BlobStore,
     /** unlink blobs released by a committed transaction */
     private readonly reap: (blobIds: string[]) => void,
+    /** RegionStore's change hook (a completed upload is a new version) */
+    private readonly changed: ChangeHook,
   ) {}
 
   async create(u: UploadRecord): Promise<void> {
@@ -116,7 +119,7 @@ export class RegionUploads {
    * copied); parts not chosen are released. `build` validates and assembles the record inside
    * the transaction, from the parts as they are at commit time.
    */
-  async complete(uploadId: string, build: (upload: UploadRecord, parts: Map<number, PartRecord>) => ObjectRecord, precondition: ObjectPrecondition = {}): Promise<ObjectRecord> {
+  async complete(uploadId: string, build: (upload: UploadRecord, parts: Map<number, PartRecord>) => ObjectRecord, precondition: ObjectPrecondition = {}, origin?: ChangeOrigin): Promise<ObjectRecord> {
     const { record, released } = await this.meta.transaction(async (tx) => {
       const uploadRow = await tx.lockUpload(uploadId, 'exclusive');
       if (!uploadRow) throw noSuchUpload(uploadId);
@@ -135,6 +138,7 @@ export class RegionUploads {
       await tx.deleteUpload(uploadId);
       // The parts' bytes were already counted; only the unused parts go (the object's size is counted anew).
       await tx.addUsage(upload.ownerOrg, rec.size - partBytes, 1);
+      await this.changed(tx, { type: 'created', record: rec }, origin);
       return { record: rec, released: blobs };
     });
     this.reap(released);

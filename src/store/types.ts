@@ -2,6 +2,9 @@
 import type { ChecksumAlgorithm } from '../checksum/algorithms.ts';
 import type { LifecycleConfiguration } from '../lifecycle/rules.ts';
 import type { LifecycleProgress } from '../lifecycle/progress.ts';
+import type { NotificationConfig } from '../notify/config.ts';
+import type { LoggingConfig } from '../access-log/config.ts';
+import type { ReplicationConfig } from '../replication/config.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -39,6 +42,8 @@ export interface ObjectMeta {
   partsCount?: number;
   /** the multipart upload that created the object, so that a repeated Complete can be answered */
   uploadId?: string;
+  /** x-amz-replication-status: PENDING, COMPLETED or FAILED on a source, REPLICA on a replica */
+  replicationStatus?: 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
   /** x-amz-website-redirect-location: website endpoints answer 301 to it (src/website) */
   websiteRedirectLocation?: string;
   /** BitTorrent piece hashes, computed on the first ?torrent request and kept (src/ops/torrent.ts) */
@@ -114,6 +119,12 @@ export interface BucketConfig {
   accelerate?: AccelerateStatus;
   /** who pays for requests: absent is BucketOwner */
   requestPayment?: 'BucketOwner' | 'Requester';
+  /** event notifications (src/notify) */
+  notification?: NotificationConfig;
+  /** server access logging into a target bucket (src/access-log) */
+  logging?: LoggingConfig;
+  /** replication of new versions to buckets of other regions (src/replication) */
+  replication?: ReplicationConfig;
   /** CORS rules in the order they were put (src/cors); absent when never configured or deleted */
   cors?: CorsRule[];
   /** static website hosting (PutBucketWebsite), served on the website hosts by src/website */

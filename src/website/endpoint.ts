@@ -26,7 +26,9 @@ import type { RegionStore } from '../store/region-store.ts';
 import type { BucketRecord, ObjectRecord, WebsiteConfiguration } from '../store/types.ts';
 import { matchWebsiteHost, type WebsiteHost } from './host.ts';
 import { renderErrorPage } from './html.ts';
-import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection, type Redirection, type RequestOrigin } from './routing.ts';
+import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection, siteLocation, type Redirection, type RequestOrigin } from './routing.ts';
+
+export { mayBeWebsiteHost } from './host.ts';
 
 interface Logger {
   error(obj: object, msg: string): void;
@@ -54,11 +56,12 @@ type Lookup = { record: ObjectRecord; ctx: RequestContext } | { error: S3Error }
 
 /**
  * Serve the request if its Host is a website host: true when it was answered here (the caller
- * then does nothing more), false when the request is for the S3 API.
+ * then does nothing more), false when the request is for the S3 API. The caller asks
+ * mayBeWebsiteHost first (synchronous, cheap), so that S3 requests do not wait on this.
  */
 export async function serveWebsiteRequest(services: Services, raw: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): Promise<boolean> {
   const { config } = services;
-  const site = matchWebsiteHost(raw.headers.host, config.websiteHostPattern, config.baseDomain);
+  const site = matchWebsiteHost(raw.headers.host, config);
   if (!site) return false;
   // The body of a request nobody reads (a PUT to a website) would stall the connection.
   if (!raw.readableEnded) raw.resume();
@@ -204,5 +207,6 @@ async function sendErrorPage(visit: Visit, err: S3Error, errorDocumentFailure?: 
 }
 
 function sendRedirect(visit: Visit, redirect: Redirection): Promise<void> {
-  return sendResult(visit.res, { status: redirect.status, headers: { Location: redirect.location, 'Content-Length': 0 } }, visit.requestId, visit.head);
+  const location = siteLocation(redirect.location, visit.origin);
+  return sendResult(visit.res, { status: redirect.status, headers: { Location: location, 'Content-Length': 0 } }, visit.requestId, visit.head);
 }

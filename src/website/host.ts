@@ -27,38 +27,69 @@ export function websiteHostPatternProblem(pattern: string): string | undefined {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const compiled = new Map<string, RegExp | null>();
+/** A pattern compiled once: a cheap literal pre-check, then the anchored expression. */
+interface HostMatcher {
+  pattern: string;
+  baseDomain: string;
+  /** The literal text right after {bucket} (".s3-website." by default), lower case. */
+  literal: string;
+  expression: RegExp;
+}
 
-/** The pattern as an anchored expression capturing the bucket and the region (null when off). */
-function expressionFor(pattern: string, baseDomain: string): RegExp | null {
-  const cacheKey = `${pattern}\n${baseDomain}`;
-  let re = compiled.get(cacheKey);
-  if (re === undefined) {
-    if (pattern === '') {
-      re = null;
-    } else {
-      const source = pattern
-        .toLowerCase()
-        .split(/(\{bucket\}|\{region\}|\{basedomain\})/)
-        .map((part) => {
-          if (part === '{bucket}') return '(?<bucket>.+)';
-          if (part === '{region}') return '(?<region>[a-z0-9-]+)';
-          if (part === '{basedomain}') return escapeRegExp(baseDomain.toLowerCase());
-          return escapeRegExp(part);
-        })
-        .join('');
-      re = new RegExp(`^${source}$`);
-    }
-    compiled.set(cacheKey, re);
+function compile(pattern: string, baseDomain: string): HostMatcher | null {
+  if (pattern === '') return null;
+  const parts = pattern.toLowerCase().split(/(\{bucket\}|\{region\}|\{basedomain\})/);
+  const source = parts
+    .map((part) => {
+      if (part === '{bucket}') return '(?<bucket>.+)';
+      if (part === '{region}') return '(?<region>[a-z0-9-]+)';
+      if (part === '{basedomain}') return escapeRegExp(baseDomain.toLowerCase());
+      return escapeRegExp(part);
+    })
+    .join('');
+  // parts[0] is '' and parts[1] '{bucket}' (the pattern starts with "{bucket}."), so parts[2] is
+  // the literal after it: never empty, it holds at least the dot.
+  return { pattern, baseDomain, literal: parts[2], expression: new RegExp(`^${source}$`) };
+}
+
+/** The compiled pattern of each configuration (compiled again only if its pattern changes). */
+const matchers = new WeakMap<object, HostMatcher | null>();
+
+interface WebsiteHostConfig {
+  websiteHostPattern: string;
+  baseDomain: string;
+}
+
+function matcherFor(config: WebsiteHostConfig): HostMatcher | null {
+  let m = matchers.get(config);
+  if (m === undefined || (m !== null && (m.pattern !== config.websiteHostPattern || m.baseDomain !== config.baseDomain)) || (m === null && config.websiteHostPattern !== '')) {
+    m = compile(config.websiteHostPattern, config.baseDomain);
+    matchers.set(config, m);
   }
-  return re;
+  return m;
+}
+
+/** Compile the configuration's pattern now (at startup), rather than on the first request. */
+export function prepareWebsiteHosts(config: WebsiteHostConfig): void {
+  matcherFor(config);
+}
+
+/**
+ * Whether the Host can be a website host: synchronous and cheap, as it runs on every S3
+ * request. A host without the pattern's literal (in any case) is not one; a host with it is
+ * matched in full by matchWebsiteHost.
+ */
+export function mayBeWebsiteHost(config: WebsiteHostConfig, hostHeader: string | undefined): boolean {
+  const m = matcherFor(config);
+  if (!m || !hostHeader) return false;
+  return hostHeader.includes(m.literal) || (/[A-Z]/.test(hostHeader) && hostHeader.toLowerCase().includes(m.literal));
 }
 
 /** The bucket and region a website Host names, or undefined when the Host is not a website host. */
-export function matchWebsiteHost(hostHeader: string | undefined, pattern: string, baseDomain: string): WebsiteHost | undefined {
-  const re = expressionFor(pattern, baseDomain);
-  if (!re || !hostHeader) return undefined;
-  const m = re.exec(stripPort(hostHeader).toLowerCase());
-  if (!m?.groups) return undefined;
-  return { bucket: m.groups.bucket, region: m.groups.region };
+export function matchWebsiteHost(hostHeader: string | undefined, config: WebsiteHostConfig): WebsiteHost | undefined {
+  const m = matcherFor(config);
+  if (!m || !hostHeader) return undefined;
+  const found = m.expression.exec(stripPort(hostHeader).toLowerCase());
+  if (!found?.groups) return undefined;
+  return { bucket: found.groups.bucket, region: found.groups.region };
 }

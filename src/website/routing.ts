@@ -15,9 +15,22 @@ export interface Redirection {
   location: string;
 }
 
-/** A key as a URL path: each segment percent-encoded, the slashes kept. */
+/**
+ * A key as a URL path: each segment percent-encoded, the slashes kept, except that a key starting
+ * with '/' keeps that slash encoded: a path starting with '//' is, to a browser, another host.
+ */
 export function keyPath(key: string): string {
-  return '/' + key.split('/').map(encodeURIComponent).join('/');
+  const path = '/' + key.split('/').map(encodeURIComponent).join('/');
+  return path.startsWith('//') ? '/%2F' + path.slice(2) : path;
+}
+
+/**
+ * A Location that stays on this site: a path-only location starting with '//' or '/\\' (an object's
+ * x-amz-website-redirect-location may be one) is made absolute on the request's host, so that
+ * no browser reads it as a protocol-relative URL to another host.
+ */
+export function siteLocation(location: string, origin: RequestOrigin): string {
+  return /^\/[/\\]/.test(location) ? `${origin.protocol}://${origin.host}${location}` : location;
 }
 
 /**

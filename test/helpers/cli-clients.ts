@@ -78,3 +78,17 @@ export async function commandError(p: Promise<unknown>): Promise<{ code: number;
   }
   throw new Error('expected the command to fail, but it succeeded');
 }
+
+/** Fails (never skips) when the clients the client suites drive are missing: aws, and python3 with boto3. */
+export async function expectClientsInstalled(): Promise<void> {
+  if (awsClis().length === 0) throw new Error('no aws CLI on this machine: .ci/run installs Debian awscli');
+  await run('/usr/bin/python3', ['-c', 'import boto3'], { timeout: 30_000 });
+}
+
+/** `aws s3api ...` with `cli` against `target`, its JSON answer parsed ({} when it prints nothing). */
+export function s3api(cli: string, target: ClientTarget, env: NodeJS.ProcessEnv): (...args: string[]) => Promise<Record<string, unknown>> {
+  return async (...args) => {
+    const { stdout } = await run(cli, ['--endpoint-url', target.endpoint, '--output', 'json', 's3api', ...args], { env, timeout: 60_000 });
+    return stdout.trim() ? JSON.parse(stdout) : {};
+  };
+}

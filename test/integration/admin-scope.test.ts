@@ -229,6 +229,14 @@ const probes: Record<string, () => Promise<void>> = {
     expect(other.json.error.message.replaceAll('scope-b', '<name>')).toBe(absent.json.error.message.replaceAll('scope-zz', '<name>'));
   },
   'DELETE /v1/tokens/:id': () => refused(403, ['DELETE', `/v1/tokens/${rootTokenId}`], { call: ['DELETE', '/v1/tokens/nosuchtoken12'], name: rootTokenId, absentName: 'nosuchtoken12' }),
+  // Topics and the outbox belong to the operator: organisation-admin tokens only, like tokens.
+  'GET /v1/topics': () => refused(403, ['GET', '/v1/topics']),
+  'POST /v1/topics': async () => {
+    const r = await api('POST', '/v1/topics', scoped, JSON.stringify({ name: 't', organisation: 'team-a', 'push-endpoint': 'http://127.0.0.1:9/' }), 'application/json');
+    expect(r.status).toBe(403);
+  },
+  'DELETE /v1/topics/:region/:organisation/:name': () => refused(403, ['DELETE', '/v1/topics/lga1/team-a/t']),
+  'GET /v1/events': () => refused(403, ['GET', '/v1/events']),
 };
 
 /** The three users (again, should a probe have got through to one), and team-b's credentials. */

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClis, clientEnv, commandError, run } from '../helpers/cli-clients.ts';
+import { awsClis, clientEnv, commandError, expectClientsInstalled, run, s3api } from '../helpers/cli-clients.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -21,19 +21,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-it('has the clients installed (aws, python3 with boto3)', async () => {
-  expect(awsClis().length).toBeGreaterThan(0);
-  await run('/usr/bin/python3', ['-c', 'import boto3'], { timeout: 30_000 });
-});
+it('has the clients installed (aws, python3 with boto3)', expectClientsInstalled);
 
 describe('aws s3api', () => {
   for (const [i, cli] of awsClis().entries()) {
     it(`puts, gets and deletes a lifecycle configuration with ${cli}`, async () => {
       const env = clientEnv(work, server);
-      const aws = async (...args: string[]) => {
-        const { stdout } = await run(cli, ['--endpoint-url', server.endpoint, '--output', 'json', 's3api', ...args], { env, timeout: 60_000 });
-        return stdout.trim() ? JSON.parse(stdout) : {};
-      };
+      const aws = s3api(cli, server, env);
       const Bucket = `aws-lifecycle-${i}`;
       await aws('create-bucket', '--bucket', Bucket);
       const rules = {

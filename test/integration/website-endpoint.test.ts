@@ -97,6 +97,8 @@ beforeAll(async () => {
   await put('site', 'away.html', 'kept', { WebsiteRedirectLocation: 'https://example.com/elsewhere' });
   await put('site', 'new.html', '<h1>New</h1>');
   await put('site', 'secret.html', 'secret', { ACL: 'private' });
+  await put('site', '/evil.example/index.html', '<h1>Slash</h1>');
+  await put('site', 'hop.html', '', { WebsiteRedirectLocation: '//evil.example/x' });
 });
 afterAll(async () => server?.stop());
 
@@ -122,6 +124,18 @@ describe('website endpoint: documents', () => {
     expect(res.headers.location).toBe('/about/');
     expect(res.body).toBe('');
     expect((await visit('site', '/about%20us')).headers.location).toBe('/about%20us/');
+  });
+
+  it('never answers a Location starting with // (another host to a browser), for a key starting with /', async () => {
+    const res = await visit('site', '//evil.example');
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/%2Fevil.example/');
+    const followed = await visit('site', res.headers.location);
+    expect(followed.body).toBe('<h1>Slash</h1>');
+    // A stored '//host/path' object redirect stays on this site's host.
+    const hop = await visit('site', '/hop.html');
+    expect(hop.status).toBe(301);
+    expect(hop.headers.location).toBe(`http://${web('site')}:${server.port}//evil.example/x`);
   });
 
   it('answers HEAD without a body, conditional GETs with 304 and ranges with 206', async () => {

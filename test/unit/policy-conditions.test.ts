@@ -40,6 +40,10 @@ const OPERATOR_TABLE: Row[] = [
   ['BinaryEquals', 'aws:UserAgent', 'aGVsbG8=', 'aGVsbG8=', 'aGVsbG9v', false],
   ['IpAddress', 'aws:SourceIp', '203.0.113.0/24', '203.0.113.77', '203.0.114.1', false],
   ['NotIpAddress', 'aws:SourceIp', '203.0.113.0/24', '198.51.100.1', '203.0.113.1', true],
+  ['ArnEquals', 'aws:SourceArn', 'arn:aws:s3:::logged', 'arn:aws:s3:::logged', 'arn:aws:s3:::Logged', false],
+  ['ArnLike', 'aws:SourceArn', 'arn:aws:s3:::log*', 'arn:aws:s3:::logged', 'arn:aws:s3:::other', false],
+  ['ArnNotEquals', 'aws:SourceArn', 'arn:aws:s3:::logged', 'arn:aws:s3:::other', 'arn:aws:s3:::logged', true],
+  ['ArnNotLike', 'aws:SourceArn', 'arn:aws:s3:::log*', 'arn:aws:s3:::other', 'arn:aws:s3:::logged', true],
 ];
 
 describe('every operator: match, non-match, missing key', () => {
@@ -178,6 +182,8 @@ describe('condition keys', () => {
     'aws:Referer': ['https://example.com/', 'https://example.com/'],
     'aws:SecureTransport': ['true', 'true'],
     'aws:SourceIp': ['192.0.2.1', '192.0.2.1'],
+    'aws:SourceArn': ['arn:aws:s3:::logged', 'arn:aws:s3:::logged'],
+    'aws:SourceAccount': ['acme', 'acme'],
     'aws:UserAgent': ['aws-cli/2', 'aws-cli/2'],
     'aws:username': ['alice', 'alice'],
     'aws:userid': ['anonymous', 'anonymous'],

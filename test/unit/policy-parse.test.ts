@@ -259,7 +259,7 @@ describe('principals', () => {
 
   it.each([
     ['CanonicalUser', { CanonicalUser: '79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be' }],
-    ['Service', { Service: 'cloudfront.amazonaws.com' }],
+    ['a Service with a wildcard', { Service: 'logging.*' }],
     ['Federated', { Federated: 'cognito-identity.amazonaws.com' }],
     ['lower-case aws', { aws: '*' }],
     ['empty map', {}],
@@ -290,7 +290,7 @@ describe('conditions (parse errors)', () => {
   it.each([
     'StringEqual', 'stringequals', 'STRINGEQUALS', 'StringEqualsIfexists', 'ForAnyValue:NumericEquals',
     'ForAllValues:Bool', 'ForAnyValue:IpAddress', 'NullIfExists', 'ForAnyValue:Null', 'foranyvalue:StringEquals',
-    'ForAnyValue:', 'IfExists', 'ArnLike', 'ArnEquals', 'StringEqualsIfExistsIfExists',
+    'ForAnyValue:', 'IfExists', 'arnlike', 'ArnLikeIfexists', 'StringEqualsIfExistsIfExists',
   ])('refuses operator %s', (op) => {
     expectMalformed(doc(stmt({ Condition: { [op]: { 'aws:Referer': 'x' } } })), `Invalid Condition type : ${op}`);
   });

@@ -127,7 +127,7 @@ describe('route table', () => {
   });
 
   it('answers NotImplemented for S3 sub-resources it does not implement, never a wrong operation', () => {
-    for (const [method, url] of [['POST', '/b?cors'], ['POST', '/b?lifecycle'], ['GET', '/b?logging'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['PUT', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
+    for (const [method, url] of [['POST', '/b?cors'], ['POST', '/b?lifecycle'], ['GET', '/b?inventory'], ['PUT', '/b/k?retention'], ['GET', '/b/k?legal-hold'], ['POST', '/b/k?select&select-type=2'], ['PUT', '/b/k?torrent'], ['PUT', '/b?object-lock']]) {
       try {
         route(method, url);
         throw new Error(`${method} ${url} was routed`);

@@ -6,28 +6,48 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { S3Error } from '../../src/errors.ts';
 import type { WebsiteRoutingRule } from '../../src/store/types.ts';
 import { parseWebsiteConfiguration, renderWebsiteConfiguration } from '../../src/website/configuration.ts';
-import { matchWebsiteHost, websiteHostPatternProblem } from '../../src/website/host.ts';
-import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection } from '../../src/website/routing.ts';
+import { matchWebsiteHost, mayBeWebsiteHost, websiteHostPatternProblem } from '../../src/website/host.ts';
+import { keyPath, redirectAll, ruleForError, ruleForKey, ruleRedirection, siteLocation } from '../../src/website/routing.ts';
 
 const defaultPattern = '{bucket}.s3-website.{region}.{baseDomain}';
 
 describe('website hosts', () => {
   it('match <bucket>.s3-website.<region>.<base>, with dotted buckets, ports and any case', () => {
-    expect(matchWebsiteHost('site.s3-website.lga1.localhost:9000', defaultPattern, 'localhost')).toEqual({ bucket: 'site', region: 'lga1' });
-    expect(matchWebsiteHost('www.example.com.s3-website.ord1.s3.example.net', defaultPattern, 's3.example.net')).toEqual({ bucket: 'www.example.com', region: 'ord1' });
-    expect(matchWebsiteHost('Site.S3-Website.LGA1.Localhost', defaultPattern, 'localhost')).toEqual({ bucket: 'site', region: 'lga1' });
+    expect(matchWebsiteHost('site.s3-website.lga1.localhost:9000', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
+    expect(matchWebsiteHost('www.example.com.s3-website.ord1.s3.example.net', { websiteHostPattern: defaultPattern, baseDomain: 's3.example.net' })).toEqual({ bucket: 'www.example.com', region: 'ord1' });
+    expect(matchWebsiteHost('Site.S3-Website.LGA1.Localhost', { websiteHostPattern: defaultPattern, baseDomain: 'localhost' })).toEqual({ bucket: 'site', region: 'lga1' });
+  });
+
+  it('are pre-checked cheaply: no false negatives, API hosts skipped', () => {
+    const config = { websiteHostPattern: defaultPattern, baseDomain: 'localhost' };
+    expect(mayBeWebsiteHost(config, 'site.s3-website.lga1.localhost:9000')).toBe(true);
+    expect(mayBeWebsiteHost(config, 'Site.S3-Website.LGA1.Localhost')).toBe(true);
+    expect(mayBeWebsiteHost(config, 'site.object.lga1.localhost')).toBe(false);
+    expect(mayBeWebsiteHost(config, undefined)).toBe(false);
+    expect(mayBeWebsiteHost({ websiteHostPattern: '', baseDomain: 'localhost' }, 'site.s3-website.lga1.localhost')).toBe(false);
+  });
+
+  it('give no protocol-relative redirect: a leading slash of a key stays encoded', () => {
+    expect(keyPath('/evil.example/')).toBe('/%2Fevil.example/');
+    expect(keyPath('//x')).toBe('/%2F/x');
+    const origin = { protocol: 'http' as const, host: 'site.s3-website.lga1.localhost' };
+    expect(siteLocation('//evil.example/', origin)).toBe('http://site.s3-website.lga1.localhost//evil.example/');
+    expect(siteLocation('/\\evil.example/', origin)).toBe('http://site.s3-website.lga1.localhost/\\evil.example/');
+    expect(siteLocation('/ok', origin)).toBe('/ok');
+    const rule: WebsiteRoutingRule = { condition: { keyPrefixEquals: 'a' }, redirect: { replaceKeyWith: '/evil.example' } };
+    expect(ruleRedirection(rule, 'a', origin).location).toBe('http://site.s3-website.lga1.localhost/%2Fevil.example');
   });
 
   it('leave the API hosts alone', () => {
     for (const host of ['object.lga1.localhost', 'site.object.lga1.localhost', 'site.localhost', 's3-website.lga1.localhost', '127.0.0.1:9000', '[::1]:9000', undefined]) {
-      expect(matchWebsiteHost(host, defaultPattern, 'localhost'), String(host)).toBeUndefined();
+      expect(matchWebsiteHost(host, { websiteHostPattern: defaultPattern, baseDomain: 'localhost' }), String(host)).toBeUndefined();
     }
   });
 
   it('follow a configured pattern (the dashed AWS form, a literal domain) and none when off', () => {
-    expect(matchWebsiteHost('b.s3-website-las1.localhost', '{bucket}.s3-website-{region}.{baseDomain}', 'localhost')).toEqual({ bucket: 'b', region: 'las1' });
-    expect(matchWebsiteHost('b.web.lga1.sites.test', '{bucket}.web.{region}.sites.test', 'localhost')).toEqual({ bucket: 'b', region: 'lga1' });
-    expect(matchWebsiteHost('b.s3-website.lga1.localhost', '', 'localhost')).toBeUndefined();
+    expect(matchWebsiteHost('b.s3-website-las1.localhost', { websiteHostPattern: '{bucket}.s3-website-{region}.{baseDomain}', baseDomain: 'localhost' })).toEqual({ bucket: 'b', region: 'las1' });
+    expect(matchWebsiteHost('b.web.lga1.sites.test', { websiteHostPattern: '{bucket}.web.{region}.sites.test', baseDomain: 'localhost' })).toEqual({ bucket: 'b', region: 'lga1' });
+    expect(matchWebsiteHost('b.s3-website.lga1.localhost', { websiteHostPattern: '', baseDomain: 'localhost' })).toBeUndefined();
   });
 
   it('refuse patterns that cannot work, in the configuration too', () => {

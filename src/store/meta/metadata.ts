@@ -5,6 +5,8 @@
 // written and locked. Both return the same row shapes (object-rows.ts), so nothing above this
 // layer knows which engine it runs on.
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
+import type { OutboxEntry, OutboxTable } from '../../outbox/outbox.ts';
+import type { TopicTable } from '../../notify/topics.ts';
 
 /** One payer's charged requests to one requester-pays bucket. */
 export interface RequesterCharge {
@@ -101,6 +103,9 @@ export interface MetaTx extends MetaReads {
   addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number): Promise<void>;
   insertInlineBlob(id: string, data: Buffer): Promise<void>;
 
+  /** record work to do because this transaction's change committed (src/outbox) */
+  enqueueOutbox(entries: OutboxEntry[]): Promise<void>;
+
   /** run `fn` so that its writes are undone if it throws, without ending the transaction */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -115,6 +120,9 @@ export interface RegionMetadata {
   readonly engine: 'sqlite' | 'postgres';
   /** committed state (SQLite: a second connection, so an open transaction is never seen) */
   readonly read: MetaReads;
+  /** the outbox rows outside any change's transaction (src/outbox), and the notification topics */
+  readonly outbox: OutboxTable;
+  readonly topics: TopicTable;
   /** run `fn` in one transaction: committed when it resolves, rolled back when it throws */
   transaction<T>(fn: (tx: MetaTx) => Promise<T>): Promise<T>;
   /**

@@ -15,6 +15,8 @@ import { VersionClock } from '../versions.ts';
 import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata, RequesterCharge } from './metadata.ts';
 import { regionMigrations, regionSchema, USAGE_SHARDS } from './postgres-schema.ts';
 import { regionSql, type RegionSql } from './postgres-sql.ts';
+import type { OutboxEntry } from '../../outbox/outbox.ts';
+import { createPgOutboxTables, PgOutbox, pgEnqueue } from '../../outbox/pg-tables.ts';
 
 /** PostgreSQL error codes worth running a transaction again for. */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
@@ -313,6 +315,9 @@ class PgTx extends PgReads implements MetaTx {
   async insertInlineBlob(id: string, data: Buffer) {
     await this.client.query(this.sql.insertInline, [id, data]);
   }
+  enqueueOutbox(entries: OutboxEntry[]) {
+    return pgEnqueue(this.client, this.schema, entries);
+  }
   async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
     await this.client.query(this.sql.addRequesterCharge, [payerOrg, ownerOrg, bucket, this.shard, bytesIn, bytesOut]);
   }
@@ -336,16 +341,21 @@ export class PgRegionMetadata implements RegionMetadata {
   readonly engine = 'postgres';
   readonly batchesCommits = false;
   readonly read: MetaReads;
+  readonly outbox: PgOutbox;
+  readonly topics: PgOutbox;
   private readonly sql: RegionSql;
   private readonly clock = new VersionClock(0);
 
   private constructor(private readonly database: PgDatabase, private readonly schema: string) {
     this.sql = regionSql(schema);
     this.read = new PgReads(database.pool, this.sql);
+    this.outbox = this.topics = new PgOutbox(database.pool, schema);
   }
 
   static async open(database: PgDatabase, region: string): Promise<PgRegionMetadata> {
-    return new PgRegionMetadata(database, await database.prepareRegion(region));
+    const schema = await database.prepareRegion(region);
+    await createPgOutboxTables(database.pool, schema, lockId('strata-migrations'));
+    return new PgRegionMetadata(database, schema);
   }
 
   transaction<T>(fn: (tx: MetaTx) => Promise<T>): Promise<T> {

@@ -11,6 +11,8 @@ import { maxUtf8 } from '../key-order.ts';
 import type { BucketRow, ListRow, ObjectRow, PartRow, UploadRow, VersionRow } from '../object-rows.ts';
 import { VersionClock } from '../versions.ts';
 import type { BlobReference, BucketField, MetaReads, MetaTx, RegionMetadata, RequesterCharge } from './metadata.ts';
+import type { OutboxEntry } from '../../outbox/outbox.ts';
+import { createOutboxTables, SqliteOutbox, SqliteOutboxWriter } from '../../outbox/sqlite-tables.ts';
 
 type Usage = { bytes: number; objects: number };
 
@@ -190,11 +192,13 @@ function writeStatements(db: Db) {
 
 class SqliteTx extends SqliteReads implements MetaTx {
   private readonly w;
+  private readonly outbox: SqliteOutboxWriter;
   private savepoints = 0;
 
   constructor(private readonly db: Db, private readonly clock: VersionClock) {
     super(db);
     this.w = writeStatements(db);
+    this.outbox = new SqliteOutboxWriter(db);
   }
 
   get statements() {
@@ -277,6 +281,9 @@ class SqliteTx extends SqliteReads implements MetaTx {
   async insertInlineBlob(id: string, data: Buffer) {
     this.w.insertInline.run(id, data);
   }
+  async enqueueOutbox(entries: OutboxEntry[]) {
+    this.outbox.enqueue(entries);
+  }
   async addRequesterCharge(payerOrg: string, ownerOrg: string, bucket: string, bytesIn: number, bytesOut: number) {
     this.w.addRequesterCharge.run(payerOrg, ownerOrg, bucket, bytesIn, bytesOut);
   }
@@ -303,6 +310,8 @@ export class SqliteRegionMetadata implements RegionMetadata {
   /** the writer connection (migrations ran on it) */
   readonly db: Db;
   readonly read: MetaReads;
+  readonly outbox: SqliteOutbox;
+  readonly topics: SqliteOutbox;
   private readonly reader: Db;
   private readonly tx: SqliteTx;
   private readonly wal: FileSyncer;
@@ -312,6 +321,7 @@ export class SqliteRegionMetadata implements RegionMetadata {
 
   constructor(path: string, fsync: boolean) {
     this.db = openDatabase(path);
+    createOutboxTables(this.db);
     this.reader = new Database(path, { readonly: true });
     this.reader.pragma('busy_timeout = 5000');
     this.reader.pragma('cache_size = -65536');
@@ -322,6 +332,7 @@ export class SqliteRegionMetadata implements RegionMetadata {
     // PRAGMA data_version on the reader moves whenever another connection (our writer, or the
     // CLI in another process) commits: a cheap, exact "has anything changed" for caches.
     this.dataVersion = this.reader.prepare('PRAGMA data_version').pluck();
+    this.outbox = this.topics = new SqliteOutbox(this.db, this.reader, (fn) => this.transaction(async () => fn()));
   }
 
   transaction<T>(fn: (tx: MetaTx) => Promise<T>): Promise<T> {
