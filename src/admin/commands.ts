@@ -320,7 +320,7 @@ async function cmdS3cmdConfig(ctx: Ctx): Promise<number> {
     const user = await backend.findUser(flags.user, flags.namespace);
     const secret = await backend.getSecret(user.spec.secretName, user.metadata.namespace);
     const info = await backend.info();
-    const region = flags.region ?? info.defaultRegion;
+    const region = flags.region ?? user.status.defaultRegion ?? info.defaultRegion;
     if (!info.regions.includes(region)) throw new UsageError(`unknown region "${region}"; this server serves ${info.regions.join(', ')}`);
     ctx.out.write(
       s3cmdConfig({

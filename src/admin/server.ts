@@ -54,6 +54,8 @@ export interface AdminServerOptions {
   services: Services;
   /** the S3 listener's port, reported by /v1/info */
   s3Port: () => number;
+  /** the admin port also speaks TLS with this pair (startAdminServer) */
+  tls?: AdminTls;
 }
 
 class HttpError extends Error {
@@ -348,7 +350,7 @@ async function route(opts: AdminServerOptions, req: IncomingMessage, res: Server
   const path = segments(url.pathname);
   const method = req.method ?? 'GET';
   if (mayBeOperatorPath(req.url) && (await answerOperatorRequest(observabilityOf(services), req, res, 'admin'))) return;
-  if (path[0] === 'console') return handleConsole({ services, s3Port: opts.s3Port, runAdminRoute: (r, t, p, u) => runAdminRoute(opts, r, t, p, u) }, req, res, url, path);
+  if (path[0] === 'console') return handleConsole({ services, s3Port: opts.s3Port, runAdminRoute: (r, t, p, u) => runAdminRoute(opts, r, t, p, u), adminCertificate: opts.tls?.cert }, req, res, url, path);
   // The Kubernetes-compatible API (for kubectl) answers in its own format: src/kube/server.ts.
   if (path[0] === kubePathPrefix) return serveKube({ services, readBody }, req, res, path.slice(1));
   if (path[0] !== 'v1' || path.length < 2) throw new HttpError(404, 'NotFound', `no such endpoint ${url.pathname}; the API lives under /v1 (users, secrets, tokens, whoami, info)`);

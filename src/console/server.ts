@@ -8,6 +8,7 @@
 //   *      /console/api/v1/...             the admin API (src/admin/server.ts), same routes and scope
 //   POST   /console/api/keys               create a User (a "token" on the Object Storage page); 409 if the name exists
 //   GET    /console/api/s3cmd?namespace=&name=&region=[&endpoint=&pathStyle=1&https=1]  the s3cmd file (attachment)
+//   POST   /console/api/kubeconfig         {"token", "namespace"} → a kubeconfig for that token (attachment; kubeconfig.ts)
 //   GET    /console/api/buckets            per-region overview (buckets.ts)
 //   *      /console/api/s3/<region>/<bucket>[/<key>]  S3 through the server (s3-proxy.ts)
 //
@@ -26,6 +27,7 @@ import { consoleBundle, indexHtml, pageSecurityHeaders, type Asset } from './ass
 import { SessionStore, clearedCookieHeader, csrfMatches, readCookie, sessionCookie, sessionCookieHeader, type Session } from './session.ts';
 import { bucketOverview } from './buckets.ts';
 import { proxyTarget, proxyToS3 } from './s3-proxy.ts';
+import { kubeconfigFor } from './kubeconfig.ts';
 
 const consoleBodyLimit = 16 * 1024;
 
@@ -34,10 +36,14 @@ export interface ConsoleContext {
   s3Port: () => number;
   /** run an admin API route (under /v1) as `token`, as if it had been presented as a bearer token */
   runAdminRoute(req: IncomingMessage, token: AdminToken, path: string[], url: URL): Promise<{ status: number; body: unknown }>;
+  /** the certificate (PEM) the admin listener presents over TLS; without it, kubectl cannot send a token (src/kube/certificate.ts) */
+  adminCertificate?: string;
 }
 
-/** What the page may offer. A Kubernetes-compatible endpoint (and so a kubeconfig) does not exist yet. */
-const features = { kubeconfig: false };
+/** What the page may offer: a kubeconfig when the admin port speaks TLS (the Kubernetes API under /k8s needs it). */
+function featuresOf(ctx: ConsoleContext) {
+  return { kubeconfig: ctx.adminCertificate !== undefined };
+}
 
 const stores = new WeakMap<Services, SessionStore>();
 function sessionsOf(services: Services): SessionStore {
@@ -149,7 +155,7 @@ async function signIn(ctx: ConsoleContext, req: IncomingMessage, res: ServerResp
   }
   const { id, session } = sessionsOf(ctx.services).create(result.token.id);
   const secure = (req.socket as TLSSocket).encrypted === true;
-  sendJson(res, 200, { csrf: session.csrf, whoami: whoami(result.token), features }, { 'set-cookie': sessionCookieHeader(id, secure) });
+  sendJson(res, 200, { csrf: session.csrf, whoami: whoami(result.token), features: featuresOf(ctx) }, { 'set-cookie': sessionCookieHeader(id, secure) });
 }
 
 async function createKey(ctx: ConsoleContext, req: IncomingMessage, scope: readonly string[] | undefined): Promise<unknown> {
@@ -168,8 +174,11 @@ async function createKey(ctx: ConsoleContext, req: IncomingMessage, scope: reado
     if (err instanceof ManifestError) throw new IdentityError(400, 'InvalidManifest', err.message);
     throw err;
   }
+  const region = str(body, 'region', false);
+  const { regions } = ctx.services.config;
+  if (region !== undefined && !regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${regions.join(', ')}`);
   const users = new UserDirectory(ctx.services.identity);
-  const [outcome] = await users.apply([m], scope, { createOnly: true });
+  const [outcome] = await users.apply([m], scope, { createOnly: true, defaultRegion: region });
   const secret = await users.secret(m.secretName, m.namespace, scope);
   return { user: outcome.user, accessKey: Buffer.from(secret.data.accessKey, 'base64').toString(), secretKey: Buffer.from(secret.data.secretKey, 'base64').toString() };
 }
@@ -177,12 +186,13 @@ async function createKey(ctx: ConsoleContext, req: IncomingMessage, scope: reado
 async function s3cmdFile(ctx: ConsoleContext, url: URL, scope: readonly string[] | undefined): Promise<{ name: string; text: string }> {
   const q = (n: string) => url.searchParams.get(n) ?? undefined;
   const { config } = ctx.services;
-  const region = q('region') ?? config.defaultRegion;
-  if (!config.regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${config.regions.join(', ')}`);
   const name = q('name');
   if (!name) throw new IdentityError(400, 'BadRequest', '"name" is required');
   const users = new UserDirectory(ctx.services.identity);
   const key = await users.find(name, q('namespace'), scope);
+  // The key's own default region (chosen when it was created) unless the page picks another.
+  const region = q('region') ?? key.defaultRegion ?? config.defaultRegion;
+  if (!config.regions.includes(region)) throw new IdentityError(400, 'BadRequest', `unknown region "${region}"; this server serves ${config.regions.join(', ')}`);
   const secret = await users.secret(key.secretName, key.namespace, scope);
   try {
     const text = s3cmdConfig({
@@ -235,7 +245,7 @@ export async function handleConsole(ctx: ConsoleContext, req: IncomingMessage, r
     }
     if (method !== 'GET') throw new IdentityError(405, 'MethodNotAllowed', 'use GET, POST or DELETE');
     const { session, token } = await signedIn(ctx, req);
-    return sendJson(res, 200, { csrf: session.csrf, whoami: whoami(token), features });
+    return sendJson(res, 200, { csrf: session.csrf, whoami: whoami(token), features: featuresOf(ctx) });
   }
 
   const { session, token } = await signedIn(ctx, req);
@@ -252,17 +262,22 @@ export async function handleConsole(ctx: ConsoleContext, req: IncomingMessage, r
   }
   if (route === 'POST keys' && path.length === 3) return sendJson(res, 201, await createKey(ctx, req, scope));
   if (route === 'GET buckets' && path.length === 3) return sendJson(res, 200, { regions: await bucketOverview(ctx.services, scope, ctx.s3Port()) });
-  if (route === 'GET s3cmd' && path.length === 3) {
-    const file = await s3cmdFile(ctx, url, scope);
-    res.writeHead(200, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(file.text),
-      'content-disposition': `attachment; filename="${file.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    });
-    res.end(file.text);
-    return;
+  if (route === 'POST kubeconfig' && path.length === 3) {
+    if (ctx.adminCertificate === undefined) throw new IdentityError(404, 'NotFound', 'this admin listener has no TLS, so there is no Kubernetes endpoint to write a kubeconfig for');
+    const body = await readJson(req);
+    return sendAttachment(res, await kubeconfigFor(ctx.services, req, ctx.adminCertificate, { token: str(body, 'token')!, namespace: str(body, 'namespace')! }));
   }
+  if (route === 'GET s3cmd' && path.length === 3) return sendAttachment(res, await s3cmdFile(ctx, url, scope));
   throw new IdentityError(404, 'NotFound', `no such console endpoint ${method} ${url.pathname}`);
+}
+
+function sendAttachment(res: ServerResponse, file: { name: string; text: string }): void {
+  res.writeHead(200, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(file.text),
+    'content-disposition': `attachment; filename="${file.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(file.text);
 }

@@ -66,6 +66,8 @@ const migrations: string[] = [
      body text NOT NULL,
      PRIMARY KEY (kind, namespace, name)
    );`,
+  // A key's default region (the console's create form); NULL for keys made by manifests.
+  `ALTER TABLE ${S}.keys ADD COLUMN default_region text;`,
 ];
 
 /** The advisory lock region migrations take too (store/meta/postgres.ts), so start-ups queue on one lock. */
@@ -75,7 +77,7 @@ export class MasterKeyMismatchError extends Error {
   override name = 'MasterKeyMismatchError';
 }
 
-const KEY_COLUMNS = 'access_key, org, user_name, namespace, level, secret_enc, secret_name, created_at';
+const KEY_COLUMNS = 'access_key, org, user_name, namespace, level, secret_enc, secret_name, created_at, default_region';
 const sql = {
   key: `SELECT ${KEY_COLUMNS} FROM ${S}.keys WHERE access_key = $1`,
   keyByUser: `SELECT ${KEY_COLUMNS} FROM ${S}.keys WHERE namespace = $1 AND user_name = $2`,
@@ -86,7 +88,7 @@ const sql = {
   tokens: `SELECT * FROM ${S}.admin_tokens ORDER BY created_at, id`,
   tokenCount: `SELECT COUNT(*)::bigint AS n FROM ${S}.admin_tokens`,
   ensureOrg: `INSERT INTO ${S}.orgs (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-  insertKey: `INSERT INTO ${S}.keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  insertKey: `INSERT INTO ${S}.keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   updateKey: `UPDATE ${S}.keys SET org = $1, level = $2, secret_name = $3 WHERE access_key = $4`,
   deleteKey: `DELETE FROM ${S}.keys WHERE access_key = $1`,
   insertToken: `INSERT INTO ${S}.admin_tokens (id, name, namespaces, token_hash, created_at, created_by, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
@@ -135,7 +137,7 @@ class PgRows implements IdentityTx {
     await this.db.query(sql.ensureOrg, [id, createdAt]);
   }
   async insertKey(k: StoredKey) {
-    await this.db.query(sql.insertKey, [k.accessKey, k.org, k.user, k.namespace, k.level, k.secretEnc, k.secretName, k.createdAt]);
+    await this.db.query(sql.insertKey, [k.accessKey, k.org, k.user, k.namespace, k.level, k.secretEnc, k.secretName, k.createdAt, k.defaultRegion ?? null]);
   }
   async updateKey(accessKey: string, change: Pick<KeyRecord, 'org' | 'level' | 'secretName'>) {
     return ((await this.db.query(sql.updateKey, [change.org, change.level, change.secretName, accessKey])).rowCount ?? 0) > 0;
@@ -288,6 +290,7 @@ function toKey(row: Row | undefined): StoredKey | undefined {
     secretName: row.secret_name as string,
     createdAt: row.created_at as number,
     secretEnc: row.secret_enc as Buffer,
+    ...(typeof row.default_region === 'string' ? { defaultRegion: row.default_region } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ const schema = `
     secret_enc BLOB NOT NULL,
     secret_name TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
+    default_region TEXT,
     UNIQUE (namespace, user)
   ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS admin_tokens (
@@ -46,6 +47,22 @@ const schema = `
 `;
 
 type Row = Record<string, unknown>;
+
+/**
+ * Columns added after a table's first release, for identity.db files made before them (nullable,
+ * so old rows read as unset). The server and the CLI may open an old file together: the check and
+ * the ALTER run under the write lock, and whoever comes second finds the column there.
+ */
+const addedColumns: { table: string; column: string; type: string }[] = [{ table: 'keys', column: 'default_region', type: 'TEXT' }];
+
+function addMissingColumns(db: Database.Database): void {
+  db.transaction(() => {
+    for (const c of addedColumns) {
+      const present = (db.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[]).some((col) => col.name === c.column);
+      if (!present) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+    }
+  }).immediate();
+}
 
 function open(path: string): Database.Database {
   const db = new Database(path);
@@ -71,7 +88,7 @@ class SqliteRows implements IdentityTx {
       tokens: db.prepare<[], Row>('SELECT * FROM admin_tokens ORDER BY created_at, id'),
       tokenCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM admin_tokens'),
       ensureOrg: db.prepare('INSERT OR IGNORE INTO orgs (id, created_at) VALUES (?, ?)'),
-      insertKey: db.prepare('INSERT INTO keys (access_key, org, user, namespace, level, secret_enc, secret_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertKey: db.prepare('INSERT INTO keys (access_key, org, user, namespace, level, secret_enc, secret_name, created_at, default_region) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       updateKey: db.prepare('UPDATE keys SET org = ?, level = ?, secret_name = ? WHERE access_key = ?'),
       deleteKey: db.prepare('DELETE FROM keys WHERE access_key = ?'),
       insertToken: db.prepare('INSERT INTO admin_tokens (id, name, namespaces, token_hash, created_at, created_by, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)'),
@@ -111,7 +128,7 @@ class SqliteRows implements IdentityTx {
     this.s.ensureOrg.run(id, createdAt);
   }
   async insertKey(k: StoredKey) {
-    this.s.insertKey.run(k.accessKey, k.org, k.user, k.namespace, k.level, k.secretEnc, k.secretName, k.createdAt);
+    this.s.insertKey.run(k.accessKey, k.org, k.user, k.namespace, k.level, k.secretEnc, k.secretName, k.createdAt, k.defaultRegion ?? null);
   }
   async updateKey(accessKey: string, change: Pick<KeyRecord, 'org' | 'level' | 'secretName'>) {
     return this.s.updateKey.run(change.org, change.level, change.secretName, accessKey).changes > 0;
@@ -154,6 +171,7 @@ export class SqliteIdentityEngine implements IdentityEngine {
     prepareDatabaseFile(path);
     this.writer = open(path);
     this.writer.exec(schema);
+    addMissingColumns(this.writer);
     this.reader = open(path);
     this.tx = new SqliteRows(this.writer);
     this.read = new SqliteRows(this.reader);
@@ -206,6 +224,7 @@ function toKey(row: Row | undefined): StoredKey | undefined {
     secretName: row.secret_name as string,
     createdAt: row.created_at as number,
     secretEnc: row.secret_enc as Buffer,
+    ...(typeof row.default_region === 'string' ? { defaultRegion: row.default_region } : {}),
   };
 }
 

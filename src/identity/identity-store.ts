@@ -27,6 +27,8 @@ export interface KeyRecord {
   accessKey: string;
   secretName: string;
   createdAt: number;
+  /** the region chosen when the key was created (the console's "default region"); unset for keys made by manifests */
+  defaultRegion?: string;
 }
 
 export interface Principal {
@@ -93,7 +95,9 @@ function masterKeyCheck(masterKey: Buffer): Buffer {
 }
 
 function record(k: StoredKey): KeyRecord {
-  return { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt: k.createdAt };
+  const r: KeyRecord = { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt: k.createdAt };
+  if (k.defaultRegion !== undefined) r.defaultRegion = k.defaultRegion;
+  return r;
 }
 
 /** Key reads, on committed state or inside a transaction. */
@@ -151,6 +155,7 @@ export class IdentityTransaction extends KeyReader {
   async addKey(k: Omit<KeyRecord, 'createdAt'> & { secretKey: string }): Promise<KeyRecord> {
     await this.ensureOrg(k.org);
     const key: KeyRecord = { org: k.org, user: k.user, namespace: k.namespace, level: k.level, accessKey: k.accessKey, secretName: k.secretName, createdAt: Date.now() };
+    if (k.defaultRegion !== undefined) key.defaultRegion = k.defaultRegion;
     await this.tx.insertKey({ ...key, secretEnc: this.box.encrypt(k.secretKey) });
     return key;
   }

@@ -191,7 +191,8 @@ export interface UserObject {
   kind: 'User';
   metadata: { name: string; namespace: string; creationTimestamp: string };
   spec: { owner: string; access: AccessLevel; secretName: string };
-  status: { objectStorageAccess: 'ACTIVE'; objectStorageId: string };
+  /** defaultRegion: the region the key was created for (the console's create form), when one was chosen */
+  status: { objectStorageAccess: 'ACTIVE'; objectStorageId: string; defaultRegion?: string };
 }
 
 export interface SecretObject {
@@ -220,7 +221,7 @@ export function userObject(k: KeyRecord): UserObject {
     kind: 'User',
     metadata: { name: k.user, namespace: k.namespace, creationTimestamp: new Date(k.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
     spec: { owner: k.org, access: k.level, secretName: k.secretName },
-    status: { objectStorageAccess: 'ACTIVE', objectStorageId: `${k.namespace}:${k.user}` },
+    status: { objectStorageAccess: 'ACTIVE', objectStorageId: `${k.namespace}:${k.user}`, ...(k.defaultRegion !== undefined ? { defaultRegion: k.defaultRegion } : {}) },
   };
 }
 

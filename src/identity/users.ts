@@ -119,6 +119,8 @@ export class UserDirectory {
 export interface ApplyOptions {
   /** refuse (409 AlreadyExists) instead of reconfiguring a user that exists: the console's "create" */
   createOnly?: boolean;
+  /** the default region of a key this creates (an existing key keeps its own) */
+  defaultRegion?: string;
 }
 
 /** Where keys are listed from: committed state, or an open transaction. */
@@ -152,7 +154,7 @@ export async function applyOne(tx: IdentityTransaction, m: UserManifest, scope: 
   let record: KeyRecord;
   if (!existing) {
     const creds = generateCredentials();
-    record = await tx.addKey({ org: m.owner, user: m.name, namespace: m.namespace, level: m.access, accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: m.secretName });
+    record = await tx.addKey({ org: m.owner, user: m.name, namespace: m.namespace, level: m.access, accessKey: creds.accessKey, secretKey: creds.secretKey, secretName: m.secretName, ...(options.defaultRegion !== undefined ? { defaultRegion: options.defaultRegion } : {}) });
     result = 'created';
   } else if (existing.org === m.owner && existing.level === m.access && existing.secretName === m.secretName) {
     record = existing;

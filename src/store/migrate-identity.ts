@@ -26,7 +26,7 @@ const TABLES: IdentityTable[] = [
   {
     name: 'keys',
     key: 'access_key',
-    columns: [['access_key', 'access_key'], ['org', 'org'], ['user', 'user_name'], ['namespace', 'namespace'], ['level', 'level'], ['secret_enc', 'secret_enc'], ['secret_name', 'secret_name'], ['created_at', 'created_at']],
+    columns: [['access_key', 'access_key'], ['org', 'org'], ['user', 'user_name'], ['namespace', 'namespace'], ['level', 'level'], ['secret_enc', 'secret_enc'], ['secret_name', 'secret_name'], ['created_at', 'created_at'], ['default_region', 'default_region']],
   },
   {
     name: 'admin_tokens',
@@ -57,7 +57,13 @@ export async function migrateIdentity(dataDir: string, database: PgDatabase): Pr
   try {
     // One read transaction: the copy and its check see one state of the file.
     const present = new Set(source.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
-    const select = (t: IdentityTable) => (present.has(t.name) ? (source.prepare(`SELECT ${t.columns.map(([c]) => `"${c}"`).join(', ')} FROM ${t.name} ORDER BY ${t.key}`).raw().all() as unknown[][]) : []);
+    // A file from before a column was added (identity-sqlite.ts addedColumns) reads it as NULL.
+    const columnsOf = (table: string) => new Set((source.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    const select = (t: IdentityTable) => {
+      if (!present.has(t.name)) return [];
+      const have = columnsOf(t.name);
+      return source.prepare(`SELECT ${t.columns.map(([c]) => (have.has(c) ? `"${c}"` : 'NULL')).join(', ')} FROM ${t.name} ORDER BY ${t.key}`).raw().all() as unknown[][];
+    };
     const rows = source.transaction(() => new Map(TABLES.map((t) => [t.name, select(t)])))();
     await database.transaction(async (client) => {
       await client.query(`UPDATE ${IDENTITY_SCHEMA}.identity_version SET version = version + 1`);

@@ -378,6 +378,16 @@ describe('the API model: --server URL --token TOKEN', () => {
 });
 
 describe('s3cmd-config', () => {
+  it('defaults to the key\u2019s own default region, which get users -o yaml shows', async () => {
+    await server.services.identity.addKey({ org: 'ns-region', user: 'ord-user', namespace: 'ns-region', level: 'read', accessKey: 'AKORDUSER00000000001', secretKey: 'ord-user-secret-000000000000000001', secretName: 'ns-region-ord-user-obj-store-creds', defaultRegion: 'ord1' });
+    const yaml = await strata(['get', 'users', 'ord-user', '-n', 'ns-region', '-o', 'yaml']);
+    expect(yaml.stdout).toContain('defaultRegion: ord1');
+    const cfg = await strata(['s3cmd-config', '--user', 'ord-user', '--namespace', 'ns-region']);
+    expect(cfg.code, cfg.stderr).toBe(0);
+    expect(cfg.stdout).toContain('host_base = object.ord1.');
+    expect((await strata(['s3cmd-config', '--user', 'ord-user', '--namespace', 'ns-region', '--region', 'las1'])).stdout).toContain('host_base = object.las1.');
+  });
+
   it('prints a config that the real s3cmd uses unedited', async () => {
     await strata(['apply', '-f', file('s3cmd-user.yaml', manifest('s3cmd-user', 'ns-s3cmd', 'full'))]);
     const cfg = await strata(['s3cmd-config', '--user', 's3cmd-user', '--namespace', 'ns-s3cmd', '--endpoint', `127.0.0.1:${server.port}`, '--path-style']);

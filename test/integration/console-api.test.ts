@@ -84,6 +84,32 @@ describe('console sessions', () => {
   });
 });
 
+describe('console tokens: default region', () => {
+  it('stores the region chosen at creation with the key, lists it, and uses it as the s3cmd file’s region; an unknown region creates nothing', async () => {
+    const s = await signIn(adminToken);
+    const post = (body: unknown) => consoleFetch(s, '/console/api/keys', { method: 'POST', headers: { 'x-csrf-token': s.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await post({ name: 'mars-key', namespace: 'default', access: 'read', region: 'mars1' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('unknown region "mars1"');
+    expect(((await (await consoleFetch(s, '/console/api/v1/users?name=mars-key')).json()) as { items: unknown[] }).items).toHaveLength(0);
+
+    expect((await post({ name: 'ord-key', namespace: 'default', access: 'read', region: 'ord1' })).status).toBe(201);
+    expect((await post({ name: 'plain-key', namespace: 'default', access: 'read' })).status).toBe(201);
+    const listed = (await (await consoleFetch(s, '/console/api/v1/users?namespace=default')).json()) as { items: { metadata: { name: string }; status: { defaultRegion?: string } }[] };
+    const regionOf = (name: string) => listed.items.find((u) => u.metadata.name === name)?.status;
+    expect(regionOf('ord-key')).toMatchObject({ defaultRegion: 'ord1' });
+    expect(regionOf('plain-key')).not.toHaveProperty('defaultRegion');
+
+    const ord = await consoleFetch(s, '/console/api/s3cmd?namespace=default&name=ord-key');
+    expect(ord.status).toBe(200);
+    expect(ord.headers.get('content-disposition')).toBe('attachment; filename="default-ord-key-ord1.s3cfg"');
+    expect(await ord.text()).toContain('host_base = object.ord1.');
+    // Asked for another region, the page's choice wins; a key without one gets the server's default.
+    expect((await consoleFetch(s, '/console/api/s3cmd?namespace=default&name=ord-key&region=las1')).headers.get('content-disposition')).toContain('-las1.s3cfg');
+    expect((await consoleFetch(s, '/console/api/s3cmd?namespace=default&name=plain-key')).headers.get('content-disposition')).toContain('-lga1.s3cfg');
+  });
+});
+
 describe('console S3 proxy', () => {
   it('serves objects as sandboxed attachments, so an uploaded page cannot run on the console origin', async () => {
     const s = await signIn(adminToken);

@@ -2,7 +2,8 @@
 // walkthrough. Sign in with the bootstrap admin API token, create an Object Storage token and
 // copy its keys, upload with the aws CLI using them, see the object in the bucket browser,
 // set a public-read policy there and fetch anonymously with curl, download the s3cmd
-// configuration and run `s3cmd ls` with it; bad input (a bad token, a duplicate name, an
+// configuration and run `s3cmd ls` with it, create an API token and run the real kubectl with the
+// kubeconfig the API Access page downloads for it; bad input (a bad token, a duplicate name, an
 // invalid policy, a bad endpoint, an expired or revoked session) shows a clear message and
 // changes nothing. Screenshots of each page are kept under test-artifacts/console/.
 import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
@@ -11,9 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { s3cmdConfig } from '../../src/admin/s3cmd.ts';
+import { storedAdminCertificate } from '../../src/kube/certificate.ts';
 import { launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { awsClis, clientEnv, commandError, run } from '../helpers/cli-clients.ts';
+import { collapse, KubectlUser } from '../helpers/kubectl.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -131,6 +135,9 @@ describe('web console walkthrough', () => {
     const row = page.locator('tr[data-token="walkthrough"]');
     await row.waitFor();
     expect(await row.getByLabel('Access level').inputValue()).toBe('full');
+    // The default region chosen at creation is stored with the key, listed, and shown by the admin API.
+    expect(await row.locator('td.default-region').innerText()).toBe('lga1');
+    expect((await admin<{ status: { defaultRegion?: string } }>('GET', '/v1/users/default/walkthrough')).body.status.defaultRegion).toBe('lga1');
     await shot('object-storage');
   });
 
@@ -229,7 +236,8 @@ describe('web console walkthrough', () => {
     await page.getByRole('link', { name: 'Object Storage' }).click();
     await page.locator('tr[data-token="walkthrough"]').getByRole('button', { name: 'Download s3cmd configuration' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('S3 region').selectOption('lga1');
+    // Preselected: the token's default region.
+    expect(await dialog.getByLabel('S3 region').inputValue()).toBe('lga1');
     await dialog.getByLabel(/^Endpoint/).fill('not a host!');
     await dialog.getByRole('button', { name: 'Download s3cmd config' }).click();
     expect(await dialog.getByRole('alert').innerText()).toContain('must be host or host:port');
@@ -268,19 +276,62 @@ describe('web console walkthrough', () => {
     expect(gone.stderr).toContain('InvalidAccessKeyId');
   });
 
-  it('API Access: creates a namespace token shown once, lists it, revokes it', async () => {
+  it('API Access: creates a namespace token shown once with a kubeconfig the real kubectl uses, lists it, revokes it', async () => {
+    const user = { apiVersion: 'objectstorage.coreweave.com/v1alpha1', kind: 'User', metadata: { name: 'kube-a', namespace: 'team-a' }, spec: { owner: 'team-a', access: 'read' } };
+    expect((await admin('POST', '/v1/users', user)).status).toBe(201);
     await page.getByRole('link', { name: 'API Access' }).click();
     await page.getByLabel('Token name').fill('ci-team-a');
     await page.getByLabel('Other namespaces').fill('team-a');
     await page.getByRole('button', { name: 'Create token' }).click();
     const created = page.locator('.created');
     await created.waitFor();
-    expect(await created.innerText()).toContain('no kubeconfig');
     await created.getByRole('button', { name: 'Copy API token' }).click();
     const token = await clipboard();
     expect(token).toMatch(/^sat_/);
     const who = await fetch(`${server.admin.endpoint}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
     expect(await who.json()).toMatchObject({ name: 'ci-team-a', namespaces: ['team-a'] });
+
+    expect(await created.getByLabel('Default namespace').inputValue()).toBe('team-a');
+    await shot('api-token-created');
+    const [download] = await Promise.all([page.waitForEvent('download'), created.getByRole('button', { name: 'Download kubeconfig' }).click()]);
+    expect(download.suggestedFilename()).toBe('kubeconfig-ci-team-a-team-a.yaml');
+    const file = join(work, 'cw-kubeconfig');
+    await download.saveAs(file);
+    const config = parseYaml(readFileSync(file, 'utf8'));
+    expect(config.clusters[0].cluster.server).toBe(`${server.admin.endpoint.replace('http://', 'https://')}/k8s`);
+    expect(Buffer.from(config.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(storedAdminCertificate(server.dataDir));
+    expect(config.users[0].user.token).toBe(token);
+    expect(config.contexts[0].context.namespace).toBe('team-a');
+
+    const kubectl = new KubectlUser(work, '');
+    const listed = await kubectl.run(['--kubeconfig', file, 'get', 'users.objectstorage.coreweave.com', '-n', 'team-a']);
+    expect(listed.stderr).toBe('');
+    expect(collapse(listed.stdout)).toBe('NAME OWNER ACCESS OBJECT STORAGE ACCESS OBJECT STORAGE ID\nkube-a team-a read ACTIVE team-a:kube-a');
+    // The context's namespace is the default, and the token's scope still holds.
+    expect(collapse((await kubectl.run(['--kubeconfig', file, 'get', 'users.objectstorage.coreweave.com'])).stdout)).toContain('kube-a team-a read');
+    const outside = await kubectl.run(['--kubeconfig', file, 'get', 'users.objectstorage.coreweave.com', '-n', 'team-b']);
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toContain('Forbidden');
+
+    // Refused: no CSRF header, a namespace outside the token's, a token that is not one.
+    const refused = await page.evaluate(async (t) => {
+      const post = async (body: unknown, headers: Record<string, string>) => {
+        const r = await fetch('/console/api/kubeconfig', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        return { status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code };
+      };
+      const csrf = ((await (await fetch('/console/api/session')).json()) as { csrf: string }).csrf;
+      return [
+        await post({ token: t, namespace: 'team-a' }, {}),
+        await post({ token: t, namespace: 'team-b' }, { 'x-csrf-token': csrf }),
+        await post({ token: 'sat_nope', namespace: 'team-a' }, { 'x-csrf-token': csrf }),
+      ];
+    }, token);
+    expect(refused).toEqual([
+      { status: 403, code: 'CsrfFailed' },
+      { status: 400, code: 'BadRequest' },
+      { status: 400, code: 'InvalidToken' },
+    ]);
+
     const id = token.split('_')[1];
     const row = page.locator(`tr[data-api-token="${id}"]`);
     expect(await row.innerText()).toContain('team-a');
@@ -289,6 +340,9 @@ describe('web console walkthrough', () => {
     await page.getByText(`token "${id}" revoked`).waitFor();
     expect(await row.innerText()).toContain('revoked');
     expect((await fetch(`${server.admin.endpoint}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    const afterRevoke = await kubectl.run(['--kubeconfig', file, 'get', 'users.objectstorage.coreweave.com']);
+    expect(afterRevoke.code).not.toBe(0);
+    expect(afterRevoke.stderr).toContain('Unauthorized');
   });
 
   it('a namespace token sees only its namespace, and a revoked token or an expired session sends the user back to sign in with a message, changing nothing', async () => {

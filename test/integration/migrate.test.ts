@@ -91,7 +91,7 @@ beforeAll(async () => {
   // The source is SQLite in both vitest projects: metadataUrl is set to nothing explicitly.
   sqliteServer = await startTestServer({ dataDir, metadataUrl: undefined });
   // A user of another organisation: its key must work on PostgreSQL after the migration.
-  await sqliteServer.services.identity.addKey({ ...migratedUser, level: 'readwrite', secretName: 'migrated-org-alice-obj-store-creds' });
+  await sqliteServer.services.identity.addKey({ ...migratedUser, level: 'readwrite', secretName: 'migrated-org-alice-obj-store-creds', defaultRegion: 'lga1' });
   // A Kubernetes Role (src/kube): the kube_objects table comes along too.
   await sqliteServer.services.identity.transaction((tx) => tx.putKubeObject('roles', 'team-a', 'reader', '{"kind":"Role"}'));
   const s3 = sqliteServer.client();
@@ -223,6 +223,8 @@ describe('strata migrate', () => {
       const alice = server.client({ credentials: { accessKeyId: migratedUser.accessKey, secretAccessKey: migratedUser.secretKey } });
       expect((await alice.send(new ListBucketsCommand({}))).Buckets ?? []).toEqual([]);
       expect(await server.services.identity.kubeObject('roles', 'team-a', 'reader')).toBe('{"kind":"Role"}');
+      // The key's default region (a column added after the first release) came along too.
+      expect((await server.services.identity.keyByUser(migratedUser.namespace, migratedUser.user))?.defaultRegion).toBe('lga1');
       const listing = await s3.send(new ListObjectsV2Command({ Bucket: 'plain' }));
       // Byte order of the UTF-8 keys, as SQLite listed them.
       const expectedOrder = [...objects.keys()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FRESH_MS, IDENTITY_SCHEMA, MasterKeyMismatchError } from '../../src/identity/identity-postgres.ts';
@@ -144,6 +145,22 @@ describe.each(engines)('identity contract: $name', (engine) => {
     expect(await identity.deleteKey(k.accessKey)).toBe(false);
     expect(await identity.keyByAccessKey(k.accessKey)).toBeUndefined();
     expect(await identity.credentialsFor(k.accessKey)).toBeUndefined();
+  });
+
+  it('stores a key\u2019s default region; a key without one reads as unset, through every read', async () => {
+    const withRegion = await a.identity.addKey({ ...newKey('rita'), defaultRegion: 'ord1' });
+    expect(withRegion.defaultRegion).toBe('ord1');
+    const without = await a.identity.addKey(newKey('sam'));
+    expect(without).not.toHaveProperty('defaultRegion');
+    for (const identity of [a.identity, b.identity]) {
+      expect((await identity.keyByUser('ns', 'rita'))?.defaultRegion).toBe('ord1');
+      expect((await identity.keyByAccessKey(withRegion.accessKey))?.defaultRegion).toBe('ord1');
+      expect(await identity.keyByUser('ns', 'sam')).not.toHaveProperty('defaultRegion');
+      expect((await identity.listKeys()).map((k) => k.defaultRegion)).toEqual(['ord1', undefined]);
+    }
+    // A change of level or owner keeps it.
+    await a.identity.updateKey(withRegion.accessKey, { org: 'org', level: 'full', secretName: withRegion.secretName });
+    expect((await b.identity.keyByUser('ns', 'rita'))?.defaultRegion).toBe('ord1');
   });
 
   it('keeps secrets encrypted and gives them back decrypted, with the principal', async () => {
@@ -314,4 +331,33 @@ describe.each(engines)('identity contract: $name', (engine) => {
       }
     });
   }
+});
+
+describe('identity.db from before keys had a default region', () => {
+  it('gains the column when opened; its keys read as having none, and new keys store one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-identity-old-'));
+    try {
+      const masterKey = loadOrCreateMasterKey(dir);
+      const old = new Database(join(dir, 'identity.db'));
+      old.exec(`CREATE TABLE keys (access_key TEXT PRIMARY KEY, org TEXT NOT NULL, user TEXT NOT NULL, namespace TEXT NOT NULL, level TEXT NOT NULL,
+        secret_enc BLOB NOT NULL, secret_name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, UNIQUE (namespace, user)) WITHOUT ROWID`);
+      old.prepare('INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('AKOLDKEY000000000001', 'org', 'old', 'ns', 'read', Buffer.alloc(40), 'ns-old-obj-store-creds', 1);
+      old.close();
+      const identity = await openIdentityStore({ dataDir: dir, masterKey });
+      try {
+        expect(await identity.keyByUser('ns', 'old')).toMatchObject({ user: 'old', level: 'read' });
+        expect(await identity.keyByUser('ns', 'old')).not.toHaveProperty('defaultRegion');
+        await identity.addKey({ ...newKey('new'), defaultRegion: 'las1' });
+        expect((await identity.keyByUser('ns', 'new'))?.defaultRegion).toBe('las1');
+      } finally {
+        await identity.close();
+      }
+      // A second open (the CLI beside the server) finds the column there and changes nothing.
+      const again = await openIdentityStore({ dataDir: dir, masterKey });
+      expect((await again.keyByUser('ns', 'new'))?.defaultRegion).toBe('las1');
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // The API Access page: organisation admins create API tokens for chosen namespaces (or all),
-// shown once, and list and revoke them.
+// shown once with a kubeconfig download, and list and revoke them.
 import { useEffect, useState } from 'preact/hooks';
-import { call, type WhoAmI } from './api.ts';
+import { call, downloadAttachment, type WhoAmI } from './api.ts';
 import { Banner, CopyField } from './components.tsx';
 
 /** The admin API's TokenView (src/admin/backend.ts), restated: the page's type check has no Node types to read that file with. */
@@ -120,11 +120,11 @@ export function ApiAccess(props: { who: WhoAmI; kubeconfig: boolean }) {
           <h2>Token "{created.name || created.id}" created</h2>
           <p>This is the only time the token is shown. Copy it now.</p>
           <CopyField label="API token" value={created.token} />
-          <p class="hint">
-            {props.kubeconfig
-              ? 'Download its kubeconfig below.'
-              : 'This Strata has no Kubernetes-compatible endpoint yet, so there is no kubeconfig to download; use the token with the admin API (Authorization: Bearer …) or `strata --server URL --token TOKEN`.'}
-          </p>
+          {props.kubeconfig ? (
+            <KubeconfigDownload token={created.token} namespaces={created.namespaces} known={known} />
+          ) : (
+            <p class="hint">This admin listener has no TLS, so kubectl cannot use the token here; use it with the admin API (Authorization: Bearer …) or `strata --server URL --token TOKEN`.</p>
+          )}
         </div>
       )}
       <Banner kind="info" text={notice} />
@@ -168,5 +168,54 @@ export function ApiAccess(props: { who: WhoAmI; kubeconfig: boolean }) {
         </table>
       )}
     </section>
+  );
+}
+
+/**
+ * The kubeconfig of the token just created, for a chosen default namespace. The page sends the
+ * token back to the server for this (src/console/kubeconfig.ts), which writes the file the way
+ * `strata kubeconfig` does and keeps nothing; the token stays in this component's memory only.
+ */
+function KubeconfigDownload(props: { token: string; namespaces: string[]; known: string[] }) {
+  const scoped = props.namespaces.length > 0 && !props.namespaces.includes('*');
+  const [namespace, setNamespace] = useState(scoped ? props.namespaces[0] : 'default');
+  const [error, setError] = useState<string>();
+  const download = async () => {
+    setError(undefined);
+    try {
+      await downloadAttachment('/kubeconfig', { method: 'POST', body: { token: props.token, namespace } });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <div class="kubeconfig">
+      <p class="hint">
+        A kubeconfig for kubectl (the Kubernetes API under /k8s on this port, over TLS): <code>kubectl --kubeconfig FILE get users.objectstorage.coreweave.com</code>.
+      </p>
+      <label>
+        Default namespace
+        {scoped ? (
+          <select name="kubeconfig-namespace" value={namespace} onChange={(e) => setNamespace((e.target as HTMLSelectElement).value)}>
+            {props.namespaces.map((ns) => (
+              <option value={ns}>{ns}</option>
+            ))}
+          </select>
+        ) : (
+          <>
+            <input name="kubeconfig-namespace" list="kubeconfig-namespaces" value={namespace} onInput={(e) => setNamespace((e.target as HTMLInputElement).value)} />
+            <datalist id="kubeconfig-namespaces">
+              {props.known.map((ns) => (
+                <option value={ns} />
+              ))}
+            </datalist>
+          </>
+        )}
+      </label>
+      <Banner text={error} />
+      <button class="primary" type="button" onClick={() => void download()}>
+        Download kubeconfig
+      </button>
+    </div>
   );
 }

@@ -76,6 +76,26 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+/**
+ * Fetch an attachment (the s3cmd file, a kubeconfig) and hand it to the browser as a download.
+ * Fetched first, so that a refusal shows the server's message instead of saving an error.
+ */
+export async function downloadAttachment(path: string, init: { method?: string; body?: unknown } = {}): Promise<void> {
+  const res = await fetch(`/console/api${path}`, {
+    method: init.method ?? 'GET',
+    credentials: 'same-origin',
+    headers: { 'x-csrf-token': csrf, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw await errorOf(res.status, text, res.headers.get('content-type'));
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  a.download = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
 /** The proxy path of a bucket or key: each key segment encoded, '/' kept. */
 export function s3Path(region: string, bucket: string, key = ''): string {
   const k = key === '' ? '' : '/' + key.split('/').map(encodeURIComponent).join('/');

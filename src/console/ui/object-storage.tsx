@@ -1,12 +1,13 @@
 // The Object Storage page: the seed's tokens (Users: one access key each) with their keys,
 // access levels and an s3cmd configuration per region.
 import { useEffect, useState } from 'preact/hooks';
-import { call, errorOf, type WhoAmI } from './api.ts';
+import { call, downloadAttachment, type WhoAmI } from './api.ts';
 import { Banner, Choice, CopyField, Modal, levelLabels } from './components.tsx';
 
 interface UserObject {
   metadata: { name: string; namespace: string; creationTimestamp: string };
   spec: { owner: string; access: string; secretName: string };
+  status: { defaultRegion?: string };
 }
 interface SecretObject {
   metadata: { name: string; namespace: string };
@@ -107,6 +108,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
               <th>Organisation</th>
               <th>Keys</th>
               <th>Access level</th>
+              <th>Default region</th>
               <th>Created</th>
               <th />
             </tr>
@@ -126,6 +128,7 @@ export function ObjectStorage(props: { who: WhoAmI; info: ServerInfo }) {
                 <td>
                   <Choice name="level" ariaLabel="Access level" value={row.user.spec.access} options={levels} labels={levelLabels} onChange={(l) => void changeLevel(row, l)} />
                 </td>
+                <td class="default-region">{row.user.status.defaultRegion ?? '—'}</td>
                 <td class="nowrap" title={row.user.metadata.creationTimestamp}>{row.user.metadata.creationTimestamp.slice(0, 10)}</td>
                 <td class="actions">
                   <button class="icon" title="Download s3cmd configuration" aria-label="Download s3cmd configuration" onClick={() => setDownloadFor(row)}>
@@ -177,7 +180,7 @@ function CreateToken(props: { who: WhoAmI; info: ServerInfo; onClose: () => void
     }
     setBusy(true);
     try {
-      const r = await call<{ user: UserObject; accessKey: string; secretKey: string }>('POST', '/keys', { name, namespace, owner: owner || namespace, access });
+      const r = await call<{ user: UserObject; accessKey: string; secretKey: string }>('POST', '/keys', { name, namespace, owner: owner || namespace, access, region });
       props.onCreated({ user: r.user, accessKey: r.accessKey, secretKey: r.secretKey }, region);
     } catch (err) {
       setError((err as Error).message);
@@ -249,7 +252,7 @@ function CreatedToken(props: { row: Row; region: string; info: ServerInfo; onClo
 function S3cmdDownload(props: { row: Row; info: ServerInfo; onClose: () => void }) {
   return (
     <Modal title={`s3cmd configuration for "${props.row.user.metadata.name}"`} onClose={props.onClose}>
-      <S3cmdForm row={props.row} info={props.info} region={props.info.defaultRegion} />
+      <S3cmdForm row={props.row} info={props.info} region={props.row.user.status.defaultRegion ?? props.info.defaultRegion} />
     </Modal>
   );
 }
@@ -264,21 +267,13 @@ function S3cmdForm(props: { row: Row; info: ServerInfo; region: string }) {
   if (endpoint.trim()) q.set('endpoint', endpoint.trim());
   if (pathStyle) q.set('pathStyle', '1');
   const [error, setError] = useState<string>();
-  // Fetched first, so that a bad endpoint shows the server's message instead of a downloaded error.
   const download = async () => {
     setError(undefined);
-    const res = await fetch(`/console/api/s3cmd?${q}`, { credentials: 'same-origin' });
-    const text = await res.text();
-    if (!res.ok) {
-      setError((await errorOf(res.status, text, res.headers.get('content-type'))).message);
-      return;
+    try {
+      await downloadAttachment(`/s3cmd?${q}`);
+    } catch (err) {
+      setError((err as Error).message);
     }
-    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 's3cfg';
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-    a.download = name;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
   return (
     <div class="s3cmd">
