@@ -114,7 +114,8 @@ async function signedIn(ctx: ConsoleContext, req: IncomingMessage): Promise<{ se
   }
   const token = await ctx.services.identity.tokens.get(found.session.tokenId);
   if (!token || token.revokedAt !== undefined) {
-    sessions.delete(cookie);
+    // The session is left in place (it can do nothing: every request looks the token up again), so
+    // that the page's concurrent requests all say why it ended, not "expired" once one removed it.
     throw new IdentityError(401, 'SessionEnded', 'the API token of this session has been revoked; sign in with another token');
   }
   return { session: found.session, token, cookie: cookie! };
