@@ -28,6 +28,9 @@
 //   --retry-budget-min M   but only during the first M minutes of the benchmark (default 12; --quick: 3)
 //   --data-root DIR      where the servers' temporary data directories go (default: the OS temp dir)
 //   --keep               keep the data directories afterwards
+//   --with-events        Strata's benchmark bucket with server access logging and notifications for every
+//                        object event to a webhook (a sink in this process): the outbox busy (bench/events.ts)
+//   --with-logs          Strata writes its JSON access log (STRATA_ACCESS_LOG) to a file beside its data
 //   --memory [--size N]  run bench/memory.ts instead (5 GiB up- and download, peak RSS)
 //   --cluster            run bench/cluster.ts instead: the PostgreSQL engine against SQLite and the
 //                        baseline, then 2 and 3 nodes over one database [--repeats N --list-objects N]
@@ -41,6 +44,7 @@ import { parseFlags } from './flags.ts';
 import { connect, median, percentile, runLoad, type Target } from './load.ts';
 import { benchAccessKey, benchSecretKey, cpuMs, machineBusyMs, memory, resetPeakRss, repoRoot, startBaseline, startStrata, type ServerProcess } from './procs.ts';
 import { describePageCost, markdownTable, pageCosts, summarise, type RunRecord } from './report.ts';
+import { enableEvents, startSink } from './events.ts';
 import { makeBodies, makeScenarios, populateList, setup, type ServerKind } from './scenarios.ts';
 import { liveKeys, populateMarkers, populateVersioned, versionsPerKey, type Populated } from './versioned-lists.ts';
 
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
     await runClusterBench(flags);
     return;
   }
-  const known = new Set(['quick', 'repeats', 'only', 'conc', 'list-objects', 'no-baseline', 'no-strata', 'cpu-prof', 'data-root', 'keep', 'retries', 'retry-budget-min', 'versioned-keys', 'markers']);
+  const known = new Set(['quick', 'repeats', 'only', 'conc', 'list-objects', 'no-baseline', 'no-strata', 'cpu-prof', 'data-root', 'keep', 'retries', 'retry-budget-min', 'versioned-keys', 'markers', 'with-events', 'with-logs']);
   for (const name of Object.keys(flags)) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const quick = flags.quick === 'true';
   const repeats = Number(flags.repeats ?? (quick ? 1 : 3));
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
     void cleanup().then(() => process.exit(130));
   });
 
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
   const records: RunRecord[] = [];
   const populate: Record<string, { objects: number; ms: number; opsPerSec: number }> = {};
   let populateV: Populated | undefined;
@@ -128,7 +133,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     if (flags['no-strata'] !== 'true') {
-      const strata = await startStrata({ dataDir: join(root, 'strata'), cpuProfDir: cpuProfDir && join(cpuProfDir, 'strata') });
+      const extraEnv: Record<string, string> = flags['with-logs'] === 'true' ? { STRATA_ACCESS_LOG: join(root, 'access.log') } : {};
+      const strata = await startStrata({ dataDir: join(root, 'strata'), cpuProfDir: cpuProfDir && join(cpuProfDir, 'strata'), extraEnv });
       sides.push({ kind: 'strata', proc: strata, target: connect('strata', strata.port, creds) });
       log(`Strata pid ${strata.pid} on port ${strata.port} (log ${strata.logPath})`);
     }
@@ -151,6 +157,11 @@ async function main(): Promise<void> {
         log(`  ${s.kind}: ${Math.round(populate[s.kind].opsPerSec)} PUT/s (${(p.ms / 1000).toFixed(1)} s)${p.errors.length ? `, errors: ${p.errors.join('; ')}` : ''}`);
       }
       if (s.kind !== 'strata') continue;
+      if (flags['with-events'] === 'true') {
+        sink = await startSink();
+        await enableEvents(s.target, join(root, 'strata'), sink.url, 'lga1');
+        log('strata: access logging and notifications enabled on the benchmark bucket');
+      }
       const progress = (n: number) => log(`  ${n.toLocaleString('en-US')} requests`);
       if (scenarios.some((x) => x.needsVersioned)) {
         log(`strata: versioned bucket: ${versionedKeys.toLocaleString('en-US')} keys × ${versionsPerKey} zero-byte PUTs (32 in flight)`);
@@ -366,6 +377,10 @@ async function main(): Promise<void> {
     log(`results: ${jsonPath}`);
     failed = false;
   } finally {
+    if (sink) {
+      log(`webhook sink: ${sink.received()} notification deliveries received during the run`);
+      await sink.close();
+    }
     await cleanup();
     if (cpuProfDir) log(`CPU profiles of the servers: ${cpuProfDir}/strata and ${cpuProfDir}/baseline (node --import tsx bench/profile-summary.ts DIR)`);
   }
