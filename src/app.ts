@@ -205,6 +205,7 @@ async function handle(services: Services, raw: IncomingMessage, res: ServerRespo
     if (target.key !== undefined && Buffer.byteLength(target.key) > 1024) throw new S3Error('KeyTooLongError');
     const bucket = target.bucket !== undefined ? await store.getBucket(target.bucket) : undefined;
     observed.bucketFound = bucket !== undefined;
+    if (trace) trace.bucket = bucket ?? null;
     if (operation.needsBucket && !bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket ?? '' });
 
     const socket = raw.socket as { encrypted?: boolean };

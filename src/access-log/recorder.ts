@@ -34,7 +34,12 @@ export class AccessLogRecorder {
   }
 
   trace(raw: IncomingMessage, res: ServerResponse, requestId: string): RequestTrace {
-    return new RequestTrace(raw, res, requestId, (t) => void this.finished(t).catch(() => undefined));
+    return new RequestTrace(raw, res, requestId, (t) => {
+      // Most requests go to buckets that are not logged, and the pipeline has loaded the bucket
+      // already: then there is nothing to do, without a second lookup.
+      if (t.bucket !== undefined && !t.bucket?.config?.logging) return;
+      void this.finished(t).catch(() => undefined);
+    });
   }
 
   private async finished(t: RequestTrace): Promise<void> {

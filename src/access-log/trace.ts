@@ -6,11 +6,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ResolvedRequest } from '../addressing.ts';
 import type { Principal } from '../identity/identity-store.ts';
+import type { BucketRecord } from '../store/types.ts';
 
 export class RequestTrace {
   readonly started = performance.now();
   readonly time = new Date();
   target: ResolvedRequest | undefined;
+  /** the bucket as the pipeline loaded it (null: it does not exist); undefined until then */
+  bucket: BucketRecord | null | undefined;
   principal: Principal | undefined;
   sourceIp: string | undefined;
   errorCode: string | undefined;
