@@ -36,8 +36,9 @@ export class AccessLogRecorder {
   trace(raw: IncomingMessage, res: ServerResponse, requestId: string): RequestTrace {
     return new RequestTrace(raw, res, requestId, (t) => {
       // Most requests go to buckets that are not logged, and the pipeline has loaded the bucket
-      // already: then there is nothing to do, without a second lookup.
-      if (t.bucket !== undefined && !t.bucket?.config?.logging) return;
+      // already: then there is nothing to do, without a second lookup. A PutBucketLogging request
+      // is looked at after its answer, so that the request that enabled logging is logged too.
+      if (t.bucket !== undefined && !t.bucket?.config?.logging && !t.target?.query.has('logging')) return;
       void this.finished(t).catch(() => undefined);
     });
   }
