@@ -5,6 +5,13 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Services } from '../ops/operation.ts';
 import type { RegionStores } from '../store/open.ts';
 import { CounterFamily } from './families.ts';
+import type { RegionStore } from '../store/region-store.ts';
+import { accessLogKind } from '../access-log/deliver.ts';
+import { notifyKind } from '../notify/deliver.ts';
+import { replicateKind } from '../replication/deliver.ts';
+
+/** The outbox's kinds of delivery, each a worker label of the queue gauges (always present, 0 when idle). */
+const outboxKinds = [notifyKind, accessLogKind, replicateKind];
 
 /** Counters the accelerated cache keeps (src/accel/cache.ts CacheStats), exported under these names. */
 const accelCounters = {
@@ -86,14 +93,28 @@ export function registerScrapedMetrics(registry: Registry, services: Services): 
   accelGauge('strata_accel_cache_capacity_bytes', 'Configured bound of the accelerated cache.', (s) => s.capacity);
   accelGauge('strata_accel_cache_entries', 'Objects whose bytes are cached.', (s) => s.entries);
 
-  // Background workers. Blob collection is the one Strata has: blobs released by committed
-  // transactions wait in dead_blobs until unlinked (at once on a single node, by the collector
-  // past the grace period on a shared filesystem). Lifecycle, logging, notification and
-  // replication workers do not exist yet; their queues will join this gauge under their names.
-  // One read of the queues per scrape serves both gauges.
-  let queues: Promise<{ region: string; depth: number; oldestMs?: number }[]> | undefined;
+  // Background workers with queues: blob collection (blobs released by committed transactions
+  // wait in dead_blobs until unlinked: at once on a single node, by the collector past the grace
+  // period on a shared filesystem), and the outbox's deliveries by kind (notification, access-log,
+  // replication; src/outbox), summed per region so that labels stay bounded (no topic or bucket
+  // names). One read of the queues per scrape serves both gauges.
+  let queues: Promise<{ worker: string; region: string; depth: number; oldestMs?: number }[]> | undefined;
+  const readQueues = async (region: string, store: RegionStore) => {
+    const found: { worker: string; region: string; depth: number; oldestMs?: number }[] = [{ worker: 'blob-gc', region, ...(await store.meta.deadBlobQueue()) }];
+    const byKind = new Map<string, { depth: number; oldestMs?: number }>();
+    for (const q of await store.meta.outbox.queued()) {
+      const sum = byKind.get(q.kind) ?? { depth: 0 };
+      sum.depth += q.queued;
+      sum.oldestMs = sum.oldestMs === undefined ? q.oldest : Math.min(sum.oldestMs, q.oldest);
+      byKind.set(q.kind, sum);
+    }
+    for (const kind of outboxKinds) found.push({ worker: kind, region, depth: byKind.get(kind)?.depth ?? 0, oldestMs: byKind.get(kind)?.oldestMs });
+    return found;
+  };
   const queuesOnce = () => {
-    queues ??= Promise.all(regions().map(async ([region, store]) => ({ region, ...(await store.meta.deadBlobQueue()) }))).finally(() => setImmediate(() => (queues = undefined)));
+    queues ??= Promise.all(regions().map(([region, store]) => readQueues(region, store)))
+      .then((all) => all.flat())
+      .finally(() => setImmediate(() => (queues = undefined)));
     return queues;
   };
   new Gauge({
@@ -103,7 +124,7 @@ export function registerScrapedMetrics(registry: Registry, services: Services): 
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await queuesOnce()) this.set({ worker: 'blob-gc', region: q.region }, q.depth);
+      for (const q of await queuesOnce()) this.set({ worker: q.worker, region: q.region }, q.depth);
     },
   });
   new Gauge({
@@ -114,8 +135,8 @@ export function registerScrapedMetrics(registry: Registry, services: Services): 
     async collect() {
       this.reset();
       for (const q of await queuesOnce()) {
-        if (q.oldestMs !== undefined) this.set({ worker: 'blob-gc', region: q.region }, Math.max(0, (Date.now() - q.oldestMs) / 1000));
-        else if (q.depth === 0) this.set({ worker: 'blob-gc', region: q.region }, 0);
+        if (q.oldestMs !== undefined) this.set({ worker: q.worker, region: q.region }, Math.max(0, (Date.now() - q.oldestMs) / 1000));
+        else if (q.depth === 0) this.set({ worker: q.worker, region: q.region }, 0);
       }
     },
   });

@@ -1,7 +1,7 @@
 // Prometheus metrics after real SDK traffic: /metrics on the admin listener (and on the S3 port
 // behind the metrics bearer token) is parsed, linted by Prometheus's own promtool, and its counters
 // and histograms are compared before and after known requests, by exact amounts.
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
 import { request } from 'undici';
 import { execFile } from 'node:child_process';
@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promtoolCheck, scrape, valueOf, type Sample } from '../helpers/prometheus.ts';
 import { which } from '../helpers/cli-clients.ts';
+import { eventually } from '../helpers/async.ts';
+import { WebhookReceiver } from '../helpers/webhook.ts';
 import { rawRequest } from '../helpers/raw.ts';
 import { sdkError, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -27,7 +29,7 @@ const metricsUrl = () => `${server.admin.endpoint}/metrics`;
 const delta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ eventBackoffMaxSeconds: 1 });
   // Checksums in headers, not aws-chunked trailers: the request's Content-Length is then the body's.
   s3 = server.client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -118,6 +120,39 @@ describe('GET /metrics on the admin listener', () => {
       for (let i = 0; i < 100 && now !== 0; i++) now = await depth();
       expect(now).toBe(0);
       expect(valueOf((await scrape(metricsUrl())).samples, 'strata_worker_queue_oldest_age_seconds', labels)).toBe(0);
+    }
+  });
+
+  it('shows notifications waiting for a refusing webhook in the notify queue, and the queue draining once it answers', async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      const token = (server as TestServer & { adminToken?: string }).adminToken;
+      const created = await fetch(`${server.admin.endpoint}/v1/topics`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'metrics', organisation: 'default', 'push-endpoint': receiver.url }),
+      });
+      expect(created.status).toBe(201);
+      await s3.send(new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: { TopicConfigurations: [{ TopicArn: `arn:aws:sns:${region}:default:metrics`, Events: ['s3:ObjectCreated:*'] }] },
+      }));
+      const labels = { worker: 'notify', region };
+      const depth = async () => valueOf((await scrape(metricsUrl())).samples, 'strata_worker_queue_depth', labels);
+      await eventually(async () => expect(await depth()).toBe(0), 10_000); // the s3:TestEvent went out
+      receiver.refusing = true;
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'notified', Body: body }));
+      expect(await depth()).toBe(1);
+      const { samples } = await scrape(metricsUrl());
+      expect(valueOf(samples, 'strata_worker_queue_oldest_age_seconds', labels)).toBeGreaterThanOrEqual(0);
+      expect(valueOf(samples, 'strata_worker_queue_depth', { worker: 'replicate', region })).toBe(0);
+      receiver.refusing = false;
+      await eventually(async () => expect(await depth()).toBe(0), 15_000);
+      expect(receiver.records().map((r) => r.s3.object.key)).toContain('notified');
+      await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: {} }));
+    } finally {
+      await receiver.stop();
     }
   });
 
