@@ -8,6 +8,7 @@
 // replica-modification sync.
 import { parseReplicationConfig, renderReplicationConfig } from '../replication/config.ts';
 import { S3Error } from '../errors.ts';
+import { storeBucketSetting } from './bucket-setting.ts';
 import { readControlBody } from './control-body.ts';
 import type { Operation } from './operation.ts';
 import { renderXml } from '../xml/xml.ts';
@@ -49,8 +50,7 @@ export const PutBucketReplication: Operation = {
       }
       if (!rule.destinationRegion) throw new S3Error('InvalidRequest', 'Destination bucket must exist.');
     }
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, replication: config }));
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { replication: config });
     return {};
   },
 };
@@ -61,12 +61,7 @@ export const DeleteBucketReplication: Operation = {
   level: 'full',
   needsBucket: true,
   async handle(ctx) {
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => {
-      const next = { ...current };
-      delete next.replication;
-      return next;
-    });
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { replication: undefined });
     return { status: 204 };
   },
 };

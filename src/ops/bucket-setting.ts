@@ -25,7 +25,10 @@ export function enumeratedValue<T extends string>(document: Record<string, unkno
   return value as T;
 }
 
-/** Merges `change` into the bucket's configuration and makes it durable before the answer. */
+/**
+ * Merges `change` into the bucket's configuration and makes it durable before the answer; a field
+ * set to undefined is removed (the stored JSON leaves it out), as the Delete operations do.
+ */
 export async function storeBucketSetting(ctx: RequestContext, change: Partial<BucketConfig>): Promise<void> {
   await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, ...change }));
   await ctx.store.durable();

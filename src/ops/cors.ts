@@ -5,6 +5,7 @@
 // ./cors-preflight.ts; headers of actual answers: src/cors/response.ts).
 import { parseCorsConfiguration, renderCorsConfiguration, maxCorsDocumentBytes } from '../cors/config.ts';
 import { S3Error } from '../errors.ts';
+import { storeBucketSetting } from './bucket-setting.ts';
 import { readControlBody } from './control-body.ts';
 import type { Operation } from './operation.ts';
 
@@ -27,8 +28,7 @@ export const PutBucketCors: Operation = {
   needsBucket: true,
   async handle(ctx) {
     const cors = parseCorsConfiguration(await readControlBody(ctx, maxCorsDocumentBytes));
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, cors }));
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { cors });
     return {};
   },
 };
@@ -40,8 +40,7 @@ export const DeleteBucketCors: Operation = {
   needsBucket: true,
   async handle(ctx) {
     // Deleting a configuration that does not exist succeeds too, as on AWS.
-    await ctx.store.setBucketConfig(ctx.bucketName!, ({ cors: _removed, ...rest }) => rest);
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { cors: undefined });
     return { status: 204 };
   },
 };

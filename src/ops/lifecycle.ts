@@ -6,6 +6,7 @@
 // Not supported: Transition and NoncurrentVersionTransition (one storage class), refused clearly.
 import { S3Error } from '../errors.ts';
 import { maxLifecycleDocumentBytes, parseLifecycleDocument, renderLifecycleDocument } from '../lifecycle/document.ts';
+import { storeBucketSetting } from './bucket-setting.ts';
 import { readControlBody } from './control-body.ts';
 import type { Operation } from './operation.ts';
 
@@ -29,8 +30,7 @@ export const PutBucketLifecycleConfiguration: Operation = {
   async handle(ctx) {
     const lifecycle = parseLifecycleDocument(await readControlBody(ctx, maxLifecycleDocumentBytes));
     // A pass under way goes on from where it stands, with the new rules.
-    await ctx.store.setBucketConfig(ctx.bucketName!, (current) => ({ ...current, lifecycle }));
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { lifecycle });
     return {};
   },
 };
@@ -42,8 +42,7 @@ export const DeleteBucketLifecycle: Operation = {
   needsBucket: true,
   async handle(ctx) {
     // 204 whether or not there was a configuration, as AWS answers.
-    await ctx.store.setBucketConfig(ctx.bucketName!, ({ lifecycle: _rules, lifecycleProgress: _progress, ...rest }) => rest);
-    await ctx.store.durable();
+    await storeBucketSetting(ctx, { lifecycle: undefined, lifecycleProgress: undefined });
     return { status: 204 };
   },
 };
