@@ -2,7 +2,9 @@
 // where they are, and an environment that holds only what they are given here, so that no
 // configuration, credential or CA bundle of the machine leaks into a test.
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import type { StrataConfig } from '../../src/config.ts';
+import { startTestServer, type TestServer } from './server.ts';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -90,5 +92,20 @@ export function s3api(cli: string, target: ClientTarget, env: NodeJS.ProcessEnv)
   return async (...args) => {
     const { stdout } = await run(cli, ['--endpoint-url', target.endpoint, '--output', 'json', 's3api', ...args], { env, timeout: 60_000 });
     return stdout.trim() ? JSON.parse(stdout) : {};
+  };
+}
+
+/** A test server and a working directory (the clients' HOME) beside its data root, for a client suite. */
+export async function startClientSuite(name: string, overrides: Partial<StrataConfig> = {}): Promise<{ server: TestServer; work: string; stop: () => Promise<void> }> {
+  const server = await startTestServer(overrides);
+  const work = join(server.dataDir, '..', `${name}-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  return {
+    server,
+    work,
+    async stop() {
+      await server.stop();
+      rmSync(work, { recursive: true, force: true });
+    },
   };
 }

@@ -1,25 +1,21 @@
 // The small bucket settings with the real clients users have: `aws s3api` (every aws CLI on the
 // machine) and Debian's boto3 put and read request payment and transfer acceleration, fetch a
 // torrent and ask for a restore, as the README's commands do. A missing client fails, never skips.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bdecode } from '../../src/torrent/bencode.ts';
-import { awsClis, clientEnv, commandError, expectClientsInstalled, run, s3api } from '../helpers/cli-clients.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { awsClis, clientEnv, commandError, expectClientsInstalled, run, s3api, startClientSuite } from '../helpers/cli-clients.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let work: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  work = join(server.dataDir, '..', `bucket-settings-clients-${process.pid}`);
-  mkdirSync(work, { recursive: true });
+  ({ server, work, stop } = await startClientSuite('bucket-settings-clients'));
 });
-afterAll(async () => {
-  await server.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(async () => stop?.());
 
 it('has the clients installed (aws, python3 with boto3)', expectClientsInstalled);
 

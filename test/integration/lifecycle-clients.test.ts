@@ -2,24 +2,18 @@
 // machine, with the README's own command) and Debian's boto3, each putting, reading and deleting a
 // configuration, seeing x-amz-expiration, and a refused document changing nothing. A client that
 // is missing fails the test, it is never skipped.
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClis, clientEnv, commandError, expectClientsInstalled, run, s3api } from '../helpers/cli-clients.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { awsClis, clientEnv, commandError, expectClientsInstalled, run, s3api, startClientSuite } from '../helpers/cli-clients.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let work: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  server = await startTestServer({ lifecycleIntervalSeconds: 0 });
-  work = join(server.dataDir, '..', `lifecycle-clients-${process.pid}`);
-  mkdirSync(work, { recursive: true });
+  ({ server, work, stop } = await startClientSuite('lifecycle-clients', { lifecycleIntervalSeconds: 0 }));
 });
-afterAll(async () => {
-  await server.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(async () => stop?.());
 
 it('has the clients installed (aws, python3 with boto3)', expectClientsInstalled);
 
